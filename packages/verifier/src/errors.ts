@@ -1,0 +1,73 @@
+/** Stable machine codes for every way an access token can be refused. */
+export type VerifyErrorCode =
+  | 'token_missing'
+  | 'token_malformed'
+  | 'token_expired'
+  | 'token_not_yet_valid'
+  | 'signature_invalid'
+  | 'algorithm_not_allowed'
+  | 'key_unknown'
+  | 'issuer_invalid'
+  | 'audience_invalid'
+  | 'type_invalid'
+  | 'claims_invalid'
+  | 'session_revoked';
+
+const TITLES: Record<VerifyErrorCode, string> = {
+  token_missing: 'Access token missing',
+  token_malformed: 'Access token malformed',
+  token_expired: 'Access token expired',
+  token_not_yet_valid: 'Access token not yet valid',
+  signature_invalid: 'Access token signature invalid',
+  algorithm_not_allowed: 'Access token algorithm not allowed',
+  key_unknown: 'Access token signed by an unknown key',
+  issuer_invalid: 'Access token issuer invalid',
+  audience_invalid: 'Access token audience invalid',
+  type_invalid: 'Access token type invalid',
+  claims_invalid: 'Access token claims invalid',
+  session_revoked: 'Session revoked',
+};
+
+/** The token was refused: answer 401. Safe to show the client (`expose`). */
+export class VerifyError extends Error {
+  readonly code: VerifyErrorCode;
+  readonly status = 401;
+  readonly expose = true;
+  readonly title: string;
+
+  constructor(code: VerifyErrorCode, cause?: unknown) {
+    super(TITLES[code], { cause });
+    this.name = 'VerifyError';
+    this.code = code;
+    this.title = TITLES[code];
+  }
+}
+
+/** No key set could be loaded yet: the token cannot be judged, answer 503 (never 401). */
+export class KeySetUnavailableError extends Error {
+  readonly code = 'keys_unavailable';
+  readonly status = 503;
+  readonly expose = true;
+  readonly title = 'Verification keys unavailable';
+
+  constructor(cause?: unknown) {
+    super('Verification keys unavailable', { cause });
+    this.name = 'KeySetUnavailableError';
+  }
+}
+
+/** The token is fine but the role it carries is not enough: answer 403. */
+export class InsufficientScopeError extends Error {
+  readonly code = 'insufficient_scope';
+  readonly status = 403;
+  readonly expose = true;
+  readonly title = 'Insufficient scope';
+
+  readonly requiredRole: string;
+
+  constructor(requiredRole: string) {
+    super(`Requires role ${requiredRole}`);
+    this.requiredRole = requiredRole;
+    this.name = 'InsufficientScopeError';
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Express middleware for RFC 6750 Bearer tokens.
+ *
+ * `requireAuth(verifier)` reads exactly one Bearer credential from `Authorization` (scheme
+ * case-insensitive; tokens in the query string or body are ignored), verifies it and puts the claims on
+ * `res.locals.auth`. Failures go to `next(err)` with `status`, `code` and `expose`, and the
+ * `WWW-Authenticate` header already set, so any problem+json error handler can render them.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { InsufficientScopeError, VerifyError } from './errors.ts';
+import type { AccessTokenClaims, Verifier } from './verifier.ts';
+
+export interface AuthLocals {
+  auth: AccessTokenClaims;
+  token: string;
+}
+
+export interface RequireAuthOptions {
+  /** `realm` in `WWW-Authenticate`. */
+  realm?: string;
+  /** Extra check after the signature and claims, e.g. "is the session still alive?". May throw. */
+  check?: (claims: AccessTokenClaims, req: Request) => Promise<void>;
+}
+
+// RFC 6750 section 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/** The Bearer token in `Authorization`, or a `VerifyError`. */
+export function bearerToken(header: string | undefined): string {
+  if (header === undefined || header.trim() === '') throw new VerifyError('token_missing');
+  if (!/^Bearer(?: |$)/i.test(header.trimStart())) throw new VerifyError('token_missing');
+  const match = BEARER.exec(header.trim());
+  if (!match?.[1]) throw new VerifyError('token_malformed');
+  return match[1];
+}
+
+function challenge(realm: string, error?: { code: string; description: string }): string {
+  // RFC 6750 section 3.1: a request without credentials gets a challenge with no error code.
+  if (!error) return `Bearer realm="${realm}"`;
+  return `Bearer realm="${realm}", error="${error.code}", error_description="${error.description}"`;
+}
+
+export function requireAuth(verifier: Verifier, options: RequireAuthOptions = {}): RequestHandler {
+  const realm = options.realm ?? 'authstack';
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const token = bearerToken(req.headers.authorization);
+      const claims = await verifier.verify(token);
+      if (options.check) await options.check(claims, req);
+      res.locals.auth = claims;
+      res.locals.token = token;
+      next();
+    } catch (error) {
+      if (error instanceof VerifyError) {
+        res.setHeader(
+          'WWW-Authenticate',
+          error.code === 'token_missing'
+            ? challenge(realm)
+            : challenge(realm, { code: 'invalid_token', description: error.title }),
+        );
+      }
+      next(error);
+    }
+  };
+}
+
+/** After `requireAuth`: the token must carry `role`, else 403 `insufficient_scope`. */
+export function requireRole(role: string, options: { realm?: string } = {}): RequestHandler {
+  const realm = options.realm ?? 'authstack';
+  return (_req, res, next) => {
+    const claims = res.locals.auth as AccessTokenClaims | undefined;
+    if (claims?.roles.includes(role)) {
+      next();
+      return;
+    }
+    res.setHeader(
+      'WWW-Authenticate',
+      challenge(realm, { code: 'insufficient_scope', description: `Requires role ${role}` }),
+    );
+    next(new InsufficientScopeError(role));
+  };
+}

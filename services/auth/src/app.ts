@@ -1,0 +1,70 @@
+/**
+ * Builds the auth service's express app from its dependencies. Does not listen: `server.ts` does,
+ * and tests start the app on port 0.
+ */
+import { notFound, problemHandler, requireJsonBody } from '@authstack/http-problem';
+import { httpLogger, type Logger, type Metrics, requestId } from '@authstack/telemetry';
+import { requireAuth, type Verifier, VerifyError } from '@authstack/verifier';
+import express, { type Express } from 'express';
+import type { AuthConfig } from './config.ts';
+import type { AccountDeps } from './domain/accounts.ts';
+import type { Keyring } from './keys/keyring.ts';
+import { accountRoutes } from './routes/accounts.ts';
+import { wellKnownRoutes } from './routes/well-known.ts';
+import type { SessionStore } from './store/sessions.ts';
+
+export interface AppDeps {
+  config: Pick<AuthConfig, 'issuer' | 'jwksMaxAge' | 'trustProxy' | 'bodyLimit'>;
+  logger: Logger;
+  metrics: Metrics;
+  accounts: AccountDeps;
+  keyring: Keyring;
+  sessions: SessionStore;
+  verifier: Verifier;
+  /** Readiness: every dependency reachable and not shutting down. */
+  ready: () => Promise<boolean>;
+}
+
+export function buildApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.config.trustProxy);
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ready = await deps.ready();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready' });
+  });
+  app.get('/metrics', deps.metrics.handler);
+
+  app.use(httpLogger(deps.logger));
+  app.use(deps.metrics.middleware);
+  app.use(requireJsonBody);
+  app.use(express.json({ limit: deps.config.bodyLimit, strict: true, type: 'application/json' }));
+
+  // Auth's own Bearer routes verify with the local key set and check that the session is still alive.
+  const bearer = requireAuth(deps.verifier, {
+    check: async (claims) => {
+      if (!(await deps.sessions.isAlive(claims.sid))) throw new VerifyError('session_revoked');
+    },
+  });
+
+  app.use(wellKnownRoutes(deps.keyring, deps.config));
+  app.use('/auth', accountRoutes(deps.accounts, bearer));
+
+  app.use(notFound);
+  app.use(
+    problemHandler({
+      requestId,
+      log: (problem, original, req) => {
+        if (problem.status >= 500) {
+          deps.logger.error({ err: original, code: problem.code, request_id: requestId(req) }, problem.title);
+        }
+      },
+    }),
+  );
+  return app;
+}

@@ -1,0 +1,36 @@
+/**
+ * Stage a new signing key: `npm run keys:rotate -w services/auth` (or `make rotate-key`).
+ * The key is published in the JWKS at once and signs after KEY_ACTIVATION_DELAY seconds.
+ */
+import { ConfigError, loadConfig } from '../config.ts';
+import { createKeyring } from '../keys/keyring.ts';
+import { createPool } from '../store/db.ts';
+import { createEventStore } from '../store/events.ts';
+import { createSigningKeyStore } from '../store/signing-keys.ts';
+
+try {
+  const config = loadConfig();
+  const db = createPool(config.databaseUrl, 1);
+  try {
+    const keyring = createKeyring({
+      store: createSigningKeyStore(db),
+      kek: config.keyEncryptionKey,
+      algorithm: config.algorithm,
+      accessTokenTtl: config.accessTokenTtl,
+      activationDelay: config.keyActivationDelay,
+    });
+    await keyring.init();
+    const staged = await keyring.rotate();
+    await createEventStore(db).record({ type: 'key_rotation', details: { kid: staged.kid, source: 'cli' } });
+    console.log(
+      `staged signing key ${staged.kid} (${staged.alg}); it signs from ${staged.activatesAt.toISOString()}`,
+    );
+  } finally {
+    await db.end();
+  }
+} catch (error) {
+  const message =
+    error instanceof ConfigError ? `configuration error: ${error.message}` : String((error as Error).message);
+  console.error(`keys:rotate: ${message}`);
+  process.exit(1);
+}

@@ -1,0 +1,192 @@
+/**
+ * The auth service's configuration: parsed from the environment once, validated, frozen.
+ * A bad or missing value stops start-up with a message naming the variable. Secrets have no defaults and
+ * may come from files (`<NAME>_FILE`, for Docker and Kubernetes secrets). Every variable is in `.env.example`.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  readonly variable: string;
+
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/** Variables that may be given as `<NAME>_FILE` instead (the file's content, trailing newline removed). */
+const FILE_VARIABLES = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'KEY_ENCRYPTION_KEY',
+  'BOOTSTRAP_ADMIN_PASSWORD',
+] as const;
+
+type Env = Record<string, string | undefined>;
+
+export function resolveFileVariables(env: Env, names: readonly string[]): Env {
+  const resolved: Env = { ...env };
+  for (const name of names) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      throw new ConfigError(name, `set either ${name} or ${name}_FILE, not both`);
+    }
+    try {
+      resolved[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch {
+      throw new ConfigError(`${name}_FILE`, `cannot read ${file}`);
+    }
+  }
+  return resolved;
+}
+
+const seconds = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+
+const kek = z
+  .string({ error: 'required: 32 random bytes, base64 (make env writes one)' })
+  .transform((value, ctx) => {
+    const bytes = Buffer.from(value, 'base64');
+    if (
+      bytes.length !== 32 ||
+      bytes.toString('base64').replace(/=+$/, '') !== value.trim().replace(/=+$/, '')
+    ) {
+      ctx.addIssue({ code: 'custom', message: 'must be exactly 32 bytes, base64-encoded' });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+const schema = z
+  .object({
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://127.0.0.1:5432/authstack'),
+    DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379/0'),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]{1,64}$/)
+      .default('authstack:'),
+    KEY_ENCRYPTION_KEY: z.preprocess(emptyAsUndefined, kek),
+    JWT_ISSUER: z.url().default('https://localhost:8443'),
+    JWT_AUDIENCE: z.string().min(1).default('authstack-api'),
+    JWT_ALGORITHM: z.enum(['RS256', 'ES256']).default('RS256'),
+    JWT_CLIENT_ID: z.string().min(1).default('authstack-client'),
+    ACCESS_TOKEN_TTL: seconds(30, 3600, 300),
+    REFRESH_IDLE_TTL: seconds(60, 90 * 86400, 7 * 86400),
+    REFRESH_ABSOLUTE_TTL: seconds(60, 365 * 86400, 30 * 86400),
+    JWKS_MAX_AGE: seconds(0, 86400, 300),
+    KEY_ACTIVATION_DELAY: seconds(0, 7 * 86400, 600),
+    KEY_RELOAD_INTERVAL: seconds(1, 3600, 30),
+    BCRYPT_COST: z.coerce.number().int().min(4).max(16).default(12),
+    BOOTSTRAP_ADMIN_USERNAME: z.preprocess(emptyAsUndefined, z.string().optional()),
+    BOOTSTRAP_ADMIN_PASSWORD: z.preprocess(emptyAsUndefined, z.string().optional()),
+    TRUST_PROXY: z.string().min(1).default('loopback'),
+    BODY_LIMIT: z
+      .string()
+      .regex(/^\d+(b|kb|mb)$/i)
+      .default('16kb'),
+    SHUTDOWN_TIMEOUT: seconds(1, 120, 10),
+  })
+  .superRefine((env, ctx) => {
+    if (env.KEY_ACTIVATION_DELAY < env.JWKS_MAX_AGE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KEY_ACTIVATION_DELAY'],
+        message: 'must be at least JWKS_MAX_AGE, so verifiers see a new key before it signs',
+      });
+    }
+    if (env.REFRESH_ABSOLUTE_TTL < env.REFRESH_IDLE_TTL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REFRESH_ABSOLUTE_TTL'],
+        message: 'must be at least REFRESH_IDLE_TTL',
+      });
+    }
+    if ((env.BOOTSTRAP_ADMIN_USERNAME === undefined) !== (env.BOOTSTRAP_ADMIN_PASSWORD === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [
+          env.BOOTSTRAP_ADMIN_USERNAME === undefined
+            ? 'BOOTSTRAP_ADMIN_USERNAME'
+            : 'BOOTSTRAP_ADMIN_PASSWORD',
+        ],
+        message: 'set BOOTSTRAP_ADMIN_USERNAME and BOOTSTRAP_ADMIN_PASSWORD together',
+      });
+    }
+  });
+
+type Parsed = z.infer<typeof schema>;
+
+export interface AuthConfig {
+  host: string;
+  port: number;
+  logLevel: Parsed['LOG_LEVEL'];
+  databaseUrl: string;
+  dbPoolMax: number;
+  redisUrl: string;
+  redisKeyPrefix: string;
+  keyEncryptionKey: Buffer;
+  issuer: string;
+  audience: string;
+  algorithm: Parsed['JWT_ALGORITHM'];
+  clientId: string;
+  accessTokenTtl: number;
+  refreshIdleTtl: number;
+  refreshAbsoluteTtl: number;
+  jwksMaxAge: number;
+  keyActivationDelay: number;
+  keyReloadInterval: number;
+  bcryptCost: number;
+  bootstrapAdmin: { username: string; password: string } | undefined;
+  trustProxy: string;
+  bodyLimit: string;
+  shutdownTimeout: number;
+}
+
+export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
+  const env = resolveFileVariables(rawEnv, FILE_VARIABLES);
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    const message = env[variable] === undefined && issue.code === 'invalid_type' ? 'required' : issue.message;
+    throw new ConfigError(variable, message);
+  }
+  const e = result.data;
+  return Object.freeze({
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    dbPoolMax: e.DB_POOL_MAX,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    keyEncryptionKey: e.KEY_ENCRYPTION_KEY,
+    issuer: e.JWT_ISSUER.replace(/\/$/, ''),
+    audience: e.JWT_AUDIENCE,
+    algorithm: e.JWT_ALGORITHM,
+    clientId: e.JWT_CLIENT_ID,
+    accessTokenTtl: e.ACCESS_TOKEN_TTL,
+    refreshIdleTtl: e.REFRESH_IDLE_TTL,
+    refreshAbsoluteTtl: e.REFRESH_ABSOLUTE_TTL,
+    jwksMaxAge: e.JWKS_MAX_AGE,
+    keyActivationDelay: e.KEY_ACTIVATION_DELAY,
+    keyReloadInterval: e.KEY_RELOAD_INTERVAL,
+    bcryptCost: e.BCRYPT_COST,
+    bootstrapAdmin:
+      e.BOOTSTRAP_ADMIN_USERNAME && e.BOOTSTRAP_ADMIN_PASSWORD
+        ? { username: e.BOOTSTRAP_ADMIN_USERNAME, password: e.BOOTSTRAP_ADMIN_PASSWORD }
+        : undefined,
+    trustProxy: e.TRUST_PROXY,
+    bodyLimit: e.BODY_LIMIT,
+    shutdownTimeout: e.SHUTDOWN_TIMEOUT,
+  });
+}

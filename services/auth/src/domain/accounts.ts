@@ -1,0 +1,189 @@
+/**
+ * Use cases: register and log in. Plain functions over plain data; no `req`/`res`, no SQL.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Keyring } from '../keys/keyring.ts';
+import type { AuthEvent, EventStore } from '../store/events.ts';
+import type { SessionStore } from '../store/sessions.ts';
+import { UsernameTakenError, type UserRow, type UserStore } from '../store/users.ts';
+import { invalidCredentials, invalidUsername, usernameTaken, weakPassword } from './errors.ts';
+import { checkPasswordPolicy, fitsBcrypt, hashCost, hashPassword, verifyPassword } from './passwords.ts';
+import { hashRefreshToken, newRefreshToken, signAccessToken, type TokenSettings } from './tokens.ts';
+import { isValidUsername, normalizeUsername, USERNAME_RULE } from './usernames.ts';
+
+export interface RequestMeta {
+  ip: string;
+  userAgent: string;
+  requestId: string | undefined;
+}
+
+export interface AccountDeps {
+  users: UserStore;
+  events: EventStore;
+  sessions: SessionStore;
+  keyring: Keyring;
+  bcryptCost: number;
+  /** A bcrypt hash at the configured cost, compared against when the user does not exist. */
+  dummyHash: string;
+  tokens: TokenSettings;
+  refreshIdleTtl: number;
+  now: () => number;
+  /** Observes bcrypt time and login outcomes (metrics). */
+  observe?: {
+    bcrypt?: (op: 'hash' | 'compare', seconds: number) => void;
+    login?: (outcome: 'success' | 'invalid_credentials') => void;
+  };
+}
+
+export interface PublicUser {
+  id: string;
+  username: string;
+  roles: string[];
+}
+
+export const publicUser = (user: UserRow): PublicUser => ({
+  id: user.id,
+  username: user.username,
+  roles: user.roles,
+});
+
+async function timed<T>(deps: AccountDeps, op: 'hash' | 'compare', work: () => Promise<T>): Promise<T> {
+  const start = process.hrtime.bigint();
+  try {
+    return await work();
+  } finally {
+    deps.observe?.bcrypt?.(op, Number(process.hrtime.bigint() - start) / 1e9);
+  }
+}
+
+function audit(
+  deps: AccountDeps,
+  meta: RequestMeta,
+  event: Omit<AuthEvent, 'ip' | 'userAgent' | 'requestId'>,
+) {
+  return deps.events.record({ ...event, ip: meta.ip, userAgent: meta.userAgent, requestId: meta.requestId });
+}
+
+export async function register(
+  deps: AccountDeps,
+  input: { username: string; password: string },
+  meta: RequestMeta,
+  roles: string[] = ['user'],
+): Promise<PublicUser> {
+  const username = normalizeUsername(input.username);
+  if (!isValidUsername(username)) throw invalidUsername(USERNAME_RULE);
+  const violations = checkPasswordPolicy(input.password, username);
+  if (violations.length > 0) throw weakPassword(violations);
+  const passwordHash = await timed(deps, 'hash', () => hashPassword(input.password, deps.bcryptCost));
+  let user: UserRow;
+  try {
+    user = await deps.users.insert({ username, passwordHash, roles });
+  } catch (error) {
+    if (error instanceof UsernameTakenError) throw usernameTaken();
+    throw error;
+  }
+  await audit(deps, meta, { type: 'register', userId: user.id, username });
+  return publicUser(user);
+}
+
+export interface IssuedTokens {
+  accessToken: string;
+  expiresIn: number;
+  refreshToken: string;
+  refreshExpiresIn: number;
+  sessionId: string;
+  user: PublicUser;
+}
+
+/**
+ * Unknown user, wrong password and disabled user take the same bcrypt time and give the same error.
+ * Passwords over 72 bytes are compared (for equal timing) and then refused: bcrypt would truncate them.
+ */
+export async function login(
+  deps: AccountDeps,
+  input: { username: string; password: string },
+  meta: RequestMeta,
+): Promise<IssuedTokens> {
+  const username = normalizeUsername(input.username);
+  const user = isValidUsername(username) ? await deps.users.findByUsername(username) : undefined;
+  const matches = await timed(deps, 'compare', () =>
+    verifyPassword(input.password, user?.passwordHash ?? deps.dummyHash),
+  );
+  if (!user || !matches || !fitsBcrypt(input.password) || user.disabled) {
+    const reason = !user ? 'unknown_user' : user.disabled && matches ? 'disabled' : 'wrong_password';
+    deps.observe?.login?.('invalid_credentials');
+    await audit(deps, meta, {
+      type: 'login_failure',
+      userId: user?.id,
+      username: username.slice(0, 64),
+      details: { reason },
+    });
+    throw invalidCredentials();
+  }
+
+  const upgradedHash =
+    hashCost(user.passwordHash) < deps.bcryptCost
+      ? await timed(deps, 'hash', () => hashPassword(input.password, deps.bcryptCost))
+      : undefined;
+
+  const tokens = await startSession(deps, user, meta);
+  await deps.users.recordLogin(user.id, upgradedHash);
+  await audit(deps, meta, {
+    type: 'login_success',
+    userId: user.id,
+    username: user.username,
+    details: { sid: tokens.sessionId, ...(upgradedHash ? { rehashed: true } : {}) },
+  });
+  deps.observe?.login?.('success');
+  return tokens;
+}
+
+async function startSession(deps: AccountDeps, user: UserRow, meta: RequestMeta): Promise<IssuedTokens> {
+  const now = deps.now();
+  const sessionId = randomUUID();
+  const refreshToken = newRefreshToken();
+  await deps.sessions.create(
+    {
+      sid: sessionId,
+      userId: user.id,
+      createdAt: now,
+      lastUsedAt: now,
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+    },
+    hashRefreshToken(refreshToken),
+  );
+  const accessToken = signAccessToken(
+    { userId: user.id, username: user.username, roles: user.roles, sessionId },
+    deps.keyring.signingKey(),
+    deps.tokens,
+    now,
+  );
+  return {
+    accessToken,
+    expiresIn: deps.tokens.ttl,
+    refreshToken,
+    refreshExpiresIn: deps.refreshIdleTtl,
+    sessionId,
+    user: publicUser(user),
+  };
+}
+
+/** Create the configured admin, or grant the admin role to an existing account. Idempotent. */
+export async function bootstrapAdmin(
+  deps: AccountDeps,
+  admin: { username: string; password: string },
+): Promise<{ created: boolean; username: string }> {
+  const username = normalizeUsername(admin.username);
+  if (!isValidUsername(username)) throw new Error(`BOOTSTRAP_ADMIN_USERNAME: must be ${USERNAME_RULE}`);
+  const violations = checkPasswordPolicy(admin.password, username);
+  if (violations.length > 0) {
+    throw new Error(`BOOTSTRAP_ADMIN_PASSWORD: ${violations.map((v) => v.message).join(' ')}`);
+  }
+  const existing = await deps.users.findByUsername(username);
+  if (existing?.roles.includes('admin')) return { created: false, username };
+  const passwordHash = existing ? existing.passwordHash : await hashPassword(admin.password, deps.bcryptCost);
+  const { created, user } = await deps.users.upsertAdmin(username, passwordHash);
+  await deps.events.record({ type: 'admin_bootstrap', userId: user.id, username, details: { created } });
+  return { created, username };
+}

@@ -1,0 +1,47 @@
+/** The auth service's catalogue of client-facing problems. Codes are stable; tests assert them. */
+import { HttpProblem } from '@authstack/http-problem';
+import type { PolicyViolation } from './passwords.ts';
+
+export const invalidInput = (detail: string, errors?: { field: string; message: string }[]) =>
+  new HttpProblem({
+    status: 400,
+    code: 'invalid_input',
+    title: 'Invalid input',
+    detail,
+    ...(errors ? { extra: { errors } } : {}),
+  });
+
+export const invalidUsername = (rule: string) =>
+  new HttpProblem({
+    status: 400,
+    code: 'invalid_username',
+    title: 'Invalid username',
+    detail: `Usernames are ${rule}.`,
+  });
+
+/** Weak password: the first reason is the code, every reason is listed. */
+export const weakPassword = (violations: PolicyViolation[]) =>
+  new HttpProblem({
+    status: 400,
+    code: violations[0]!.code,
+    title: 'Password rejected',
+    detail: violations.map((v) => v.message).join(' '),
+    extra: { reasons: violations },
+  });
+
+export const usernameTaken = () =>
+  new HttpProblem({
+    status: 409,
+    code: 'username_taken',
+    title: 'Username taken',
+    detail: 'Choose another username.',
+  });
+
+/** The same answer for unknown user, wrong password and disabled user. */
+export const invalidCredentials = () =>
+  new HttpProblem({
+    status: 401,
+    code: 'invalid_credentials',
+    title: 'Invalid credentials',
+    detail: 'The username or password is incorrect.',
+  });

@@ -1,0 +1,166 @@
+/**
+ * Wires the auth service together: pool, Redis, stores, keyring, verifier, metrics and the app.
+ * `createAuthService()` connects and prepares (signing key, bootstrap admin) but does not listen.
+ */
+import { createLogger, createMetrics, type Logger } from '@authstack/telemetry';
+import { createVerifier, localKeySet } from '@authstack/verifier';
+import type { Express } from 'express';
+import { Counter, Histogram } from 'prom-client';
+import { buildApp } from './app.ts';
+import type { AuthConfig } from './config.ts';
+import { type AccountDeps, bootstrapAdmin } from './domain/accounts.ts';
+import { hashPassword } from './domain/passwords.ts';
+import { createKeyring, type Keyring } from './keys/keyring.ts';
+import { createPool, type Db } from './store/db.ts';
+import { createEventStore } from './store/events.ts';
+import { createRedis } from './store/redis.ts';
+import { createSessionStore, type SessionStore } from './store/sessions.ts';
+import { createSigningKeyStore } from './store/signing-keys.ts';
+import { createUserStore } from './store/users.ts';
+
+export interface AuthService {
+  app: Express;
+  config: Readonly<AuthConfig>;
+  logger: Logger;
+  db: Db;
+  keyring: Keyring;
+  sessions: SessionStore;
+  accounts: AccountDeps;
+  /** Readiness turns false at once; then pools and timers close. */
+  close(): Promise<void>;
+  markShuttingDown(): void;
+}
+
+export interface ServiceOptions {
+  logger?: Logger;
+  now?: () => number;
+}
+
+export async function createAuthService(
+  config: Readonly<AuthConfig>,
+  options: ServiceOptions = {},
+): Promise<AuthService> {
+  const logger = options.logger ?? createLogger({ service: 'auth', level: config.logLevel });
+  const now = options.now ?? Date.now;
+  const db = createPool(config.databaseUrl, config.dbPoolMax);
+  const redis = createRedis(config.redisUrl);
+  const closeConnections = async () => {
+    keyring.stop();
+    redis.disconnect();
+    await db.end().catch(() => {});
+  };
+
+  const keyring = createKeyring({
+    store: createSigningKeyStore(db),
+    kek: config.keyEncryptionKey,
+    algorithm: config.algorithm,
+    accessTokenTtl: config.accessTokenTtl,
+    activationDelay: config.keyActivationDelay,
+    now,
+  });
+
+  try {
+    // Redis may come up later (readiness reports it); PostgreSQL and the keys are needed now.
+    await redis
+      .connect()
+      .catch((error: unknown) => logger.warn({ err: error }, 'redis not reachable at start-up'));
+    const { created } = await keyring.init();
+    if (created) logger.info({ algorithm: config.algorithm }, 'generated the first signing key');
+  } catch (error) {
+    await closeConnections();
+    throw error;
+  }
+  keyring.startReloading(config.keyReloadInterval, (error) =>
+    logger.warn({ err: error }, 'signing key reload failed'),
+  );
+
+  const metrics = createMetrics('auth');
+  const bcryptSeconds = new Histogram({
+    name: 'auth_bcrypt_duration_seconds',
+    help: 'Time spent in bcrypt',
+    labelNames: ['op'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2],
+    registers: [metrics.registry],
+  });
+  const logins = new Counter({
+    name: 'auth_login_total',
+    help: 'Login attempts by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [metrics.registry],
+  });
+
+  const sessions = createSessionStore(redis, config.redisKeyPrefix, {
+    idleTtl: config.refreshIdleTtl,
+    absoluteTtl: config.refreshAbsoluteTtl,
+  });
+  const accounts: AccountDeps = {
+    users: createUserStore(db),
+    events: createEventStore(db),
+    sessions,
+    keyring,
+    bcryptCost: config.bcryptCost,
+    dummyHash: await hashPassword(`dummy-${Math.random()}`, config.bcryptCost),
+    tokens: {
+      issuer: config.issuer,
+      audience: config.audience,
+      clientId: config.clientId,
+      ttl: config.accessTokenTtl,
+    },
+    refreshIdleTtl: config.refreshIdleTtl,
+    now,
+    observe: {
+      bcrypt: (op, seconds) => bcryptSeconds.observe({ op }, seconds),
+      login: (outcome) => logins.inc({ outcome }),
+    },
+  };
+
+  if (config.bootstrapAdmin) {
+    try {
+      const result = await bootstrapAdmin(accounts, config.bootstrapAdmin);
+      logger.info({ username: result.username, created: result.created }, 'bootstrap admin ensured');
+    } catch (error) {
+      await closeConnections();
+      throw error;
+    }
+  }
+
+  const verifier = createVerifier({
+    issuer: config.issuer,
+    audience: config.audience,
+    algorithms: [config.algorithm],
+    keys: localKeySet(() => keyring.verificationKeys()),
+    now,
+  });
+
+  let shuttingDown = false;
+  const ready = async () => {
+    if (shuttingDown) return false;
+    const [dbUp, redisUp] = await Promise.all([
+      db.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+      sessions.ping(),
+    ]);
+    return dbUp && redisUp;
+  };
+
+  const app = buildApp({ config, logger, metrics, accounts, keyring, sessions, verifier, ready });
+
+  return {
+    app,
+    config,
+    logger,
+    db,
+    keyring,
+    sessions,
+    accounts,
+    markShuttingDown: () => {
+      shuttingDown = true;
+    },
+    close: async () => {
+      shuttingDown = true;
+      await closeConnections();
+    },
+  };
+}

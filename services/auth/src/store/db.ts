@@ -1,0 +1,54 @@
+/** The PostgreSQL pool, and the one rule for its failures: unreachable means 503, never 401 or 500. */
+
+import { serviceUnavailable } from '@authstack/http-problem';
+import pg from 'pg';
+
+export type Db = pg.Pool;
+
+export function createPool(databaseUrl: string, max: number): Db {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max,
+    connectionTimeoutMillis: 3_000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: 10_000,
+    application_name: 'authstack-auth',
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  return pool;
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'EHOSTUNREACH',
+]);
+
+/** Is this a "cannot talk to PostgreSQL" error, as opposed to a bug or a constraint violation? */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (CONNECTION_CODES.has(code)) return true;
+    // SQLSTATE classes 08 (connection exception), 57P (operator intervention: shutdown), 53 (resources)
+    if (/^(08|53)/.test(code) || code.startsWith('57P')) return true;
+  }
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    error.message,
+  );
+}
+
+/** Run a data-access call; connection failures become a 503 problem, everything else passes through. */
+export async function withDb<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isConnectionError(error)) throw serviceUnavailable('postgres', error);
+    throw error;
+  }
+}
