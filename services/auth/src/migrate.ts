@@ -43,7 +43,7 @@ export async function migrate(databaseUrl: string, log: (message: string) => voi
 }
 
 if (import.meta.main) {
-  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/authstack';
+  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/authstack';
   try {
     if (await ensureDatabase(databaseUrl)) console.log('migrate: created the database');
     await migrate(databaseUrl, (message) => console.log(`migrate: ${message}`));

@@ -110,7 +110,9 @@ export function createKeyring(options: KeyringOptions) {
   return {
     /** Make sure a key is active (creating one under a lock when none is) and load every key. */
     async init(): Promise<{ created: boolean }> {
-      const created = await options.store.ensureActive(() => newKeyRow(new Date(now())));
+      // The first key is back-dated a day: nothing came before it, and a clock a little behind the
+      // database's must not see it as "not yet active".
+      const created = await options.store.ensureActive(() => newKeyRow(new Date(now() - 86_400_000)));
       await reload();
       return { created };
     },

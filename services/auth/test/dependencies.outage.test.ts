@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  createTcpProxy,
+  eventually,
+  http,
+  infraUrls,
+  type TcpProxy,
+  type TestDatabase,
+} from '@authstack/testing';
+import {
+  migratedDatabase,
+  registerAndLogin,
+  STRONG_PASSWORD,
+  startTestAuth,
+  type TestAuth,
+  testEnv,
+  username,
+} from './support.ts';
+
+const target = (url: string) => {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port) };
+};
+
+describe('when PostgreSQL or Redis is unreachable', () => {
+  let db: TestDatabase;
+  let auth: TestAuth;
+  let pgProxy: TcpProxy;
+  let redisProxy: TcpProxy;
+  let user: { username: string; password: string };
+  const login = () => http(`${auth.url}/auth/login`, { body: user });
+
+  before(async () => {
+    db = await migratedDatabase();
+    pgProxy = await createTcpProxy(target(db.url));
+    redisProxy = await createTcpProxy(target(infraUrls().redisUrl));
+    auth = await startTestAuth(
+      testEnv(db, {
+        DATABASE_URL: pgProxy.rewrite(db.url),
+        REDIS_URL: redisProxy.rewrite(infraUrls().redisUrl),
+      }),
+    );
+    user = await registerAndLogin(auth.url);
+  });
+  after(async () => {
+    await auth.stop();
+    await Promise.all([pgProxy.close(), redisProxy.close()]);
+    await db.drop();
+  });
+
+  it('Redis down: login answers 503 service_unavailable (no token without a session), readiness fails, then recovers', async () => {
+    assert.equal((await http(`${auth.url}/readyz`)).status, 200);
+    await redisProxy.cut();
+    const res = await login();
+    assert.equal(res.status, 503);
+    assert.equal(res.body.code, 'service_unavailable');
+    assert.equal(res.body.access_token, undefined);
+    assert.ok(res.headers.get('retry-after'));
+    assert.equal((await http(`${auth.url}/readyz`)).status, 503);
+    assert.equal((await http(`${auth.url}/healthz`)).status, 200, 'alive even when a dependency is not');
+    await redisProxy.restore();
+    await eventually(async () => (await login()).status === 200, 10_000, 200);
+    assert.equal((await http(`${auth.url}/readyz`)).status, 200);
+  });
+
+  it('PostgreSQL down: login and register answer 503, never 401 or 500, then recover', async () => {
+    await pgProxy.cut();
+    const loginRes = await login();
+    assert.equal(loginRes.status, 503);
+    assert.equal(loginRes.body.code, 'service_unavailable');
+    const wrong = await http(`${auth.url}/auth/login`, { body: { ...user, password: 'definitely not it' } });
+    assert.equal(wrong.status, 503, 'a wrong password cannot be judged without the database');
+    const reg = await http(`${auth.url}/auth/register`, {
+      body: { username: username(), password: STRONG_PASSWORD },
+    });
+    assert.equal(reg.status, 503);
+    assert.equal((await http(`${auth.url}/readyz`)).status, 503);
+    assert.doesNotMatch(JSON.stringify(loginRes.body), /ECONNREFUSED|postgres|pg/i);
+    await pgProxy.restore();
+    await eventually(async () => (await login()).status === 200, 10_000, 200);
+    assert.equal((await http(`${auth.url}/readyz`)).status, 200);
+  });
+});

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { createLogger } from '@authstack/telemetry';
+import { http, type TestDatabase } from '@authstack/testing';
+import bcrypt from 'bcrypt';
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
+import pg from 'pg';
+import {
+  migratedDatabase,
+  registerAndLogin,
+  STRONG_PASSWORD,
+  startTestAuth,
+  type TestAuth,
+  testEnv,
+  username,
+} from './support.ts';
+
+describe('POST /auth/login and the tokens it issues', () => {
+  let db: TestDatabase;
+  let auth: TestAuth;
+  const logLines: string[] = [];
+  const login = (body: unknown) => http(`${auth.url}/auth/login`, { body });
+
+  before(async () => {
+    db = await migratedDatabase();
+    const destination = new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    });
+    auth = await startTestAuth(testEnv(db, { ACCESS_TOKEN_TTL: '120', LOG_LEVEL: 'info' }), {
+      logger: createLogger({ service: 'auth', level: 'info', destination }),
+    });
+  });
+  after(async () => {
+    await auth.stop();
+    await db.drop();
+  });
+
+  it('when the credentials are right, then 200 with the documented shape and no-store', async () => {
+    const name = username();
+    await http(`${auth.url}/auth/register`, { body: { username: name, password: STRONG_PASSWORD } });
+    const res = await login({ username: name.toUpperCase(), password: STRONG_PASSWORD });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    const body = res.body as Record<string, unknown>;
+    assert.equal(body.status, 'success');
+    assert.equal(body.message, `Welcome ${name}!`);
+    assert.equal(body.token_type, 'Bearer');
+    assert.equal(body.token, body.access_token);
+    assert.equal(body.expires_in, 120);
+    assert.equal(body.refresh_expires_in, 7 * 86400);
+    assert.match(body.refresh_token as string, /^[A-Za-z0-9_-]{43}$/); // 32 bytes, base64url
+    assert.deepEqual((body.user as { username: string; roles: string[] }).roles, ['user']);
+  });
+
+  it('when the access token is checked by an independent library against the served JWKS, then it verifies', async () => {
+    const { access_token, user } = await registerAndLogin(auth.url);
+    const jwks = await http<JSONWebKeySet>(`${auth.url}/.well-known/jwks.json`);
+    assert.match(jwks.headers.get('cache-control') ?? '', /^public, max-age=\d+$/);
+    const { payload, protectedHeader } = await jwtVerify(access_token, createLocalJWKSet(jwks.body), {
+      algorithms: ['RS256'],
+      typ: 'at+jwt',
+      issuer: auth.config.issuer,
+      audience: auth.config.audience,
+      requiredClaims: ['exp', 'iat', 'sub', 'jti', 'sid'],
+    });
+    assert.equal(protectedHeader.typ, 'at+jwt');
+    assert.ok(protectedHeader.kid);
+    assert.equal(payload.exp! - payload.iat!, 120);
+    assert.equal(payload.sub, user.id);
+    assert.deepEqual(payload.roles, ['user']);
+    assert.equal(typeof payload.username, 'string');
+    assert.equal(typeof payload.client_id, 'string');
+  });
+
+  it('when discovery is asked, then it names the issuer, the JWKS and the algorithms', async () => {
+    const res = await http(`${auth.url}/.well-known/openid-configuration`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.issuer, auth.config.issuer);
+    assert.equal(res.body.jwks_uri, `${auth.config.issuer}/.well-known/jwks.json`);
+    assert.deepEqual(res.body.access_token_signing_alg_values_supported, ['RS256']);
+  });
+
+  it('when the user is unknown, the password wrong or the username an injection, then the same 401', async () => {
+    const { username: name } = await registerAndLogin(auth.url);
+    const answers = [
+      await login({ username: name, password: 'wrong password entirely' }),
+      await login({ username: `nobody${Date.now()}`, password: STRONG_PASSWORD }),
+      await login({ username: "' OR '1'='1", password: "' OR '1'='1" }),
+      await login({ username: name, password: `${STRONG_PASSWORD}${'x'.repeat(60)}` }), // > 72 bytes, never truncated
+    ];
+    const strip = (body: Record<string, unknown>) => ({ ...body, request_id: undefined });
+    for (const answer of answers) {
+      assert.equal(answer.status, 401);
+      assert.equal(answer.body.code, 'invalid_credentials');
+      assert.deepEqual(strip(answer.body), strip(answers[0]!.body));
+      assert.equal(answer.headers.get('content-type'), answers[0]!.headers.get('content-type'));
+    }
+  });
+
+  it('when the user is unknown, then bcrypt runs against a dummy hash of the configured cost', () => {
+    // Timing is equal by construction: the same bcrypt work for a known and an unknown user.
+    assert.equal(bcrypt.getRounds(auth.service.accounts.dummyHash), auth.config.bcryptCost);
+  });
+
+  it('when a password matches the first 72 bytes of a longer one, then login still fails', async () => {
+    const name = username();
+    const password = `${'k'.repeat(40)}-${'z'.repeat(31)}`; // exactly 72 bytes
+    assert.equal(
+      (await http(`${auth.url}/auth/register`, { body: { username: name, password } })).status,
+      201,
+    );
+    assert.equal((await login({ username: name, password })).status, 200);
+    assert.equal((await login({ username: name, password: `${password}extra` })).status, 401);
+  });
+
+  it('when a stored hash has a lower cost than configured, then a successful login re-hashes it', async () => {
+    const name = username();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query(`INSERT INTO users (username, password_hash) VALUES ($1, $2)`, [
+        name,
+        await bcrypt.hash(STRONG_PASSWORD, 4),
+      ]);
+      const cost5 = await startTestAuth({ ...auth.env, BCRYPT_COST: '5' });
+      try {
+        assert.equal(
+          (await http(`${cost5.url}/auth/login`, { body: { username: name, password: STRONG_PASSWORD } }))
+            .status,
+          200,
+        );
+      } finally {
+        await cost5.stop();
+      }
+      const { rows } = await client.query('SELECT password_hash FROM users WHERE username = $1', [name]);
+      assert.equal(bcrypt.getRounds(rows[0].password_hash), 5);
+      assert.ok(await bcrypt.compare(STRONG_PASSWORD, rows[0].password_hash));
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('when /auth/me is called with the access token, then the profile; without, then 401', async () => {
+    const { access_token, username: name } = await registerAndLogin(auth.url);
+    const me = await http(`${auth.url}/auth/me`, { token: access_token });
+    assert.equal(me.status, 200);
+    assert.equal(me.body.username, name);
+    const anonymous = await http(`${auth.url}/auth/me`);
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.body.code, 'token_missing');
+    assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Bearer /);
+    const tampered = await http(`${auth.url}/auth/me`, { token: `${access_token.slice(0, -4)}AAAA` });
+    assert.equal(tampered.status, 401);
+    assert.equal(tampered.body.code, 'signature_invalid');
+    assert.match(tampered.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
+  });
+
+  it('when requests were logged, then no password, token or Authorization header is in the logs', async () => {
+    const { access_token, refresh_token, password } = await registerAndLogin(auth.url);
+    await http(`${auth.url}/auth/me`, { token: access_token });
+    const logs = logLines.join('');
+    assert.ok(logs.includes('/auth/login'), 'requests are logged');
+    for (const secret of [password, access_token, access_token.split('.')[2]!, refresh_token, 'Bearer ']) {
+      assert.equal(logs.includes(secret), false, `log leaked ${secret.slice(0, 12)}`);
+    }
+  });
+
+  it('when requests carry an X-Request-Id, then it is echoed and used in problems', async () => {
+    const res = await http(`${auth.url}/auth/login`, {
+      body: { username: 'x' },
+      headers: { 'x-request-id': 'gateway-req-12345678' },
+    });
+    assert.equal(res.headers.get('x-request-id'), 'gateway-req-12345678');
+    assert.equal(res.body.request_id, 'gateway-req-12345678');
+  });
+});

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { http, type TestDatabase } from '@authstack/testing';
+import {
+  migratedDatabase,
+  STRONG_PASSWORD,
+  startTestAuth,
+  type TestAuth,
+  testEnv,
+  username,
+} from './support.ts';
+
+describe('POST /auth/register', () => {
+  let db: TestDatabase;
+  let auth: TestAuth;
+  const register = (body: unknown, headers?: Record<string, string>) =>
+    http(`${auth.url}/auth/register`, { method: 'POST', body, ...(headers ? { headers } : {}) });
+
+  before(async () => {
+    db = await migratedDatabase();
+    auth = await startTestAuth(testEnv(db));
+  });
+  after(async () => {
+    await auth.stop();
+    await db.drop();
+  });
+
+  it('when the input is valid, then 201 with the user and the role "user"', async () => {
+    const name = username();
+    const res = await register({ username: name, password: STRONG_PASSWORD });
+    assert.equal(res.status, 201);
+    assert.equal(res.body.status, 'success');
+    const user = res.body.user as { id: string; username: string; roles: string[] };
+    assert.match(user.id, /^[0-9a-f-]{36}$/);
+    assert.equal(user.username, name);
+    assert.deepEqual(user.roles, ['user']);
+    assert.equal('password_hash' in user, false);
+  });
+
+  it('when the username differs only by case or full-width letters, then 409 username_taken', async () => {
+    const stem = `alice${Date.now().toString(36)}`;
+    assert.equal((await register({ username: stem, password: STRONG_PASSWORD })).status, 201);
+    const fullWidth = [...stem].map((c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0)).join('');
+    for (const variant of [
+      stem,
+      stem.toUpperCase(),
+      `${stem[0]!.toUpperCase()}${stem.slice(1)}`,
+      fullWidth,
+    ]) {
+      const res = await register({ username: variant, password: STRONG_PASSWORD });
+      assert.equal(res.status, 409, variant);
+      assert.equal(res.body.code, 'username_taken');
+      assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    }
+  });
+
+  it('when the password is weak, then 400 with a distinct code and the reasons listed', async () => {
+    const name = username();
+    const cases: [string, string][] = [
+      ['password123', 'password_common'],
+      ['abc1234', 'password_too_short'],
+      ['é'.repeat(37), 'password_too_long'], // 37 characters, 74 UTF-8 bytes
+      [`${'ü'.repeat(36)}x`, 'password_too_long'], // 73 bytes of multi-byte characters
+      [`my-${name}-secret`, 'password_contains_username'],
+    ];
+    for (const [password, code] of cases) {
+      const res = await register({ username: name, password });
+      assert.equal(res.status, 400, password);
+      assert.equal(res.body.code, code, password);
+      const reasons = res.body.reasons as { code: string; message: string }[];
+      assert.ok(reasons.some((reason) => reason.code === code));
+      assert.equal(typeof res.body.detail, 'string');
+      assert.equal(typeof res.body.request_id, 'string');
+    }
+    // nothing was stored for that name
+    assert.equal((await register({ username: name, password: STRONG_PASSWORD })).status, 201);
+  });
+
+  it('when the password is exactly 72 bytes, then it is accepted', async () => {
+    const res = await register({ username: username(), password: 'ü'.repeat(36) });
+    assert.equal(res.status, 201);
+  });
+
+  it('when the username breaks the charset or length rule, then 400 invalid_username', async () => {
+    for (const bad of ['ab', 'a'.repeat(33), 'bob smith', 'bob@example.com', "' OR '1'='1", 'ǅemal😀']) {
+      const res = await register({ username: bad, password: STRONG_PASSWORD });
+      assert.equal(res.status, 400, bad);
+      assert.equal(res.body.code, 'invalid_username');
+    }
+  });
+
+  it('when fields are missing or of the wrong type, then 400 invalid_input and never 500', async () => {
+    const bodies: unknown[] = [
+      {},
+      { username: username() },
+      { password: STRONG_PASSWORD },
+      { username: 12345, password: STRONG_PASSWORD },
+      { username: [username()], password: STRONG_PASSWORD },
+      { username: null, password: STRONG_PASSWORD },
+      { username: { $ne: '' }, password: STRONG_PASSWORD },
+      { username: username(), password: 12345678 },
+      { username: username(), password: `${STRONG_PASSWORD}\u0000` },
+      { username: `${username()}\u0000`, password: STRONG_PASSWORD },
+      [],
+    ];
+    for (const body of bodies) {
+      const res = await register(body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(res.body.code, 'invalid_input', JSON.stringify(body));
+    }
+    // JSON that is not an object or array is refused by the strict body parser
+    for (const raw of ['null', '42', '"text"']) {
+      const res = await register(raw);
+      assert.equal(res.status, 400, raw);
+      assert.equal(res.body.code, 'malformed_json', raw);
+    }
+  });
+
+  it('when the body is not JSON, broken JSON or too large, then 415, 400 or 413', async () => {
+    const plain = await register('username=a&password=b', { 'content-type': 'text/plain' });
+    assert.equal(plain.status, 415);
+    assert.equal(plain.body.code, 'unsupported_media_type');
+    const form = await register('username=a&password=b', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    assert.equal(form.status, 415);
+    const broken = await register('{"username": "a", ', {});
+    assert.equal(broken.status, 400);
+    assert.equal(broken.body.code, 'malformed_json');
+    const huge = await register(JSON.stringify({ username: 'x', password: 'y'.repeat(2 * 1024 * 1024) }));
+    assert.equal(huge.status, 413);
+    assert.equal(huge.body.code, 'payload_too_large');
+  });
+
+  it('when an error is answered, then the body carries no internals', async () => {
+    const res = await register('{"username": ', {});
+    assert.deepEqual(Object.keys(res.body).sort(), [
+      'code',
+      'detail',
+      'request_id',
+      'status',
+      'title',
+      'type',
+    ]);
+    assert.doesNotMatch(JSON.stringify(res.body), /\.ts:|SyntaxError|Unexpected token|node_modules/);
+  });
+});
