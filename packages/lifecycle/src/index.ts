@@ -1,0 +1,86 @@
+/**
+ * The life of an HTTP service process: listen, and on SIGTERM/SIGINT fail readiness, stop accepting
+ * connections, let in-flight requests finish (bounded), then close the service's own resources.
+ */
+import type { RequestListener, Server } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Stoppable {
+  /** Readiness must turn false at once. */
+  markShuttingDown(): void;
+  /** Close pools, timers and connections. */
+  close(): Promise<void>;
+  logger: { info(obj: object, msg: string): void };
+}
+
+export interface Listening {
+  server: Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function listen(
+  app: RequestListener,
+  service: Stoppable,
+  options: { port: number; host: string; shutdownTimeoutSec: number },
+): Promise<Listening> {
+  const server = createServer(app);
+  // Longer than the gateway's upstream keep-alive, so the gateway closes idle connections first.
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      service.markShuttingDown();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutSec * 1000);
+      await closed;
+      clearTimeout(deadline);
+      await service.close();
+    })();
+    return stopping;
+  };
+  return { server, url: `http://${host}:${port}`, stop };
+}
+
+/**
+ * `main()` of a service: load the configuration (a bad value exits 1 naming the variable), start, and stop
+ * gracefully on SIGTERM or SIGINT.
+ */
+export async function runMain<C>(
+  name: string,
+  loadConfig: () => C,
+  start: (config: C) => Promise<{ stop(): Promise<void>; url: string; service: Stoppable }>,
+): Promise<void> {
+  let config: C;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    console.error(`${name}: configuration error: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+  let running: Awaited<ReturnType<typeof start>>;
+  try {
+    running = await start(config);
+  } catch (error) {
+    console.error(`${name}: start-up failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+  running.service.logger.info({ url: running.url }, `${name} listening`);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      running.service.logger.info({ signal }, 'shutting down');
+      running.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}

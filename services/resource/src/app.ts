@@ -1,0 +1,86 @@
+/**
+ * Builds the resource service's express app from its dependencies; does not listen.
+ * Every protected route is verified statelessly by `@authstack/verifier` (signature against the cached JWKS,
+ * claim checks); in session mode one Redis round trip also checks that the token's session is alive.
+ */
+import { notFound, problemHandler } from '@authstack/http-problem';
+import { httpLogger, type Logger, type Metrics, requestId } from '@authstack/telemetry';
+import { type AccessTokenClaims, requireAuth, requireRole, type Verifier } from '@authstack/verifier';
+import express, { type Express, type RequestHandler } from 'express';
+
+export interface AppDeps {
+  logger: Logger;
+  metrics: Metrics;
+  verifier: Verifier;
+  trustProxy: string;
+  /** Session mode: throws `VerifyError('session_revoked')` or a 503 when the session cannot be confirmed. */
+  sessionCheck?: (claims: AccessTokenClaims) => Promise<void>;
+  ready: () => Promise<boolean>;
+}
+
+const privateResponse: RequestHandler = (_req, res, next) => {
+  res.set('Cache-Control', 'no-store');
+  next();
+};
+
+export function buildApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('trust proxy', deps.trustProxy);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ready = await deps.ready();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready' });
+  });
+  app.get('/metrics', deps.metrics.handler);
+
+  app.use(httpLogger(deps.logger));
+  app.use(deps.metrics.middleware);
+
+  const { sessionCheck } = deps;
+  const authenticated = requireAuth(
+    deps.verifier,
+    sessionCheck ? { check: (claims) => sessionCheck(claims) } : {},
+  );
+  const claimsOf = (locals: Record<string, unknown>) => locals.auth as AccessTokenClaims;
+
+  app.get('/api/public', (_req, res) => {
+    res.json({ status: 'success', message: 'This content is public.' });
+  });
+
+  app.get('/api/protected', authenticated, privateResponse, (_req, res) => {
+    const { username, roles } = claimsOf(res.locals);
+    res.json({
+      status: 'success',
+      message: `You are viewing protected content, ${username}!`,
+      username,
+      roles,
+    });
+  });
+
+  app.get('/api/admin', authenticated, requireRole('admin'), privateResponse, (_req, res) => {
+    const { username } = claimsOf(res.locals);
+    res.json({ status: 'success', message: `Welcome to the admin panel, ${username}!` });
+  });
+
+  app.get('/api/whoami', authenticated, privateResponse, (_req, res) => {
+    res.json({ status: 'success', claims: claimsOf(res.locals) });
+  });
+
+  app.use(notFound);
+  app.use(
+    problemHandler({
+      requestId,
+      log: (problem, original, req) => {
+        if (problem.status >= 500) {
+          deps.logger.error({ err: original, code: problem.code, request_id: requestId(req) }, problem.title);
+        }
+      },
+    }),
+  );
+  return app;
+}

@@ -1,0 +1,93 @@
+/**
+ * The resource service's configuration: parsed from the environment once, validated, frozen.
+ * A bad value stops start-up with a message naming the variable (see `.env.example`).
+ */
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  readonly variable: string;
+
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+const ALGORITHMS = ['RS256', 'ES256'] as const;
+
+const schema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  JWT_ISSUER: z.url().default('https://localhost:8443'),
+  JWT_AUDIENCE: z.string().min(1).default('authstack-api'),
+  JWT_ALGORITHMS: z
+    .string()
+    .default('RS256')
+    .transform((value) => value.split(',').map((alg) => alg.trim()))
+    .pipe(z.array(z.enum(ALGORITHMS)).min(1)),
+  JWKS_URI: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:3001/.well-known/jwks.json'),
+  JWKS_COOLDOWN: z.coerce.number().int().min(1).max(3600).default(30),
+  /** Optional override of the background refresh period; default: the JWKS response's max-age. */
+  JWKS_REFRESH_INTERVAL: z.coerce.number().int().min(1).max(86400).optional(),
+  CLOCK_TOLERANCE: z.coerce.number().int().min(0).max(60).default(10),
+  TOKEN_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  VERIFY_MODE: z.enum(['stateless', 'session']).default('stateless'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379/0'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/)
+    .default('authstack:'),
+  TRUST_PROXY: z.string().min(1).default('loopback'),
+  SHUTDOWN_TIMEOUT: z.coerce.number().int().min(1).max(120).default(10),
+});
+
+type Parsed = z.infer<typeof schema>;
+
+export interface ResourceConfig {
+  host: string;
+  port: number;
+  logLevel: Parsed['LOG_LEVEL'];
+  issuer: string;
+  audience: string;
+  algorithms: Parsed['JWT_ALGORITHMS'];
+  jwksUri: string;
+  jwksCooldown: number;
+  jwksRefreshInterval: number | undefined;
+  clockTolerance: number;
+  tokenCacheSize: number;
+  verifyMode: Parsed['VERIFY_MODE'];
+  redisUrl: string;
+  redisKeyPrefix: string;
+  trustProxy: string;
+  shutdownTimeout: number;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<ResourceConfig> {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
+  }
+  const e = result.data;
+  return Object.freeze({
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    issuer: e.JWT_ISSUER.replace(/\/$/, ''),
+    audience: e.JWT_AUDIENCE,
+    algorithms: e.JWT_ALGORITHMS,
+    jwksUri: e.JWKS_URI,
+    jwksCooldown: e.JWKS_COOLDOWN,
+    jwksRefreshInterval: e.JWKS_REFRESH_INTERVAL,
+    clockTolerance: e.CLOCK_TOLERANCE,
+    tokenCacheSize: e.TOKEN_CACHE_SIZE,
+    verifyMode: e.VERIFY_MODE,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    trustProxy: e.TRUST_PROXY,
+    shutdownTimeout: e.SHUTDOWN_TIMEOUT,
+  });
+}
