@@ -27,11 +27,13 @@ export interface KeySource {
   ready(): boolean;
 }
 
-/** Does this key type fit this algorithm? (RFC 7518 section 3.1) */
+/** Does this key fit this algorithm? (RFC 7518 section 3.1; RSA keys of at least 2048 bits, section 3.3) */
 export function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
   const type = key.asymmetricKeyType;
-  if (alg.startsWith('RS') || alg.startsWith('PS'))
-    return type === 'rsa' || (alg.startsWith('PS') && type === 'rsa-pss');
+  if (alg.startsWith('RS') || alg.startsWith('PS')) {
+    const rsa = type === 'rsa' || (alg.startsWith('PS') && type === 'rsa-pss');
+    return rsa && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048;
+  }
   const curve = key.asymmetricKeyDetails?.namedCurve;
   if (alg === 'ES256') return type === 'ec' && curve === 'prime256v1';
   if (alg === 'ES384') return type === 'ec' && curve === 'secp384r1';

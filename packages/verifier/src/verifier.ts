@@ -78,7 +78,9 @@ function fromJsonWebTokenError(error: unknown): VerifyError {
   if (error instanceof jwt.TokenExpiredError) return new VerifyError('token_expired', error);
   if (error instanceof jwt.NotBeforeError) return new VerifyError('token_not_yet_valid', error);
   const message = error instanceof Error ? error.message : '';
-  if (message === 'invalid signature') return new VerifyError('signature_invalid', error);
+  if (message === 'invalid signature' || message === 'jwt signature is required') {
+    return new VerifyError('signature_invalid', error);
+  }
   if (message.startsWith('jwt audience invalid')) return new VerifyError('audience_invalid', error);
   if (message.startsWith('jwt issuer invalid')) return new VerifyError('issuer_invalid', error);
   if (message === 'invalid algorithm') return new VerifyError('algorithm_not_allowed', error);
