@@ -10,6 +10,7 @@ import type { AuthConfig } from './config.ts';
 import type { AccountDeps } from './domain/accounts.ts';
 import type { Keyring } from './keys/keyring.ts';
 import { accountRoutes } from './routes/accounts.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
 import type { SessionStore } from './store/sessions.ts';
 
@@ -46,13 +47,17 @@ export function buildApp(deps: AppDeps): Express {
   app.use(express.json({ limit: deps.config.bodyLimit, strict: true, type: 'application/json' }));
 
   // Auth's own Bearer routes verify with the local key set and check that the session is still alive.
-  const bearer = requireAuth(deps.verifier, {
-    check: async (claims) => {
-      if (!(await deps.sessions.isAlive(claims.sid))) throw new VerifyError('session_revoked');
-    },
-  });
+  const bearer = {
+    session: requireAuth(deps.verifier, {
+      check: async (claims) => {
+        if (!(await deps.sessions.isAlive(claims.sid))) throw new VerifyError('session_revoked');
+      },
+    }),
+    token: requireAuth(deps.verifier),
+  };
 
   app.use(wellKnownRoutes(deps.keyring, deps.config));
+  app.use('/auth/admin', adminRoutes(deps.accounts, bearer.session));
   app.use('/auth', accountRoutes(deps.accounts, bearer));
 
   app.use(notFound);

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { LimitSettings } from './limits.ts';
 
 export class ConfigError extends Error {
   readonly variable: string;
@@ -82,15 +83,27 @@ const schema = z
     JWT_ALGORITHM: z.enum(['RS256', 'ES256']).default('RS256'),
     JWT_CLIENT_ID: z.string().min(1).default('authstack-client'),
     ACCESS_TOKEN_TTL: seconds(30, 3600, 300),
-    REFRESH_IDLE_TTL: seconds(60, 90 * 86400, 7 * 86400),
-    REFRESH_ABSOLUTE_TTL: seconds(60, 365 * 86400, 30 * 86400),
+    REFRESH_IDLE_TTL: seconds(1, 90 * 86400, 7 * 86400),
+    REFRESH_ABSOLUTE_TTL: seconds(1, 365 * 86400, 30 * 86400),
     JWKS_MAX_AGE: seconds(0, 86400, 300),
     KEY_ACTIVATION_DELAY: seconds(0, 7 * 86400, 600),
     KEY_RELOAD_INTERVAL: seconds(1, 3600, 30),
     BCRYPT_COST: z.coerce.number().int().min(4).max(16).default(12),
     BOOTSTRAP_ADMIN_USERNAME: z.preprocess(emptyAsUndefined, z.string().optional()),
     BOOTSTRAP_ADMIN_PASSWORD: z.preprocess(emptyAsUndefined, z.string().optional()),
-    TRUST_PROXY: z.string().min(1).default('loopback'),
+    TRUST_PROXY: z
+      .string()
+      .min(1)
+      .default('loopback')
+      .refine(
+        (value) => !/^(true|\*)$/i.test(value.trim()),
+        'name the proxies; trusting every address lets clients forge their IP',
+      ),
+    LOGIN_MAX_FAILURES_PER_USER_IP: z.coerce.number().int().min(1).max(1000).default(5),
+    LOGIN_BLOCK_SECONDS: seconds(1, 86400, 900),
+    LOGIN_MAX_FAILURES_PER_IP_PER_DAY: z.coerce.number().int().min(1).max(1_000_000).default(100),
+    LOGIN_MAX_FAILURES_PER_USER_PER_HOUR: z.coerce.number().int().min(1).max(100).default(100),
+    REGISTER_MAX_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(10),
     BODY_LIMIT: z
       .string()
       .regex(/^\d+(b|kb|mb)$/i)
@@ -148,7 +161,9 @@ export interface AuthConfig {
   keyReloadInterval: number;
   bcryptCost: number;
   bootstrapAdmin: { username: string; password: string } | undefined;
-  trustProxy: string;
+  /** express `trust proxy`: false, a hop count, or addresses/CIDRs/names (loopback, uniquelocal, ...). */
+  trustProxy: boolean | number | string;
+  limits: LimitSettings;
   bodyLimit: string;
   shutdownTimeout: number;
 }
@@ -187,7 +202,18 @@ export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
       e.BOOTSTRAP_ADMIN_USERNAME && e.BOOTSTRAP_ADMIN_PASSWORD
         ? { username: e.BOOTSTRAP_ADMIN_USERNAME, password: e.BOOTSTRAP_ADMIN_PASSWORD }
         : undefined,
-    trustProxy: e.TRUST_PROXY,
+    trustProxy: /^false$/i.test(e.TRUST_PROXY)
+      ? false
+      : /^\d+$/.test(e.TRUST_PROXY)
+        ? Number(e.TRUST_PROXY)
+        : e.TRUST_PROXY,
+    limits: {
+      pairFailures: e.LOGIN_MAX_FAILURES_PER_USER_IP,
+      pairBlockSeconds: e.LOGIN_BLOCK_SECONDS,
+      ipFailuresPerDay: e.LOGIN_MAX_FAILURES_PER_IP_PER_DAY,
+      userFailuresPerHour: e.LOGIN_MAX_FAILURES_PER_USER_PER_HOUR,
+      registrationsPerHour: e.REGISTER_MAX_PER_IP_PER_HOUR,
+    },
     bodyLimit: e.BODY_LIMIT,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
   });

@@ -11,6 +11,7 @@ import type { AuthConfig } from './config.ts';
 import { type AccountDeps, bootstrapAdmin } from './domain/accounts.ts';
 import { hashPassword } from './domain/passwords.ts';
 import { createKeyring, type Keyring } from './keys/keyring.ts';
+import { createLimits } from './limits.ts';
 import { createPool, type Db } from './store/db.ts';
 import { createEventStore } from './store/events.ts';
 import { createRedis } from './store/redis.ts';
@@ -82,6 +83,11 @@ export async function createAuthService(
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2],
     registers: [metrics.registry],
   });
+  const refreshReuse = new Counter({
+    name: 'auth_refresh_reuse_total',
+    help: 'Refresh tokens presented again after rotation (each revokes its session)',
+    registers: [metrics.registry],
+  });
   const logins = new Counter({
     name: 'auth_login_total',
     help: 'Login attempts by outcome',
@@ -98,6 +104,7 @@ export async function createAuthService(
     events: createEventStore(db),
     sessions,
     keyring,
+    limits: createLimits(redis, config.redisKeyPrefix, config.limits),
     bcryptCost: config.bcryptCost,
     dummyHash: await hashPassword(`dummy-${Math.random()}`, config.bcryptCost),
     tokens: {
@@ -111,6 +118,7 @@ export async function createAuthService(
     observe: {
       bcrypt: (op, seconds) => bcryptSeconds.observe({ op }, seconds),
       login: (outcome) => logins.inc({ outcome }),
+      refreshReuse: () => refreshReuse.inc(),
     },
   };
 

@@ -2,7 +2,9 @@
  * Use cases: register and log in. Plain functions over plain data; no `req`/`res`, no SQL.
  */
 import { randomUUID } from 'node:crypto';
+import { HttpProblem } from '@authstack/http-problem';
 import type { Keyring } from '../keys/keyring.ts';
+import type { Limits, LoginAttempt } from '../limits.ts';
 import type { AuthEvent, EventStore } from '../store/events.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import { UsernameTakenError, type UserRow, type UserStore } from '../store/users.ts';
@@ -22,6 +24,7 @@ export interface AccountDeps {
   events: EventStore;
   sessions: SessionStore;
   keyring: Keyring;
+  limits: Limits;
   bcryptCost: number;
   /** A bcrypt hash at the configured cost, compared against when the user does not exist. */
   dummyHash: string;
@@ -31,7 +34,8 @@ export interface AccountDeps {
   /** Observes bcrypt time and login outcomes (metrics). */
   observe?: {
     bcrypt?: (op: 'hash' | 'compare', seconds: number) => void;
-    login?: (outcome: 'success' | 'invalid_credentials') => void;
+    login?: (outcome: 'success' | 'invalid_credentials' | 'rate_limited') => void;
+    refreshReuse?: () => void;
   };
 }
 
@@ -70,6 +74,7 @@ export async function register(
   meta: RequestMeta,
   roles: string[] = ['user'],
 ): Promise<PublicUser> {
+  await deps.limits.reserveRegistration(meta.ip);
   const username = normalizeUsername(input.username);
   if (!isValidUsername(username)) throw invalidUsername(USERNAME_RULE);
   const violations = checkPasswordPolicy(input.password, username);
@@ -98,6 +103,7 @@ export interface IssuedTokens {
 /**
  * Unknown user, wrong password and disabled user take the same bcrypt time and give the same error.
  * Passwords over 72 bytes are compared (for equal timing) and then refused: bcrypt would truncate them.
+ * The attempt is counted by the abuse limits before the password is checked (see `limits.ts`).
  */
 export async function login(
   deps: AccountDeps,
@@ -105,10 +111,26 @@ export async function login(
   meta: RequestMeta,
 ): Promise<IssuedTokens> {
   const username = normalizeUsername(input.username);
-  const user = isValidUsername(username) ? await deps.users.findByUsername(username) : undefined;
-  const matches = await timed(deps, 'compare', () =>
-    verifyPassword(input.password, user?.passwordHash ?? deps.dummyHash),
-  );
+  let attempt: LoginAttempt;
+  try {
+    attempt = await deps.limits.reserveLogin(username.slice(0, 64), meta.ip);
+  } catch (error) {
+    if (error instanceof HttpProblem && error.status === 429) deps.observe?.login?.('rate_limited');
+    throw error;
+  }
+
+  let user: UserRow | undefined;
+  let matches: boolean;
+  try {
+    user = isValidUsername(username) ? await deps.users.findByUsername(username) : undefined;
+    matches = await timed(deps, 'compare', () =>
+      verifyPassword(input.password, user?.passwordHash ?? deps.dummyHash),
+    );
+  } catch (error) {
+    await attempt.release(); // not judged (e.g. database down): not a failed attempt
+    throw error;
+  }
+
   if (!user || !matches || !fitsBcrypt(input.password) || user.disabled) {
     const reason = !user ? 'unknown_user' : user.disabled && matches ? 'disabled' : 'wrong_password';
     deps.observe?.login?.('invalid_credentials');
@@ -121,43 +143,53 @@ export async function login(
     throw invalidCredentials();
   }
 
-  const upgradedHash =
-    hashCost(user.passwordHash) < deps.bcryptCost
-      ? await timed(deps, 'hash', () => hashPassword(input.password, deps.bcryptCost))
-      : undefined;
-
-  const tokens = await startSession(deps, user, meta);
-  await deps.users.recordLogin(user.id, upgradedHash);
-  await audit(deps, meta, {
-    type: 'login_success',
-    userId: user.id,
-    username: user.username,
-    details: { sid: tokens.sessionId, ...(upgradedHash ? { rehashed: true } : {}) },
-  });
-  deps.observe?.login?.('success');
-  return tokens;
+  try {
+    const upgradedHash =
+      hashCost(user.passwordHash) < deps.bcryptCost
+        ? await timed(deps, 'hash', () => hashPassword(input.password, deps.bcryptCost))
+        : undefined;
+    const sessionId = randomUUID();
+    const refreshToken = newRefreshToken();
+    const now = deps.now();
+    await deps.sessions.create(
+      {
+        sid: sessionId,
+        userId: user.id,
+        createdAt: now,
+        lastUsedAt: now,
+        ip: meta.ip,
+        userAgent: meta.userAgent,
+      },
+      hashRefreshToken(refreshToken),
+    );
+    await deps.users.recordLogin(user.id, upgradedHash);
+    await audit(deps, meta, {
+      type: 'login_success',
+      userId: user.id,
+      username: user.username,
+      details: { sid: sessionId, ...(upgradedHash ? { rehashed: true } : {}) },
+    });
+    await attempt.succeeded();
+    deps.observe?.login?.('success');
+    return issueTokens(deps, user, sessionId, refreshToken);
+  } catch (error) {
+    await attempt.release();
+    throw error;
+  }
 }
 
-async function startSession(deps: AccountDeps, user: UserRow, meta: RequestMeta): Promise<IssuedTokens> {
-  const now = deps.now();
-  const sessionId = randomUUID();
-  const refreshToken = newRefreshToken();
-  await deps.sessions.create(
-    {
-      sid: sessionId,
-      userId: user.id,
-      createdAt: now,
-      lastUsedAt: now,
-      ip: meta.ip,
-      userAgent: meta.userAgent,
-    },
-    hashRefreshToken(refreshToken),
-  );
+/** The response of login and refresh: a new access token for the session, and its refresh token. */
+export function issueTokens(
+  deps: AccountDeps,
+  user: UserRow,
+  sessionId: string,
+  refreshToken: string,
+): IssuedTokens {
   const accessToken = signAccessToken(
     { userId: user.id, username: user.username, roles: user.roles, sessionId },
     deps.keyring.signingKey(),
     deps.tokens,
-    now,
+    deps.now(),
   );
   return {
     accessToken,

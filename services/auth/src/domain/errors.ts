@@ -45,3 +45,26 @@ export const invalidCredentials = () =>
     title: 'Invalid credentials',
     detail: 'The username or password is incorrect.',
   });
+
+/** RFC 6749 section 5.2: the refresh token is unknown, expired, revoked or reused. */
+export const invalidGrant = () =>
+  new HttpProblem({
+    status: 401,
+    code: 'invalid_grant',
+    title: 'Invalid grant',
+    detail: 'The refresh token is invalid, expired or revoked. Log in again.',
+  });
+
+export const sessionNotFound = () =>
+  new HttpProblem({ status: 404, code: 'session_not_found', title: 'Session not found' });
+
+export const userNotFound = () =>
+  new HttpProblem({ status: 404, code: 'user_not_found', title: 'User not found' });
+
+export const lastAdmin = () =>
+  new HttpProblem({
+    status: 409,
+    code: 'last_admin',
+    title: 'Last admin',
+    detail: 'The last active admin cannot remove their own admin role or disable themself.',
+  });

@@ -25,8 +25,41 @@ export interface AuthEvent {
   details?: Record<string, unknown>;
 }
 
+export interface StoredEvent {
+  id: string;
+  occurredAt: Date;
+  type: string;
+  userId: string | null;
+  username: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  details: Record<string, unknown>;
+}
+
 export function createEventStore(db: Db) {
   return {
+    /** Newest first; `before` is the last id of the previous page. */
+    list(filter: {
+      type?: string | undefined;
+      userId?: string | undefined;
+      before?: string | undefined;
+      limit: number;
+    }) {
+      return withDb(async () => {
+        const { rows } = await db.query<StoredEvent>(
+          `SELECT id::text, occurred_at AS "occurredAt", type, user_id AS "userId", username, host(ip) AS ip,
+                  user_agent AS "userAgent", request_id AS "requestId", details
+             FROM auth_events
+            WHERE ($1::text IS NULL OR type = $1) AND ($2::uuid IS NULL OR user_id = $2)
+              AND ($3::bigint IS NULL OR id < $3)
+            ORDER BY id DESC LIMIT $4`,
+          [filter.type ?? null, filter.userId ?? null, filter.before ?? null, filter.limit],
+        );
+        return rows;
+      });
+    },
+
     record(event: AuthEvent): Promise<void> {
       return withDb(async () => {
         await db.query(

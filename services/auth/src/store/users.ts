@@ -68,6 +68,70 @@ export function createUserStore(db: Db) {
       });
     },
 
+    updatePassword(id: string, passwordHash: string): Promise<void> {
+      return withDb(async () => {
+        await db.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [
+          id,
+          passwordHash,
+        ]);
+      });
+    },
+
+    /** A page of users ordered by username; `after` is the last username of the previous page. */
+    list(limit: number, after: string | undefined): Promise<UserRow[]> {
+      return withDb(async () => {
+        const { rows } = await db.query<UserRow>(
+          `SELECT ${COLUMNS} FROM users WHERE ($1::text IS NULL OR username > $1) ORDER BY username LIMIT $2`,
+          [after ?? null, limit],
+        );
+        return rows;
+      });
+    },
+
+    /**
+     * Change roles and/or the disabled flag in one transaction that locks the admins first, so two admins
+     * demoting each other at once cannot leave the system without one. `guard` sees the admin count
+     * after the change and may throw to cancel it.
+     */
+    update(
+      id: string,
+      patch: { roles?: string[] | undefined; disabled?: boolean | undefined },
+      guard: (before: UserRow, activeAdminsAfter: number) => void,
+    ): Promise<{ before: UserRow; after: UserRow } | undefined> {
+      return withDb(async () => {
+        const client = await db.connect();
+        try {
+          await client.query('BEGIN');
+          await client.query(`SELECT id FROM users WHERE 'admin' = ANY(roles) FOR UPDATE`);
+          const found = await client.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [
+            id,
+          ]);
+          const before = found.rows[0];
+          if (!before) {
+            await client.query('ROLLBACK');
+            return undefined;
+          }
+          const { rows } = await client.query<UserRow>(
+            `UPDATE users SET roles = COALESCE($2, roles), disabled = COALESCE($3, disabled), updated_at = now()
+             WHERE id = $1 RETURNING ${COLUMNS}`,
+            [id, patch.roles ?? null, patch.disabled ?? null],
+          );
+          const after = rows[0]!;
+          const admins = await client.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM users WHERE 'admin' = ANY(roles) AND NOT disabled`,
+          );
+          guard(before, admins.rows[0]!.n);
+          await client.query('COMMIT');
+          return { before, after };
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw error;
+        } finally {
+          client.release();
+        }
+      });
+    },
+
     /** Create the admin if missing, or make sure the existing account has the admin role. */
     upsertAdmin(username: string, passwordHash: string): Promise<{ created: boolean; user: UserRow }> {
       return withDb(async () => {

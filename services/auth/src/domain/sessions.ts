@@ -1,0 +1,142 @@
+/**
+ * Use cases on sessions: refresh (rotation with reuse detection), logout, logout-all, listing and
+ * revoking sessions, password change. Plain data in and out.
+ */
+import { type AccountDeps, type IssuedTokens, issueTokens, type RequestMeta } from './accounts.ts';
+import { invalidCredentials, invalidGrant, sessionNotFound, weakPassword } from './errors.ts';
+import { checkPasswordPolicy, fitsBcrypt, hashPassword, verifyPassword } from './passwords.ts';
+import { hashRefreshToken, newRefreshToken } from './tokens.ts';
+
+const audit = (deps: AccountDeps, meta: RequestMeta, event: Parameters<AccountDeps['events']['record']>[0]) =>
+  deps.events.record({ ...event, ip: meta.ip, userAgent: meta.userAgent, requestId: meta.requestId });
+
+/**
+ * Swap a refresh token for a new pair. The user is read first (so a database outage answers 503 before the
+ * token is spent), then the rotation runs atomically in Redis. Presenting an already-rotated token is reuse:
+ * the whole session is revoked, its newest refresh token with it, and a `refresh_reuse` event is written.
+ */
+export async function refresh(
+  deps: AccountDeps,
+  refreshToken: string,
+  meta: RequestMeta,
+): Promise<IssuedTokens> {
+  const presented = hashRefreshToken(refreshToken);
+  const owner = await deps.sessions.peek(presented);
+  if (!owner) throw invalidGrant();
+  const user = await deps.users.findById(owner.userId);
+  if (!user || user.disabled) {
+    await deps.sessions.revoke(owner.sid);
+    throw invalidGrant();
+  }
+  const next = newRefreshToken();
+  const result = await deps.sessions.rotate(presented, hashRefreshToken(next), {
+    now: deps.now(),
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+  });
+  if (result.outcome === 'reuse') {
+    deps.observe?.refreshReuse?.();
+    await audit(deps, meta, {
+      type: 'refresh_reuse',
+      userId: result.userId,
+      username: user.username,
+      details: { sid: result.sid, action: 'session_revoked' },
+    });
+    throw invalidGrant();
+  }
+  if (result.outcome !== 'rotated') throw invalidGrant();
+  return issueTokens(deps, user, result.sid, next);
+}
+
+/** Revoke one session by its id (from an access token) or by its refresh token. Idempotent. */
+export async function logout(
+  deps: AccountDeps,
+  target: { sid: string } | { refreshToken: string },
+  meta: RequestMeta,
+): Promise<void> {
+  let sid: string | undefined;
+  if ('sid' in target) sid = target.sid;
+  else sid = (await deps.sessions.peek(hashRefreshToken(target.refreshToken)))?.sid;
+  if (!sid) return;
+  const userId = await deps.sessions.revoke(sid);
+  if (userId) await audit(deps, meta, { type: 'logout', userId, details: { sid } });
+}
+
+export async function logoutAll(deps: AccountDeps, userId: string, meta: RequestMeta): Promise<number> {
+  const revoked = await deps.sessions.revokeAll(userId);
+  await audit(deps, meta, { type: 'logout_all', userId, details: { revoked } });
+  return revoked;
+}
+
+export interface SessionSummary {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  ip: string;
+  user_agent: string;
+  current: boolean;
+}
+
+export async function listSessions(
+  deps: AccountDeps,
+  userId: string,
+  currentSid: string,
+): Promise<SessionSummary[]> {
+  const sessions = await deps.sessions.list(userId);
+  return sessions.map((s) => ({
+    id: s.id,
+    created_at: new Date(s.createdAt).toISOString(),
+    last_used_at: new Date(s.lastUsedAt).toISOString(),
+    ip: s.ip,
+    user_agent: s.userAgent,
+    current: s.id === currentSid,
+  }));
+}
+
+/** Revoke one of the caller's own sessions; someone else's id is indistinguishable from an unknown one (404). */
+export async function revokeOwnSession(
+  deps: AccountDeps,
+  userId: string,
+  sid: string,
+  meta: RequestMeta,
+): Promise<void> {
+  if ((await deps.sessions.owner(sid)) !== userId) throw sessionNotFound();
+  await deps.sessions.revoke(sid);
+  await audit(deps, meta, { type: 'logout', userId, details: { sid, via: 'session_list' } });
+}
+
+/**
+ * Change the password: the current one is checked (under the login limits, so a stolen access token cannot
+ * be used to guess it), the policy applied to the new one, and every other session revoked.
+ */
+export async function changePassword(
+  deps: AccountDeps,
+  caller: { userId: string; sid: string },
+  input: { currentPassword: string; newPassword: string },
+  meta: RequestMeta,
+): Promise<{ revoked: number }> {
+  const user = await deps.users.findById(caller.userId);
+  if (!user || user.disabled) throw invalidCredentials();
+  const attempt = await deps.limits.reserveLogin(user.username, meta.ip);
+  let ok: boolean;
+  try {
+    ok =
+      fitsBcrypt(input.currentPassword) && (await verifyPassword(input.currentPassword, user.passwordHash));
+  } catch (error) {
+    await attempt.release();
+    throw error;
+  }
+  if (!ok) throw invalidCredentials();
+  await attempt.succeeded();
+  const violations = checkPasswordPolicy(input.newPassword, user.username);
+  if (violations.length > 0) throw weakPassword(violations);
+  await deps.users.updatePassword(user.id, await hashPassword(input.newPassword, deps.bcryptCost));
+  const revoked = await deps.sessions.revokeAll(user.id, caller.sid);
+  await audit(deps, meta, {
+    type: 'password_change',
+    userId: user.id,
+    username: user.username,
+    details: { revoked },
+  });
+  return { revoked };
+}

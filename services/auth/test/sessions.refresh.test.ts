@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTcpProxy, http, infraUrls, type TestDatabase } from '@authstack/testing';
+import { decodePart } from '@authstack/testing/tokens';
+import pg from 'pg';
+import { migratedDatabase, registerAndLogin, startTestAuth, type TestAuth, testEnv } from './support.ts';
+
+type Tokens = { access_token: string; refresh_token: string; expires_in: number; code?: string };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('POST /auth/refresh', () => {
+  let db: TestDatabase;
+  let auth: TestAuth;
+  const refresh = (refresh_token: string, base = auth.url) =>
+    http<Tokens>(`${base}/auth/refresh`, { body: { refresh_token } });
+
+  before(async () => {
+    db = await migratedDatabase();
+    auth = await startTestAuth(testEnv(db));
+  });
+  after(async () => {
+    await auth.stop();
+    await db.drop();
+  });
+
+  it('when a refresh token is presented, then a new pair comes back, same shape as login, and the session continues', async () => {
+    const user = await registerAndLogin(auth.url);
+    const res = await refresh(user.refresh_token);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    assert.notEqual(res.body.refresh_token, user.refresh_token);
+    assert.notEqual(res.body.access_token, user.access_token);
+    assert.equal(decodePart(res.body.access_token, 1).sid, decodePart(user.access_token, 1).sid);
+    assert.equal((await http(`${auth.url}/auth/me`, { token: res.body.access_token })).status, 200);
+  });
+
+  it('when a rotated token is presented again, then 401 invalid_grant, the newest token dies too, and refresh_reuse is recorded', async () => {
+    const user = await registerAndLogin(auth.url);
+    const second = await refresh(user.refresh_token);
+    assert.equal(second.status, 200);
+    const reuse = await refresh(user.refresh_token);
+    assert.equal(reuse.status, 401);
+    assert.equal(reuse.body.code, 'invalid_grant');
+    const newest = await refresh(second.body.refresh_token);
+    assert.equal(newest.status, 401, 'the whole session was revoked');
+    assert.equal(newest.body.code, 'invalid_grant');
+    assert.equal((await http(`${auth.url}/auth/me`, { token: second.body.access_token })).status, 401);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        `SELECT details FROM auth_events WHERE type = 'refresh_reuse' AND user_id = $1`,
+        [user.user.id],
+      );
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0].details.sid, decodePart(user.access_token, 1).sid);
+      assert.doesNotMatch(JSON.stringify(rows), new RegExp(user.refresh_token));
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('when 20 refreshes with one token run in parallel, then exactly one succeeds', async () => {
+    const user = await registerAndLogin(auth.url);
+    const results = await Promise.all(Array.from({ length: 20 }, () => refresh(user.refresh_token)));
+    assert.equal(results.filter((r) => r.status === 200).length, 1);
+    assert.ok(
+      results.every((r) => r.status === 200 || (r.status === 401 && r.body.code === 'invalid_grant')),
+    );
+  });
+
+  it('when the token is unknown, malformed or missing, then 401 invalid_grant or 400', async () => {
+    assert.equal((await refresh('x'.repeat(43))).status, 401);
+    assert.equal((await refresh('not even close')).body.code, 'invalid_grant');
+    const missing = await http(`${auth.url}/auth/refresh`, { body: {} });
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body.code, 'invalid_input');
+  });
+
+  it('when the idle lifetime passes without a refresh, then the session is gone', async () => {
+    const short = await startTestAuth({ ...auth.env, REFRESH_IDLE_TTL: '1', REFRESH_ABSOLUTE_TTL: '60' });
+    try {
+      const user = await registerAndLogin(short.url);
+      await sleep(2_100);
+      const res = await refresh(user.refresh_token, short.url);
+      assert.equal(res.status, 401);
+      assert.equal(res.body.code, 'invalid_grant');
+    } finally {
+      await short.stop();
+    }
+  });
+
+  it('when the absolute lifetime passes, then refreshing keeps nothing alive', async () => {
+    const short = await startTestAuth({ ...auth.env, REFRESH_IDLE_TTL: '2', REFRESH_ABSOLUTE_TTL: '3' });
+    try {
+      let { refresh_token } = await registerAndLogin(short.url);
+      for (let i = 0; i < 2; i++) {
+        await sleep(1_200);
+        const res = await refresh(refresh_token, short.url);
+        assert.equal(res.status, 200, `refresh ${i} inside the lifetimes`);
+        refresh_token = res.body.refresh_token;
+      }
+      await sleep(1_200); // 3.6 s after login: past the absolute lifetime, though never idle for 2 s
+      const res = await refresh(refresh_token, short.url);
+      assert.equal(res.status, 401);
+      assert.equal(res.body.code, 'invalid_grant');
+    } finally {
+      await short.stop();
+    }
+  });
+
+  it('when Redis is unreachable, then refresh answers 503, not 401', async () => {
+    const proxy = await createTcpProxy({
+      host: new URL(infraUrls().redisUrl).hostname,
+      port: Number(new URL(infraUrls().redisUrl).port),
+    });
+    const viaProxy = await startTestAuth({ ...auth.env, REDIS_URL: proxy.rewrite(infraUrls().redisUrl) });
+    try {
+      const user = await registerAndLogin(viaProxy.url);
+      await proxy.cut();
+      const res = await refresh(user.refresh_token, viaProxy.url);
+      assert.equal(res.status, 503);
+      assert.equal(res.body.code, 'service_unavailable');
+      await proxy.restore();
+    } finally {
+      await viaProxy.stop();
+      await proxy.close();
+    }
+  });
+});
