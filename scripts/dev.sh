@@ -47,16 +47,21 @@ up() {
   load_env .env
   mkdir -p "$LOG_DIR"
   export HOST=127.0.0.1
-  AUTH_PORT="${AUTH_PORT:-${PORT:-3001}}"
+  AUTH_PORT="${AUTH_PORT:-3001}"
+  RESOURCE_PORT="${RESOURCE_PORT:-3002}"
+  export JWKS_URI="${JWKS_URI:-http://127.0.0.1:$AUTH_PORT/.well-known/jwks.json}"
   node services/auth/src/migrate.ts >"$LOG_DIR/migrate.log" 2>&1 || { cat "$LOG_DIR/migrate.log" >&2; exit 1; }
   PORT="$AUTH_PORT" start auth "http://127.0.0.1:$AUTH_PORT/readyz" node services/auth/src/server.ts
+  PORT="$RESOURCE_PORT" start resource "http://127.0.0.1:$RESOURCE_PORT/readyz" node services/resource/src/server.ts
   cat <<URLS
 dev: the native stack is up (logs in $LOG_DIR/, stop with: make dev-down)
-  auth      http://127.0.0.1:$AUTH_PORT   (JWKS: /.well-known/jwks.json, metrics: /metrics)
+  auth      http://127.0.0.1:$AUTH_PORT      (JWKS: /.well-known/jwks.json, metrics: /metrics)
+  resource  http://127.0.0.1:$RESOURCE_PORT      (GET /api/protected, /api/admin; metrics: /metrics)
 URLS
 }
 
 down() {
+  stop resource
   stop auth
 }
 
