@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format
+.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,3 +39,6 @@ migrate: ## create the database when missing and apply migrations (loads .env)
 
 rotate-key: ## stage a new signing key (loads .env)
 	$(NODE24) . scripts/lib.sh && load_env .env && node services/auth/src/cli/rotate-key.ts
+
+certs: ## a local CA and the gateway's server certificate in certs/ (git-ignored)
+	bash infra/certs/make-certs.sh

@@ -53,14 +53,35 @@ up() {
   node services/auth/src/migrate.ts >"$LOG_DIR/migrate.log" 2>&1 || { cat "$LOG_DIR/migrate.log" >&2; exit 1; }
   PORT="$AUTH_PORT" start auth "http://127.0.0.1:$AUTH_PORT/readyz" node services/auth/src/server.ts
   PORT="$RESOURCE_PORT" start resource "http://127.0.0.1:$RESOURCE_PORT/readyz" node services/resource/src/server.ts
+
+  # The gateway: the same templates as the container, rendered for 127.0.0.1 and the local certificates.
+  bash infra/certs/make-certs.sh >/dev/null
+  GATEWAY_HTTPS_PORT="${GATEWAY_HTTPS_PORT:-8443}"
+  GATEWAY_HTTP_PORT="${GATEWAY_HTTP_PORT:-8080}"
+  GATEWAY_HEALTH_PORT="${GATEWAY_HEALTH_PORT:-8081}"
+  command -v nginx >/dev/null || { echo "dev: nginx is not installed (apt-get install nginx)" >&2; exit 1; }
+  GATEWAY_HTTPS_LISTEN="127.0.0.1:$GATEWAY_HTTPS_PORT" GATEWAY_HTTP_LISTEN="127.0.0.1:$GATEWAY_HTTP_PORT" \
+    GATEWAY_HEALTH_LISTEN="127.0.0.1:$GATEWAY_HEALTH_PORT" GATEWAY_PUBLIC_HTTPS_PORT="$GATEWAY_HTTPS_PORT" \
+    AUTH_UPSTREAM="127.0.0.1:$AUTH_PORT" RESOURCE_UPSTREAM="127.0.0.1:$RESOURCE_PORT" \
+    TLS_CERTIFICATE="$PWD/certs/server.crt" TLS_CERTIFICATE_KEY="$PWD/certs/server.key" \
+    LOGIN_RATE="${GATEWAY_LOGIN_RATE:-10r/s}" LOGIN_BURST="${GATEWAY_LOGIN_BURST:-20}" \
+    REGISTER_RATE="${GATEWAY_REGISTER_RATE:-5r/s}" REGISTER_BURST="${GATEWAY_REGISTER_BURST:-10}" \
+    node infra/nginx/render.ts "$PWD/$DEV_DIR/nginx" >/dev/null
+  nginx -t -q -c "$PWD/$DEV_DIR/nginx/nginx.conf" -p "$PWD/$DEV_DIR/nginx" 2>"$LOG_DIR/nginx-test.log" || {
+    cat "$LOG_DIR/nginx-test.log" >&2; exit 1; }
+  start gateway "http://127.0.0.1:$GATEWAY_HEALTH_PORT/healthz" nginx -c "$PWD/$DEV_DIR/nginx/nginx.conf" -p "$PWD/$DEV_DIR/nginx"
+
   cat <<URLS
 dev: the native stack is up (logs in $LOG_DIR/, stop with: make dev-down)
-  auth      http://127.0.0.1:$AUTH_PORT      (JWKS: /.well-known/jwks.json, metrics: /metrics)
-  resource  http://127.0.0.1:$RESOURCE_PORT      (GET /api/protected, /api/admin; metrics: /metrics)
+  gateway   https://localhost:$GATEWAY_HTTPS_PORT   (trust certs/ca.crt; http://localhost:$GATEWAY_HTTP_PORT redirects)
+  auth      http://127.0.0.1:$AUTH_PORT        (direct; JWKS: /.well-known/jwks.json, metrics: /metrics)
+  resource  http://127.0.0.1:$RESOURCE_PORT        (direct; GET /api/protected, /api/admin; metrics: /metrics)
+try: curl --cacert certs/ca.crt https://localhost:$GATEWAY_HTTPS_PORT/api/public
 URLS
 }
 
 down() {
+  stop gateway
   stop resource
   stop auth
 }
