@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs
+.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,3 +42,24 @@ rotate-key: ## stage a new signing key (loads .env)
 
 certs: ## a local CA and the gateway's server certificate in certs/ (git-ignored)
 	bash infra/certs/make-certs.sh
+
+COMPOSE := docker compose
+
+up: ## the container stack: env and certs when missing, build, start, wait, then run the client scenarios
+	@docker info >/dev/null 2>&1 || { echo "make up: no Docker engine answers; use 'make dev' for the native stack" >&2; exit 1; }
+	@[ -f .env ] || bash scripts/make-env.sh
+	@bash infra/certs/make-certs.sh
+	$(COMPOSE) build
+	$(COMPOSE) up -d --wait postgres redis migrate auth resource gateway
+	$(COMPOSE) run --rm client scenarios
+
+down: ## stop the container stack (volumes are kept; add -v by hand to drop them)
+	$(COMPOSE) down
+
+logs: ## follow the container stack's logs
+	$(COMPOSE) logs -f --tail=100
+
+scenarios: ## run the client scenarios against BASE_URL (default https://localhost:8443, trusting certs/ca.crt)
+	$(NODE24) . scripts/lib.sh && load_env .env && \
+	  BASE_URL="$${BASE_URL:-https://localhost:8443}" CA_FILE="$${CA_FILE:-certs/ca.crt}" \
+	  node services/client/src/cli.ts scenarios

@@ -28,7 +28,9 @@ export function renderTemplate(text: string, variables: Variables, name = 'templ
 /** Render every template into `outDir`, plus the native main file `nginx.conf`. Returns its path. */
 export function renderGateway(outDir: string, variables: Variables): string {
   mkdirSync(outDir, { recursive: true });
-  const vars = { NGINX_INCLUDE_DIR: outDir, NGINX_RUN_DIR: outDir, ...variables };
+  const vars: Variables = { ...variables };
+  vars.NGINX_INCLUDE_DIR ||= outDir;
+  vars.NGINX_RUN_DIR ||= outDir;
   for (const file of readdirSync(TEMPLATES).filter((f) => f.endsWith('.template'))) {
     const text = readFileSync(join(TEMPLATES, file), 'utf8');
     writeFileSync(join(outDir, file.replace(/\.template$/, '')), renderTemplate(text, vars, file));

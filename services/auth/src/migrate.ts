@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
+import { resolveFileVariables } from './config.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
@@ -43,8 +44,9 @@ export async function migrate(databaseUrl: string, log: (message: string) => voi
 }
 
 if (import.meta.main) {
-  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/authstack';
   try {
+    const env = resolveFileVariables(process.env, ['DATABASE_URL']);
+    const databaseUrl = env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/authstack';
     if (await ensureDatabase(databaseUrl)) console.log('migrate: created the database');
     await migrate(databaseUrl, (message) => console.log(`migrate: ${message}`));
     console.log('migrate: schema is up to date');

@@ -1,0 +1,238 @@
+/**
+ * AuthClient: a small SDK for the stack's HTTP API.
+ *
+ * - trusts a given CA (the local one made by `make certs`) and nothing is ever "insecure";
+ * - keeps the tokens in memory; refresh is single-flight (concurrent callers share one refresh, since
+ *   presenting a refresh token twice is reuse and ends the session);
+ * - `request()` attaches the access token and, on 401 `token_expired`, refreshes once and retries;
+ * - failures are `ApiError`s built from the problem+json body (`status`, `code`, `retryAfter`).
+ */
+import { Agent, type Dispatcher, fetch } from 'undici';
+
+export interface Problem {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  code?: string;
+  request_id?: string;
+  [member: string]: unknown;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly problem: Problem;
+  readonly retryAfter: number | undefined;
+
+  constructor(status: number, problem: Problem, retryAfter: number | undefined) {
+    super(`${status} ${problem.code ?? 'error'}: ${problem.detail ?? problem.title ?? 'request failed'}`);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = problem.code ?? 'error';
+    this.problem = problem;
+    this.retryAfter = retryAfter;
+  }
+}
+
+export interface User {
+  id: string;
+  username: string;
+  roles: string[];
+}
+
+export interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+  /** ms since epoch */
+  accessExpiresAt: number;
+}
+
+export interface LoginResult {
+  message: string;
+  user: User;
+  tokens: Tokens;
+}
+
+export interface Session {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  ip: string;
+  user_agent: string;
+  current: boolean;
+}
+
+export interface RawResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface AuthClientOptions {
+  /** e.g. https://localhost:8443 */
+  baseUrl: string;
+  /** PEM of the CA to trust in addition to none: when given, only this CA is trusted. */
+  ca?: string | Buffer;
+  userAgent?: string;
+  /** Tokens from an earlier run (e.g. a token file). */
+  tokens?: Tokens;
+  /** Told whenever the tokens change (login, refresh, logout). */
+  onTokens?: (tokens: Tokens | undefined) => void;
+}
+
+interface TokenResponse {
+  message: string;
+  access_token: string;
+  refresh_token: string;
+  expires_in: number;
+  user: User;
+}
+
+export class AuthClient {
+  readonly baseUrl: string;
+  #dispatcher: Dispatcher | undefined;
+  #userAgent: string;
+  #tokens: Tokens | undefined;
+  #refreshing: Promise<Tokens> | undefined;
+  #onTokens: ((tokens: Tokens | undefined) => void) | undefined;
+
+  constructor(options: AuthClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/$/, '');
+    this.#dispatcher = options.ca ? new Agent({ connect: { ca: options.ca } }) : undefined;
+    this.#userAgent = options.userAgent ?? 'authstack-client/0.1';
+    this.#tokens = options.tokens;
+    this.#onTokens = options.onTokens;
+  }
+
+  get tokens(): Tokens | undefined {
+    return this.#tokens;
+  }
+
+  /** One HTTP call, no error mapping: the status, headers and parsed body. */
+  async call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    init: { body?: unknown; token?: string | undefined; headers?: Record<string, string> } = {},
+  ): Promise<RawResponse<T>> {
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': this.#userAgent,
+      ...init.headers,
+    };
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    if (init.token) headers.authorization = `Bearer ${init.token}`;
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
+      redirect: 'manual',
+    });
+    const text = await response.text();
+    let body: unknown = {};
+    try {
+      body = text ? JSON.parse(text) : {};
+    } catch {
+      body = { detail: text.slice(0, 200) };
+    }
+    return { status: response.status, headers: response.headers as unknown as Headers, body: body as T };
+  }
+
+  async #expect<T>(expected: number[], response: RawResponse<unknown>): Promise<T> {
+    if (expected.includes(response.status)) return response.body as T;
+    const retryAfter = response.headers.get('retry-after');
+    throw new ApiError(
+      response.status,
+      response.body as Problem,
+      retryAfter ? Number(retryAfter) : undefined,
+    );
+  }
+
+  #store(body: TokenResponse): Tokens {
+    this.#tokens = {
+      accessToken: body.access_token,
+      refreshToken: body.refresh_token,
+      accessExpiresAt: Date.now() + body.expires_in * 1000,
+    };
+    this.#onTokens?.(this.#tokens);
+    return this.#tokens;
+  }
+
+  async register(username: string, password: string): Promise<User> {
+    const body = await this.#expect<{ user: User }>(
+      [201],
+      await this.call('POST', '/auth/register', { body: { username, password } }),
+    );
+    return body.user;
+  }
+
+  async login(username: string, password: string): Promise<LoginResult> {
+    const body = await this.#expect<TokenResponse>(
+      [200],
+      await this.call('POST', '/auth/login', { body: { username, password } }),
+    );
+    return { message: body.message, user: body.user, tokens: this.#store(body) };
+  }
+
+  /** Swap the refresh token for a new pair. Concurrent callers share one request. */
+  refresh(): Promise<Tokens> {
+    this.#refreshing ??= (async () => {
+      const refreshToken = this.#tokens?.refreshToken;
+      if (!refreshToken)
+        throw new ApiError(401, { code: 'not_logged_in', detail: 'log in first' }, undefined);
+      try {
+        const response = await this.call<TokenResponse>('POST', '/auth/refresh', {
+          body: { refresh_token: refreshToken },
+        });
+        return this.#store(await this.#expect<TokenResponse>([200], response));
+      } catch (error) {
+        if (error instanceof ApiError && error.code === 'invalid_grant') {
+          this.#tokens = undefined;
+          this.#onTokens?.(undefined);
+        }
+        throw error;
+      }
+    })().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  /** An authorised call: on 401 `token_expired` the tokens are refreshed once and the call retried. */
+  async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
+    const send = () =>
+      this.call(method, path, { ...(body !== undefined ? { body } : {}), token: this.#tokens?.accessToken });
+    let response = await send();
+    if (response.status === 401 && (response.body as Problem).code === 'token_expired' && this.#tokens) {
+      await this.refresh();
+      response = await send();
+    }
+    return this.#expect<T>([200, 201, 202], response);
+  }
+
+  me(): Promise<User & { session_id: string }> {
+    return this.request('GET', '/auth/me');
+  }
+
+  async sessions(): Promise<Session[]> {
+    return (await this.request<{ sessions: Session[] }>('GET', '/auth/sessions')).sessions;
+  }
+
+  async logout(): Promise<void> {
+    if (!this.#tokens) return;
+    await this.#expect(
+      [200],
+      await this.call('POST', '/auth/logout', { body: { refresh_token: this.#tokens.refreshToken } }),
+    );
+    this.#tokens = undefined;
+    this.#onTokens?.(undefined);
+  }
+
+  async logoutAll(): Promise<number> {
+    const body = await this.request<{ revoked: number }>('POST', '/auth/logout-all');
+    this.#tokens = undefined;
+    this.#onTokens?.(undefined);
+    return body.revoked;
+  }
+}

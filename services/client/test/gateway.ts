@@ -1,0 +1,96 @@
+/** Test helper: the real nginx with the project's templates, on free loopback ports, with a throwaway CA. */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { eventually } from '@authstack/testing';
+import { renderGateway } from '../../../infra/nginx/render.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A CA and server certificate made by the project's own script. */
+export function makeCerts(): { dir: string; ca: string; cert: string; key: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'authstack-certs-'));
+  execFileSync('bash', [join(ROOT, 'infra/certs/make-certs.sh')], {
+    env: { ...process.env, CERTS_DIR: dir },
+    stdio: 'ignore',
+  });
+  return {
+    dir,
+    ca: join(dir, 'ca.crt'),
+    cert: join(dir, 'server.crt'),
+    key: join(dir, 'server.key'),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface Gateway {
+  httpsPort: number;
+  httpPort: number;
+  httpsUrl: string;
+  httpUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(options: {
+  authUpstream: string;
+  resourceUpstream: string;
+  certs: { cert: string; key: string };
+  loginRate?: string;
+  loginBurst?: string;
+}): Promise<Gateway> {
+  const [httpsPort, httpPort, healthPort] = [await freePort(), await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), 'authstack-nginx-'));
+  const conf = renderGateway(dir, {
+    GATEWAY_HTTPS_LISTEN: `127.0.0.1:${httpsPort}`,
+    GATEWAY_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
+    GATEWAY_HEALTH_LISTEN: `127.0.0.1:${healthPort}`,
+    GATEWAY_PUBLIC_HTTPS_PORT: String(httpsPort),
+    AUTH_UPSTREAM: options.authUpstream,
+    RESOURCE_UPSTREAM: options.resourceUpstream,
+    TLS_CERTIFICATE: options.certs.cert,
+    TLS_CERTIFICATE_KEY: options.certs.key,
+    LOGIN_RATE: options.loginRate ?? '50r/s',
+    LOGIN_BURST: options.loginBurst ?? '100',
+    REGISTER_RATE: '50r/s',
+    REGISTER_BURST: '100',
+  });
+  const nginx: ChildProcess = spawn('nginx', ['-c', conf, '-p', dir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  nginx.stderr?.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  const exited = new Promise<void>((resolve) => nginx.once('exit', () => resolve()));
+  try {
+    await eventually(async () => {
+      if (nginx.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
+      return (await fetch(`http://127.0.0.1:${healthPort}/healthz`)).ok;
+    }, 10_000);
+  } catch (error) {
+    nginx.kill('SIGTERM');
+    throw error;
+  }
+  return {
+    httpsPort,
+    httpPort,
+    httpsUrl: `https://localhost:${httpsPort}`,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    async stop() {
+      if (nginx.exitCode === null) nginx.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
