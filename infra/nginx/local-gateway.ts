@@ -1,4 +1,4 @@
-/** Test helper: the real nginx with the project's templates, on free loopback ports, with a throwaway CA. */
+/** The real nginx with the project's templates, on free loopback ports, with a throwaway CA. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventually } from '@authstack/testing';
-import { renderGateway } from '../../../infra/nginx/render.ts';
+import { renderGateway } from './render.ts';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export async function freePort(): Promise<number> {
   const server = net.createServer();

@@ -1,0 +1,264 @@
+/**
+ * The project's benchmark: `make bench` (needs DATABASE_URL / REDIS_URL like the tests, and nginx).
+ *
+ * In one run, on this machine, with autocannon:
+ *   - bcrypt time at the configured cost, and the login ceiling it implies (cores / bcrypt time);
+ *   - the login rate (direct and through the gateway) against that ceiling;
+ *   - the protected path against the unauthenticated endpoint of the same service;
+ *   - stateless against session-checked verification, and with the verified-token cache off;
+ *   - through the HTTPS gateway against direct.
+ * Writes bench/results/latest.json and the table in docs/benchmarks.md.
+ *
+ * Everything runs on 127.0.0.1 and stops by itself; the load generator shares the machine's cores with the
+ * services, so figures are for comparison on one machine, not capacity planning.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, infraUrls, redisNamespace } from '@authstack/testing';
+import autocannon from 'autocannon';
+import bcrypt from 'bcrypt';
+import { makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
+import { loadConfig as loadAuthConfig } from '../services/auth/src/config.ts';
+import { migrate } from '../services/auth/src/migrate.ts';
+import { startAuth } from '../services/auth/src/server.ts';
+import { AuthClient } from '../services/client/src/sdk.ts';
+import { loadConfig as loadResourceConfig } from '../services/resource/src/config.ts';
+import { startResource } from '../services/resource/src/server.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const COST = Number(process.env.BCRYPT_COST ?? 12);
+const CORES = os.availableParallelism();
+
+interface Row {
+  name: string;
+  path: string;
+  connections: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function measure(
+  name: string,
+  url: string,
+  options: {
+    connections: number;
+    method?: 'GET' | 'POST';
+    headers?: Record<string, string>;
+    bodies?: string[];
+  },
+): Promise<Row> {
+  let i = 0;
+  const result = await autocannon({
+    url,
+    method: options.method ?? 'GET',
+    connections: options.connections,
+    duration: SECONDS,
+    headers: { ...(options.bodies ? { 'content-type': 'application/json' } : {}), ...options.headers },
+    ...(options.bodies
+      ? {
+          requests: [
+            {
+              setupRequest: (req: object) => ({
+                ...req,
+                body: options.bodies![i++ % options.bodies!.length],
+              }),
+            },
+          ],
+        }
+      : {}),
+  });
+  const row: Row = {
+    name,
+    path: new URL(url).pathname,
+    connections: options.connections,
+    rps: Math.round(result.requests.average * 10) / 10,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+  console.log(
+    `bench: ${name.padEnd(48)} ${String(row.rps).padStart(8)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  non-2xx ${row.non2xx}`,
+  );
+  return row;
+}
+
+async function main(): Promise<void> {
+  const { redisUrl } = infraUrls();
+  const db = await createTestDatabase();
+  await migrate(db.url);
+  const redis = redisNamespace();
+  const certs = makeCerts();
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    // bcrypt alone: the login path's floor.
+    const samples: number[] = [];
+    for (let n = 0; n < 8; n++) {
+      const start = performance.now();
+      await bcrypt.hash('benchmark passphrase', COST);
+      samples.push(performance.now() - start);
+    }
+    const bcryptMs = samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+    const ceiling = CORES / (bcryptMs / 1000);
+    console.log(
+      `bench: bcrypt cost ${COST}: ${bcryptMs.toFixed(1)} ms (median of 8); ceiling ${ceiling.toFixed(1)} logins/s on ${CORES} cores`,
+    );
+
+    const auth = await startAuth(
+      loadAuthConfig({
+        DATABASE_URL: db.url,
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: redis.prefix,
+        KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        PORT: '0',
+        BCRYPT_COST: String(COST),
+        ACCESS_TOKEN_TTL: '3600',
+        LOG_LEVEL: 'silent',
+        REGISTER_MAX_PER_IP_PER_HOUR: '100000',
+        LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '100000',
+      }),
+    );
+    stops.push(auth.stop);
+    const resourceEnv = {
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      JWT_ISSUER: auth.service.config.issuer,
+      JWKS_URI: `${auth.url}/.well-known/jwks.json`,
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: redis.prefix,
+    };
+    const stateless = await startResource(loadResourceConfig(resourceEnv));
+    const noCache = await startResource(loadResourceConfig({ ...resourceEnv, TOKEN_CACHE_SIZE: '0' }));
+    const session = await startResource(loadResourceConfig({ ...resourceEnv, VERIFY_MODE: 'session' }));
+    stops.push(stateless.stop, noCache.stop, session.stop);
+    const gateway = await startGateway({
+      authUpstream: new URL(auth.url).host,
+      resourceUpstream: new URL(stateless.url).host,
+      certs,
+      loginRate: '100000r/s',
+      loginBurst: '100000',
+    });
+    stops.push(gateway.stop);
+
+    // Users, one per connection, and a token; the gateway's certificate is verified once with the CA
+    // (autocannon itself never verifies certificates).
+    const api = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca) });
+    const users = Array.from({ length: 8 }, (_, n) => ({
+      username: `bench${n}${randomBytes(3).toString('hex')}`,
+      password: 'benchmark passphrase',
+    }));
+    for (const user of users) await api.register(user.username, user.password);
+    const token = (await api.login(users[0]!.username, users[0]!.password)).tokens.accessToken;
+    const bearer = { authorization: `Bearer ${token}` };
+    const bodies = users.map((u) => JSON.stringify(u));
+
+    const rows: Row[] = [];
+    rows.push(
+      await measure('login, direct', `${auth.url}/auth/login`, { connections: 8, method: 'POST', bodies }),
+    );
+    rows.push(
+      await measure('login, through the gateway', `${gateway.httpsUrl}/auth/login`, {
+        connections: 8,
+        method: 'POST',
+        bodies,
+      }),
+    );
+    rows.push(await measure('public (no auth), direct', `${stateless.url}/api/public`, { connections: 32 }));
+    rows.push(
+      await measure('protected, stateless, direct', `${stateless.url}/api/protected`, {
+        connections: 32,
+        headers: bearer,
+      }),
+    );
+    rows.push(
+      await measure('protected, stateless, no token cache, direct', `${noCache.url}/api/protected`, {
+        connections: 32,
+        headers: bearer,
+      }),
+    );
+    rows.push(
+      await measure('protected, session-checked, direct', `${session.url}/api/protected`, {
+        connections: 32,
+        headers: bearer,
+      }),
+    );
+    rows.push(
+      await measure('public (no auth), through the gateway', `${gateway.httpsUrl}/api/public`, {
+        connections: 32,
+      }),
+    );
+    rows.push(
+      await measure('protected, stateless, through the gateway', `${gateway.httpsUrl}/api/protected`, {
+        connections: 32,
+        headers: bearer,
+      }),
+    );
+
+    const nginxVersion = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.replace(
+      /^nginx version: /,
+      '',
+    );
+    const report = {
+      date: new Date().toISOString(),
+      machine: {
+        cpu: os.cpus()[0]?.model ?? 'unknown',
+        cores: CORES,
+        memory_gib: Math.round(os.totalmem() / 2 ** 30),
+      },
+      node: process.version,
+      nginx: nginxVersion.trim(),
+      seconds_per_row: SECONDS,
+      bcrypt: {
+        cost: COST,
+        median_ms: Math.round(bcryptMs * 10) / 10,
+        ceiling_logins_per_s: Math.round(ceiling * 10) / 10,
+      },
+      rows,
+    };
+    writeFileSync(`${ROOT}bench/results/latest.json`, `${JSON.stringify(report, null, 2)}\n`);
+    writeDocs(report);
+    console.log('bench: wrote bench/results/latest.json and docs/benchmarks.md');
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await redis.clear().catch(() => {});
+    await db.drop();
+    certs.remove();
+  }
+}
+
+function writeDocs(report: {
+  date: string;
+  machine: { cpu: string; cores: number; memory_gib: number };
+  node: string;
+  nginx: string;
+  seconds_per_row: number;
+  bcrypt: { cost: number; median_ms: number; ceiling_logins_per_s: number };
+  rows: Row[];
+}): void {
+  const path = `${ROOT}docs/benchmarks.md`;
+  const text = readFileSync(path, 'utf8');
+  const table = [
+    `Measured ${report.date.slice(0, 10)} on ${report.machine.cores} cores (${report.machine.cpu}), ${report.machine.memory_gib} GiB, Node ${report.node}, ${report.nginx}; ${report.seconds_per_row} s per row; \`make bench\`.`,
+    '',
+    `bcrypt at cost ${report.bcrypt.cost}: **${report.bcrypt.median_ms} ms** per hash (median of 8), so the login ceiling is ${report.machine.cores} / ${(report.bcrypt.median_ms / 1000).toFixed(4)} s = **${report.bcrypt.ceiling_logins_per_s} logins/s**.`,
+    '',
+    '| measurement | path | connections | req/s | p50 ms | p99 ms | non-2xx |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...report.rows.map(
+      (r) =>
+        `| ${r.name} | \`${r.path}\` | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx + r.errors} |`,
+    ),
+  ].join('\n');
+  const begin = '<!-- bench:begin -->';
+  const end = '<!-- bench:end -->';
+  writeFileSync(path, text.replace(new RegExp(`${begin}[\\s\\S]*${end}`), `${begin}\n${table}\n${end}`));
+}
+
+await main();
