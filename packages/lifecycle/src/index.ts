@@ -1,10 +1,14 @@
 /**
- * The life of an HTTP service process: listen, and on SIGTERM/SIGINT fail readiness, stop accepting
- * connections, let in-flight requests finish (bounded), then close the service's own resources.
+ * The life of an HTTP service process: configuration errors, listening, the operational routes every service
+ * has, and on SIGTERM/SIGINT: fail readiness, stop accepting connections, let in-flight requests finish
+ * (bounded), then close the service's own resources.
  */
 import type { RequestListener, Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { notFound, problemHandler } from '@authstack/http-problem';
+import { type Logger, type Metrics, requestId } from '@authstack/telemetry';
+import type { Express } from 'express';
 
 export interface Stoppable {
   /** Readiness must turn false at once. */
@@ -83,4 +87,68 @@ export async function runMain<C>(
       );
     });
   }
+}
+
+/** A bad or missing configuration value; the message names the variable. */
+export class ConfigError extends Error {
+  readonly variable: string;
+
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/**
+ * `serve(create)` turns a service factory into `start(config, options)`: build the service, then listen on the
+ * configured host and port with graceful shutdown.
+ */
+export function serve<
+  C extends { port: number; host: string; shutdownTimeout: number },
+  O,
+  S extends Stoppable & { app: RequestListener },
+>(create: (config: C, options: O) => Promise<S>) {
+  return async (config: C, options: O = {} as O): Promise<Listening & { service: S }> => {
+    const service = await create(config, options);
+    const listening = await listen(service.app, service, {
+      port: config.port,
+      host: config.host,
+      shutdownTimeoutSec: config.shutdownTimeout,
+    });
+    return { ...listening, service };
+  };
+}
+
+/**
+ * The routes every service has, outside the request log: `/healthz` (alive), `/readyz` (dependencies
+ * reachable), `/metrics` (Prometheus). And the tail every service ends with: 404 for unknown paths, and
+ * problem+json for every error, logging 5xx with their cause.
+ */
+export function operationalRoutes(
+  app: Express,
+  deps: { ready: () => Promise<boolean>; metrics: Metrics },
+): void {
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ready = await deps.ready();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready' });
+  });
+  app.get('/metrics', deps.metrics.handler);
+}
+
+export function errorRoutes(app: Express, logger: Logger): void {
+  app.use(notFound);
+  app.use(
+    problemHandler({
+      requestId,
+      log: (problem, original, req) => {
+        if (problem.status >= 500) {
+          logger.error({ err: original, code: problem.code, request_id: requestId(req) }, problem.title);
+        }
+      },
+    }),
+  );
 }

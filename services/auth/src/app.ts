@@ -2,8 +2,9 @@
  * Builds the auth service's express app from its dependencies. Does not listen: `server.ts` does,
  * and tests start the app on port 0.
  */
-import { notFound, problemHandler, requireJsonBody } from '@authstack/http-problem';
-import { httpLogger, type Logger, type Metrics, requestId } from '@authstack/telemetry';
+import { requireJsonBody } from '@authstack/http-problem';
+import { errorRoutes, operationalRoutes } from '@authstack/lifecycle';
+import { httpLogger, type Logger, type Metrics } from '@authstack/telemetry';
 import { requireAuth, type Verifier, VerifyError } from '@authstack/verifier';
 import express, { type Express } from 'express';
 import type { AuthConfig } from './config.ts';
@@ -32,14 +33,7 @@ export function buildApp(deps: AppDeps): Express {
   app.set('trust proxy', deps.config.trustProxy);
   app.set('query parser', 'simple');
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    const ready = await deps.ready();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready' });
-  });
-  app.get('/metrics', deps.metrics.handler);
+  operationalRoutes(app, deps);
 
   app.use(httpLogger(deps.logger));
   app.use(deps.metrics.middleware);
@@ -60,16 +54,6 @@ export function buildApp(deps: AppDeps): Express {
   app.use('/auth/admin', adminRoutes(deps.accounts, bearer.session));
   app.use('/auth', accountRoutes(deps.accounts, bearer));
 
-  app.use(notFound);
-  app.use(
-    problemHandler({
-      requestId,
-      log: (problem, original, req) => {
-        if (problem.status >= 500) {
-          deps.logger.error({ err: original, code: problem.code, request_id: requestId(req) }, problem.title);
-        }
-      },
-    }),
-  );
+  errorRoutes(app, deps.logger);
   return app;
 }

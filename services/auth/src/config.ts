@@ -4,18 +4,11 @@
  * may come from files (`<NAME>_FILE`, for Docker and Kubernetes secrets). Every variable is in `.env.example`.
  */
 import { readFileSync } from 'node:fs';
+import { ConfigError } from '@authstack/lifecycle';
 import { z } from 'zod';
 import type { LimitSettings } from './limits.ts';
 
-export class ConfigError extends Error {
-  readonly variable: string;
-
-  constructor(variable: string, problem: string) {
-    super(`${variable}: ${problem}`);
-    this.name = 'ConfigError';
-    this.variable = variable;
-  }
-}
+export { ConfigError };
 
 /** Variables that may be given as `<NAME>_FILE` instead (the file's content, trailing newline removed). */
 const FILE_VARIABLES = [

@@ -10,7 +10,7 @@ import { buildApp } from './app.ts';
 import type { AuthConfig } from './config.ts';
 import { type AccountDeps, bootstrapAdmin } from './domain/accounts.ts';
 import { hashPassword } from './domain/passwords.ts';
-import { createKeyring, type Keyring } from './keys/keyring.ts';
+import { type Keyring, keyringFromConfig } from './keys/keyring.ts';
 import { createLimits } from './limits.ts';
 import { createPool, type Db } from './store/db.ts';
 import { createEventStore } from './store/events.ts';
@@ -51,14 +51,7 @@ export async function createAuthService(
     await db.end().catch(() => {});
   };
 
-  const keyring = createKeyring({
-    store: createSigningKeyStore(db),
-    kek: config.keyEncryptionKey,
-    algorithm: config.algorithm,
-    accessTokenTtl: config.accessTokenTtl,
-    activationDelay: config.keyActivationDelay,
-    now,
-  });
+  const keyring = keyringFromConfig(config, createSigningKeyStore(db), now);
 
   try {
     // Redis may come up later (readiness reports it); PostgreSQL and the keys are needed now.

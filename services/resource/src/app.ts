@@ -3,8 +3,8 @@
  * Every protected route is verified statelessly by `@authstack/verifier` (signature against the cached JWKS,
  * claim checks); in session mode one Redis round trip also checks that the token's session is alive.
  */
-import { notFound, problemHandler } from '@authstack/http-problem';
-import { httpLogger, type Logger, type Metrics, requestId } from '@authstack/telemetry';
+import { errorRoutes, operationalRoutes } from '@authstack/lifecycle';
+import { httpLogger, type Logger, type Metrics } from '@authstack/telemetry';
 import { type AccessTokenClaims, requireAuth, requireRole, type Verifier } from '@authstack/verifier';
 import express, { type Express, type RequestHandler } from 'express';
 
@@ -29,14 +29,7 @@ export function buildApp(deps: AppDeps): Express {
   app.disable('etag');
   app.set('trust proxy', deps.trustProxy);
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    const ready = await deps.ready();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready' });
-  });
-  app.get('/metrics', deps.metrics.handler);
+  operationalRoutes(app, deps);
 
   app.use(httpLogger(deps.logger));
   app.use(deps.metrics.middleware);
@@ -71,16 +64,6 @@ export function buildApp(deps: AppDeps): Express {
     res.json({ status: 'success', claims: claimsOf(res.locals) });
   });
 
-  app.use(notFound);
-  app.use(
-    problemHandler({
-      requestId,
-      log: (problem, original, req) => {
-        if (problem.status >= 500) {
-          deps.logger.error({ err: original, code: problem.code, request_id: requestId(req) }, problem.title);
-        }
-      },
-    }),
-  );
+  errorRoutes(app, deps.logger);
   return app;
 }

@@ -2,17 +2,10 @@
  * The resource service's configuration: parsed from the environment once, validated, frozen.
  * A bad value stops start-up with a message naming the variable (see `.env.example`).
  */
+import { ConfigError } from '@authstack/lifecycle';
 import { z } from 'zod';
 
-export class ConfigError extends Error {
-  readonly variable: string;
-
-  constructor(variable: string, problem: string) {
-    super(`${variable}: ${problem}`);
-    this.name = 'ConfigError';
-    this.variable = variable;
-  }
-}
+export { ConfigError };
 
 const ALGORITHMS = ['RS256', 'ES256'] as const;
 

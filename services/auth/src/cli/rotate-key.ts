@@ -3,7 +3,7 @@
  * The key is published in the JWKS at once and signs after KEY_ACTIVATION_DELAY seconds.
  */
 import { ConfigError, loadConfig } from '../config.ts';
-import { createKeyring } from '../keys/keyring.ts';
+import { keyringFromConfig } from '../keys/keyring.ts';
 import { createPool } from '../store/db.ts';
 import { createEventStore } from '../store/events.ts';
 import { createSigningKeyStore } from '../store/signing-keys.ts';
@@ -12,13 +12,7 @@ try {
   const config = loadConfig();
   const db = createPool(config.databaseUrl, 1);
   try {
-    const keyring = createKeyring({
-      store: createSigningKeyStore(db),
-      kek: config.keyEncryptionKey,
-      algorithm: config.algorithm,
-      accessTokenTtl: config.accessTokenTtl,
-      activationDelay: config.keyActivationDelay,
-    });
+    const keyring = keyringFromConfig(config, createSigningKeyStore(db));
     await keyring.init();
     const staged = await keyring.rotate();
     await createEventStore(db).record({ type: 'key_rotation', details: { kid: staged.kid, source: 'cli' } });

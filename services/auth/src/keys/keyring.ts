@@ -167,3 +167,24 @@ export function createKeyring(options: KeyringOptions) {
 }
 
 export type Keyring = ReturnType<typeof createKeyring>;
+
+/** The keyring as the service and the rotation CLI both build it from the configuration. */
+export function keyringFromConfig(
+  config: {
+    keyEncryptionKey: Buffer;
+    algorithm: SigningAlgorithm;
+    accessTokenTtl: number;
+    keyActivationDelay: number;
+  },
+  store: SigningKeyStore,
+  now?: () => number,
+) {
+  return createKeyring({
+    store,
+    kek: config.keyEncryptionKey,
+    algorithm: config.algorithm,
+    accessTokenTtl: config.accessTokenTtl,
+    activationDelay: config.keyActivationDelay,
+    ...(now ? { now } : {}),
+  });
+}

@@ -102,8 +102,6 @@ export function createSessionStore(redis: Redis, prefix: string, lifetimes: Sess
   const userSessionsKey = (uid: string) => `${prefix}user-sessions:${uid}`;
 
   return {
-    keys: { sessionKey, refreshKey, userSessionsKey },
-
     /** Store a new session with the hash of its first refresh token. */
     create(session: SessionRecord, refreshHash: string): Promise<void> {
       const absoluteExpiry = session.createdAt + lifetimes.absoluteTtl * 1000;
