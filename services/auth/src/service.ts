@@ -43,7 +43,10 @@ export async function createAuthService(
 ): Promise<AuthService> {
   const logger = options.logger ?? createLogger({ service: 'auth', level: config.logLevel });
   if (config.bcryptCost < 10) {
-    logger.warn({ bcrypt_cost: config.bcryptCost }, 'BCRYPT_COST below 10 is for tests only; use 12 or more in production');
+    logger.warn(
+      { bcrypt_cost: config.bcryptCost },
+      'BCRYPT_COST below 10 is for tests only; use 12 or more in production',
+    );
   }
   const now = options.now ?? Date.now;
   const db = createPool(config.databaseUrl, config.dbPoolMax);
