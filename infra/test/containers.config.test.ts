@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +136,26 @@ describe('Dockerfiles', () => {
       assert.match(text, /^(CMD|ENTRYPOINT) \["node", "services\//m);
       assert.doesNotMatch(text, /^(CMD|ENTRYPOINT) \["npm"/m);
       if (name !== 'client') assert.match(text, /^HEALTHCHECK /m);
+    });
+
+    it(`${name}: copies every workspace manifest, so npm ci can check the lockfile`, () => {
+      const text = readFileSync(join(ROOT, `services/${name}/Dockerfile`), 'utf8');
+      const rootManifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+        workspaces: string[];
+      };
+      const workspaces = rootManifest.workspaces.flatMap((glob) => {
+        const parent = glob.replace(/\/\*$/, '');
+        return readdirSync(join(ROOT, parent))
+          .filter((dir) => existsSync(join(ROOT, parent, dir, 'package.json')))
+          .map((dir) => `${parent}/${dir}`);
+      });
+      assert.ok(workspaces.length >= 8, workspaces.join());
+      for (const workspace of workspaces) {
+        assert.ok(
+          text.includes(`COPY ${workspace}/package.json ${workspace}/`),
+          `${name} misses ${workspace}/package.json`,
+        );
+      }
     });
   }
 

@@ -4,7 +4,7 @@ import http from 'k6/http';
 
 export const BASE_URL = __ENV.BASE_URL || 'https://localhost:8443';
 export const PASSWORD = 'k6 load test passphrase';
-const JSON_HEADERS = { 'Content-Type': 'application/json' };
+export const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
 /** Load profiles (after grafana/quickpizza): pick with PROFILE=smoke|average|stress. */
 export function scenario(exec = 'default') {
@@ -72,5 +72,3 @@ export function login(username: string): LoginBody | undefined {
   const ok = check(res, { 'login 200': (r) => r.status === 200 });
   return ok ? (res.json() as unknown as LoginBody) : undefined;
 }
-
-export { JSON_HEADERS };

@@ -199,5 +199,12 @@ describe('admin API', () => {
     for (const secret of [user.password, 'wrong password here', user.access_token, user.refresh_token]) {
       assert.equal(text.includes(secret), false);
     }
+    // a password typed into the username field is not recorded either
+    await http(`${auth.url}/auth/login`, { body: { username: 'My Secret Pass!', password: 'x' } });
+    const failures = await http(`${auth.url}/auth/admin/events?type=login_failure&limit=100`, {
+      token: admin.access_token,
+    });
+    assert.equal(JSON.stringify(failures.body).toLowerCase().includes('my secret pass'), false);
+    assert.ok(JSON.stringify(failures.body).includes('invalid_username'));
   });
 });

@@ -169,6 +169,26 @@ describe('POST /auth/login and the tokens it issues', () => {
     }
   });
 
+  it('when logins happened, then /metrics counts them by outcome and times bcrypt', async () => {
+    const { username: name } = await registerAndLogin(auth.url);
+    await login({ username: name, password: 'not the password' });
+    const text = await (await fetch(`${auth.url}/metrics`)).text();
+    /** The sample of `name` carrying every label in `labels` (in any order), or undefined. */
+    const sample = (name: string, labels: Record<string, string>) =>
+      text
+        .split('\n')
+        .filter((line) => line.startsWith(`${name}{`))
+        .find((line) => Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)));
+    const value = (line: string | undefined) => Number(line?.split(' ').at(-1) ?? 0);
+    assert.ok(value(sample('auth_login_total', { outcome: 'success' })) >= 1);
+    assert.ok(value(sample('auth_login_total', { outcome: 'invalid_credentials' })) >= 1);
+    assert.ok(value(sample('auth_bcrypt_duration_seconds_count', { op: 'compare' })) >= 2);
+    assert.ok(value(sample('auth_bcrypt_duration_seconds_count', { op: 'hash' })) >= 1);
+    assert.ok(
+      value(sample('http_request_duration_seconds_count', { route: '/auth/login', status: '200' })) >= 1,
+    );
+  });
+
   it('when requests carry an X-Request-Id, then it is echoed and used in problems', async () => {
     const res = await http(`${auth.url}/auth/login`, {
       body: { username: 'x' },

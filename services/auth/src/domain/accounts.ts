@@ -137,8 +137,9 @@ export async function login(
     await audit(deps, meta, {
       type: 'login_failure',
       userId: user?.id,
-      username: username.slice(0, 64),
-      details: { reason },
+      // Only a well-formed name is recorded: what fails the username rule may be a password typed in the wrong field.
+      username: isValidUsername(username) ? username : undefined,
+      details: { reason: isValidUsername(username) ? reason : 'invalid_username' },
     });
     throw invalidCredentials();
   }
