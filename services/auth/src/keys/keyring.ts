@@ -7,11 +7,17 @@
  * `activationDelay`, which must be at least the verifiers' JWKS cache age, so no verifier meets a `kid`
  * it has not seen.
  */
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { serviceUnavailable } from '@authstack/http-problem';
 import type { VerificationKey } from '@authstack/verifier';
 import type { SigningKeyRow, SigningKeyStore } from '../store/signing-keys.ts';
-import { decryptPrivateKey, encryptPrivateKey, generateSigningKey, type SigningAlgorithm } from './crypto.ts';
+import {
+  CURRENT_KEY_FORMAT,
+  encryptPrivateKey,
+  generateSigningKey,
+  openSigningKey,
+  type SigningAlgorithm,
+} from './crypto.ts';
 
 export interface KeyringOptions {
   store: SigningKeyStore;
@@ -38,9 +44,9 @@ interface LoadedKey {
   activatesAt: number;
   publicJwk: JsonWebKey;
   publicKey: KeyObject;
-  /** Decrypted lazily for keys that may still sign; retired keys never need it. */
-  privateKey?: KeyObject;
-  sealed: Buffer;
+  privateKey: KeyObject;
+  /** The row as it was checked; a row changed under the same kid is checked again. */
+  fingerprint: string;
 }
 
 export interface StagedKey {
@@ -71,29 +77,31 @@ export function createKeyring(options: KeyringOptions) {
     return index;
   }
 
-  function privateKeyOf(key: LoadedKey): KeyObject {
-    key.privateKey ??= decryptPrivateKey(key.sealed, options.kek, key.kid);
-    return key.privateKey;
-  }
+  const fingerprintOf = (row: SigningKeyRow) =>
+    JSON.stringify([
+      row.alg,
+      row.keyFormat,
+      row.activatesAt.getTime(),
+      row.publicJwk,
+      row.privateKeyEnc.toString('base64'),
+    ]);
 
+  /**
+   * Read every row and check each new or changed one (`openSigningKey`: thumbprint, decryption with its
+   * binding as AAD, public key derived from the private one) before the key set is swapped. One bad row
+   * fails the whole reload: the previous key set stays in use (at start-up, start-up stops), and the error
+   * names the key and the reason.
+   */
   async function reload(): Promise<void> {
     const rows = await options.store.all();
     const known = new Map(keys.map((key) => [key.kid, key]));
     keys = rows.map((row: SigningKeyRow) => {
+      const fingerprint = fingerprintOf(row);
       const existing = known.get(row.kid);
-      if (existing) return existing;
-      return {
-        kid: row.kid,
-        alg: row.alg,
-        activatesAt: row.activatesAt.getTime(),
-        publicJwk: row.publicJwk,
-        publicKey: createPublicKey({ key: row.publicJwk, format: 'jwk' }),
-        sealed: row.privateKeyEnc,
-      };
+      if (existing && existing.fingerprint === fingerprint) return existing;
+      const opened = openSigningKey(row, options.kek);
+      return { ...opened, activatesAt: row.activatesAt.getTime(), fingerprint };
     });
-    // Decrypt now every key that is or will be signing, so a wrong KEK is found at start-up, not at login.
-    const from = Math.max(0, activeIndex(now()));
-    for (const key of keys.slice(from)) privateKeyOf(key);
   }
 
   async function newKeyRow(activatesAt: Date) {
@@ -102,7 +110,8 @@ export function createKeyring(options: KeyringOptions) {
       kid: generated.kid,
       alg: generated.alg,
       publicJwk: generated.publicJwk,
-      privateKeyEnc: encryptPrivateKey(generated.privateKey, options.kek, generated.kid),
+      privateKeyEnc: encryptPrivateKey(generated.privateKey, options.kek, generated),
+      keyFormat: CURRENT_KEY_FORMAT,
       activatesAt,
     };
   }
@@ -134,7 +143,7 @@ export function createKeyring(options: KeyringOptions) {
     signingKey(): SigningKey {
       const key = keys[activeIndex(now())];
       if (!key) throw serviceUnavailable('signing key');
-      return { kid: key.kid, alg: key.alg, privateKey: privateKeyOf(key) };
+      return { kid: key.kid, alg: key.alg, privateKey: key.privateKey };
     },
 
     /** Staged, active and not-yet-expired retired keys, as public JWKs. */

@@ -9,11 +9,14 @@ export interface SigningKeyRow {
   alg: 'RS256' | 'ES256';
   publicJwk: JsonWebKey;
   privateKeyEnc: Buffer;
+  /** How `privateKeyEnc` was sealed: 1 (kid as AAD, older rows) or 2 (kid, alg and public key as AAD). */
+  keyFormat: 1 | 2;
   createdAt: Date;
   activatesAt: Date;
 }
 
 const COLUMNS = `kid, alg, public_jwk AS "publicJwk", private_key_enc AS "privateKeyEnc",
+  key_format AS "keyFormat",
   created_at AS "createdAt", activates_at AS "activatesAt"`;
 
 // One number for the advisory lock that serialises key creation across replicas.
@@ -22,8 +25,9 @@ const KEY_LOCK = 0x6b657973; // "keys"
 export function createSigningKeyStore(db: Db) {
   async function insert(client: pg.PoolClient | Db, row: Omit<SigningKeyRow, 'createdAt'>): Promise<void> {
     await client.query(
-      `INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc, activates_at) VALUES ($1, $2, $3, $4, $5)`,
-      [row.kid, row.alg, JSON.stringify(row.publicJwk), row.privateKeyEnc, row.activatesAt],
+      `INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc, key_format, activates_at)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [row.kid, row.alg, JSON.stringify(row.publicJwk), row.privateKeyEnc, row.keyFormat, row.activatesAt],
     );
   }
 
