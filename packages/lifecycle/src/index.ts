@@ -89,16 +89,8 @@ export async function runMain<C>(
   }
 }
 
-/** A bad or missing configuration value; the message names the variable. */
-export class ConfigError extends Error {
-  readonly variable: string;
-
-  constructor(variable: string, problem: string) {
-    super(`${variable}: ${problem}`);
-    this.name = 'ConfigError';
-    this.variable = variable;
-  }
-}
+/** A bad or missing configuration value; the message names the variable (from `@authstack/config`). */
+export { ConfigError } from '@authstack/config';
 
 /**
  * `serve(create)` turns a service factory into `start(config, options)`: build the service, then listen on the

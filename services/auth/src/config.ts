@@ -3,12 +3,18 @@
  * A bad or missing value stops start-up with a message naming the variable. Secrets have no defaults and
  * may come from files (`<NAME>_FILE`, for Docker and Kubernetes secrets). Every variable is in `.env.example`.
  */
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '@authstack/lifecycle';
+import {
+  ConfigError,
+  type Env,
+  parseEnvironment,
+  resolveFileVariables,
+  type TrustProxy,
+  trustProxySchema,
+} from '@authstack/config';
 import { z } from 'zod';
 import type { LimitSettings } from './limits.ts';
 
-export { ConfigError };
+export { ConfigError, resolveFileVariables };
 
 /** Variables that may be given as `<NAME>_FILE` instead (the file's content, trailing newline removed). */
 const FILE_VARIABLES = [
@@ -17,25 +23,6 @@ const FILE_VARIABLES = [
   'KEY_ENCRYPTION_KEY',
   'BOOTSTRAP_ADMIN_PASSWORD',
 ] as const;
-
-type Env = Record<string, string | undefined>;
-
-export function resolveFileVariables(env: Env, names: readonly string[]): Env {
-  const resolved: Env = { ...env };
-  for (const name of names) {
-    const file = env[`${name}_FILE`];
-    if (file === undefined || file === '') continue;
-    if (env[name] !== undefined && env[name] !== '') {
-      throw new ConfigError(name, `set either ${name} or ${name}_FILE, not both`);
-    }
-    try {
-      resolved[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch {
-      throw new ConfigError(`${name}_FILE`, `cannot read ${file}`);
-    }
-  }
-  return resolved;
-}
 
 const seconds = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -84,14 +71,7 @@ const schema = z
     BCRYPT_COST: z.coerce.number().int().min(4).max(16).default(12),
     BOOTSTRAP_ADMIN_USERNAME: z.preprocess(emptyAsUndefined, z.string().optional()),
     BOOTSTRAP_ADMIN_PASSWORD: z.preprocess(emptyAsUndefined, z.string().optional()),
-    TRUST_PROXY: z
-      .string()
-      .min(1)
-      .default('loopback')
-      .refine(
-        (value) => !/^(true|\*)$/i.test(value.trim()),
-        'name the proxies; trusting every address lets clients forge their IP',
-      ),
+    TRUST_PROXY: trustProxySchema,
     LOGIN_MAX_FAILURES_PER_USER_IP: z.coerce.number().int().min(1).max(1000).default(5),
     LOGIN_BLOCK_SECONDS: seconds(1, 86400, 900),
     LOGIN_MAX_FAILURES_PER_IP_PER_DAY: z.coerce.number().int().min(1).max(1_000_000).default(100),
@@ -154,23 +134,15 @@ export interface AuthConfig {
   keyReloadInterval: number;
   bcryptCost: number;
   bootstrapAdmin: { username: string; password: string } | undefined;
-  /** express `trust proxy`: false, a hop count, or addresses/CIDRs/names (loopback, uniquelocal, ...). */
-  trustProxy: boolean | number | string;
+  /** express `trust proxy`, parsed by `@authstack/config`: false, a hop count, or addresses/CIDRs/names. */
+  trustProxy: TrustProxy;
   limits: LimitSettings;
   bodyLimit: string;
   shutdownTimeout: number;
 }
 
 export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
-  const env = resolveFileVariables(rawEnv, FILE_VARIABLES);
-  const result = schema.safeParse(env);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const variable = String(issue.path[0] ?? 'environment');
-    const message = env[variable] === undefined && issue.code === 'invalid_type' ? 'required' : issue.message;
-    throw new ConfigError(variable, message);
-  }
-  const e = result.data;
+  const e = parseEnvironment(schema, rawEnv, { fileVariables: FILE_VARIABLES });
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,
@@ -195,11 +167,7 @@ export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
       e.BOOTSTRAP_ADMIN_USERNAME && e.BOOTSTRAP_ADMIN_PASSWORD
         ? { username: e.BOOTSTRAP_ADMIN_USERNAME, password: e.BOOTSTRAP_ADMIN_PASSWORD }
         : undefined,
-    trustProxy: /^false$/i.test(e.TRUST_PROXY)
-      ? false
-      : /^\d+$/.test(e.TRUST_PROXY)
-        ? Number(e.TRUST_PROXY)
-        : e.TRUST_PROXY,
+    trustProxy: e.TRUST_PROXY,
     limits: {
       pairFailures: e.LOGIN_MAX_FAILURES_PER_USER_IP,
       pairBlockSeconds: e.LOGIN_BLOCK_SECONDS,

@@ -12,6 +12,7 @@
 import { HttpProblem, serviceUnavailable } from '@authstack/http-problem';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { clientBucket } from './client-bucket.ts';
 
 export interface LimitSettings {
   /** Consecutive failures per (username, IP) before a block. Default 5. */
@@ -87,6 +88,7 @@ export function createLimits(redis: Redis, prefix: string, settings: LimitSettin
 
   return {
     async reserveLogin(username: string, ip: string): Promise<LoginAttempt> {
+      ip = clientBucket(ip); // IPv6 clients count per /64
       const pairKey = `${username}|${ip}`;
       await consumeAll([
         [pair, pairKey],
@@ -100,7 +102,7 @@ export function createLimits(redis: Redis, prefix: string, settings: LimitSettin
     },
 
     async reserveRegistration(ip: string): Promise<void> {
-      await consumeAll([[registrations, ip]]);
+      await consumeAll([[registrations, clientBucket(ip)]]);
     },
   };
 }

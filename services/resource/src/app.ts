@@ -3,6 +3,7 @@
  * Every protected route is verified statelessly by `@authstack/verifier` (signature against the cached JWKS,
  * claim checks); in session mode one Redis round trip also checks that the token's session is alive.
  */
+import type { TrustProxy } from '@authstack/config';
 import { errorRoutes, operationalRoutes } from '@authstack/lifecycle';
 import { httpLogger, type Logger, type Metrics } from '@authstack/telemetry';
 import { type AccessTokenClaims, requireAuth, requireRole, type Verifier } from '@authstack/verifier';
@@ -12,7 +13,7 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   verifier: Verifier;
-  trustProxy: string;
+  trustProxy: TrustProxy;
   /** Session mode: throws `VerifyError('session_revoked')` or a 503 when the session cannot be confirmed. */
   sessionCheck?: (claims: AccessTokenClaims) => Promise<void>;
   ready: () => Promise<boolean>;

@@ -1,8 +1,9 @@
 /**
  * The resource service's configuration: parsed from the environment once, validated, frozen.
- * A bad value stops start-up with a message naming the variable (see `.env.example`).
+ * A bad value stops start-up with a message naming the variable (see `.env.example`); empty values count as
+ * unset, and `REDIS_URL` may come from a file (`REDIS_URL_FILE`).
  */
-import { ConfigError } from '@authstack/lifecycle';
+import { ConfigError, parseEnvironment, type TrustProxy, trustProxySchema } from '@authstack/config';
 import { z } from 'zod';
 
 export { ConfigError };
@@ -32,7 +33,7 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9:_-]{1,64}$/)
     .default('authstack:'),
-  TRUST_PROXY: z.string().min(1).default('loopback'),
+  TRUST_PROXY: trustProxySchema,
   SHUTDOWN_TIMEOUT: z.coerce.number().int().min(1).max(120).default(10),
 });
 
@@ -53,18 +54,13 @@ export interface ResourceConfig {
   verifyMode: Parsed['VERIFY_MODE'];
   redisUrl: string;
   redisKeyPrefix: string;
-  trustProxy: string;
+  /** express `trust proxy`, parsed by `@authstack/config` exactly as auth parses it. */
+  trustProxy: TrustProxy;
   shutdownTimeout: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<ResourceConfig> {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const result = schema.safeParse(cleaned);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
-  }
-  const e = result.data;
+  const e = parseEnvironment(schema, env, { fileVariables: ['REDIS_URL'] });
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,

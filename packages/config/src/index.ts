@@ -1,0 +1,77 @@
+/**
+ * Configuration helpers every service uses: the environment is read once (empty values count as unset,
+ * secrets may come from `<NAME>_FILE`), validated by the service's zod schema, and the first problem stops
+ * start-up with a `ConfigError` naming the variable. Also the one `TRUST_PROXY` parser.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
+
+export { formatIpv4, type ParsedIp, parseIp, unmapIpv4 } from './ip.ts';
+export { parseTrustProxy, TRUST_PROXY_NAMES, type TrustProxy } from './trust-proxy.ts';
+
+export type Env = Record<string, string | undefined>;
+
+/** A bad or missing configuration value; the message names the variable. */
+export class ConfigError extends Error {
+  readonly variable: string;
+
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/**
+ * For each name, `<NAME>_FILE` may be given instead of `<NAME>`: the file's content, one trailing newline
+ * removed (Docker and Kubernetes secrets). Both at once is an error.
+ */
+export function resolveFileVariables(env: Env, names: readonly string[]): Env {
+  const resolved: Env = { ...env };
+  for (const name of names) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      throw new ConfigError(name, `set either ${name} or ${name}_FILE, not both`);
+    }
+    try {
+      resolved[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch {
+      throw new ConfigError(`${name}_FILE`, `cannot read ${file}`);
+    }
+  }
+  return resolved;
+}
+
+/**
+ * Parse `env` with `schema`: empty values count as unset (so the default applies, or "required"), the
+ * `fileVariables` may come from files, and the first problem throws a `ConfigError` naming its variable.
+ */
+export function parseEnvironment<S extends z.ZodType>(
+  schema: S,
+  env: Env,
+  options: { fileVariables?: readonly string[] } = {},
+): z.infer<S> {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const resolved = resolveFileVariables(present, options.fileVariables ?? []);
+  const result = schema.safeParse(resolved);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const variable = String(issue.path[0] ?? 'environment');
+  const missing = resolved[variable] === undefined && issue.code === 'invalid_type';
+  throw new ConfigError(variable, missing ? 'required' : issue.message);
+}
+
+/** `TRUST_PROXY` as a schema field: default `loopback`, parsed by `parseTrustProxy`. */
+export const trustProxySchema = z
+  .string()
+  .default('loopback')
+  .transform((value, ctx): TrustProxy => {
+    try {
+      return parseTrustProxy(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
