@@ -20,6 +20,7 @@ import {
   refresh,
   revokeOwnSession,
 } from '../domain/sessions.ts';
+import { clientAddress } from './client-address.ts';
 import { parse } from './validation.ts';
 
 const noNul = (value: string) => !value.includes('\u0000');
@@ -36,7 +37,7 @@ const sessionId = z.uuid();
 const CREDENTIALS_HINT = 'Send a JSON object with string fields "username" and "password".';
 
 export function requestMeta(req: Request): RequestMeta {
-  return { ip: req.ip ?? 'unknown', userAgent: req.get('user-agent') ?? '', requestId: requestId(req) };
+  return { ip: clientAddress(req), userAgent: req.get('user-agent') ?? '', requestId: requestId(req) };
 }
 
 const claimsOf = (res: Response) => res.locals.auth as AccessTokenClaims;
