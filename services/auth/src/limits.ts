@@ -9,7 +9,8 @@
  *
  * Registration: a point per attempt per IP. A store that cannot be reached fails closed: 503.
  */
-import { HttpProblem, serviceUnavailable } from '@authstack/http-problem';
+import { HttpProblem } from '@authstack/http-problem';
+import { redisFailure } from '@authstack/redis';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { clientBucket } from './client-bucket.ts';
@@ -74,9 +75,9 @@ export function createLimits(redis: Redis, prefix: string, settings: LimitSettin
     const results = await Promise.allSettled(entries.map(([l, key]) => l.consume(key)));
     const rejected = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (rejected.some((reason) => !(reason instanceof RateLimiterRes))) {
-      throw serviceUnavailable(
-        'rate limiter',
+      throw redisFailure(
         rejected.find((reason) => !(reason instanceof RateLimiterRes)),
+        'rate limiter',
       );
     }
     if (rejected.length > 0) throw tooManyAttempts(retryAfter(rejected));

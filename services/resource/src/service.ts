@@ -1,5 +1,5 @@
 /** Wires the resource service: remote key set, verifier (with metrics), optional session check, app. */
-import { serviceUnavailable } from '@authstack/http-problem';
+import { createRedis, withRedis } from '@authstack/redis';
 import { createLogger, createMetrics, type Logger } from '@authstack/telemetry';
 import {
   type AccessTokenClaims,
@@ -9,7 +9,7 @@ import {
   VerifyError,
 } from '@authstack/verifier';
 import type { Express } from 'express';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { buildApp } from './app.ts';
 import type { ResourceConfig } from './config.ts';
@@ -104,25 +104,13 @@ export async function createResourceService(
   let redis: Redis | undefined;
   let sessionCheck: ((claims: AccessTokenClaims) => Promise<void>) | undefined;
   if (config.verifyMode === 'session') {
-    const client = new Redis(config.redisUrl, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2_000,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-    });
-    client.on('error', () => {});
+    const client = createRedis(config.redisUrl);
     await client
       .connect()
       .catch((error: unknown) => logger.warn({ err: error }, 'redis not reachable at start-up'));
     redis = client;
     sessionCheck = async (claims) => {
-      let alive: number;
-      try {
-        alive = await client.exists(sessionKey(config.redisKeyPrefix, claims.sid));
-      } catch (error) {
-        throw serviceUnavailable('redis', error);
-      }
+      const alive = await withRedis(() => client.exists(sessionKey(config.redisKeyPrefix, claims.sid)));
       if (alive !== 1) throw new VerifyError('session_revoked');
     };
   }
