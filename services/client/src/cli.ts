@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 /**
  * authstack CLI: `node services/client/src/cli.ts <command>` (or `make scenarios`).
- * Tokens stay in memory unless --token-file is given; that file is written with mode 0600.
+ * Tokens stay in memory unless --token-file is given; that file is written as a new file with mode 0600
+ * and renamed into place, never through a symbolic link (token-file.ts). The base URL must be HTTPS; plain
+ * HTTP only to a loopback address with --insecure-http-loopback.
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { checkBaseUrl } from './base-url.ts';
 import { formatTable, runScenarios } from './scenarios.ts';
 import { ApiError, AuthClient, type Tokens } from './sdk.ts';
+import { readTokenFile, writeTokenFile } from './token-file.ts';
 
 const program = new Command()
   .name('authstack')
@@ -21,28 +25,32 @@ const program = new Command()
     '--token-file <file>',
     'keep tokens between commands in this file (mode 0600)',
     process.env.TOKEN_FILE,
+  )
+  .option(
+    '--insecure-http-loopback',
+    'allow a plain http:// base URL to a loopback address (passwords and tokens unencrypted on this machine)',
+    false,
   );
 
 interface Globals {
   baseUrl: string;
   ca?: string;
   tokenFile?: string;
+  insecureHttpLoopback: boolean;
 }
 
 function client(): AuthClient {
   const opts = program.opts<Globals>();
-  const stored =
-    opts.tokenFile && existsSync(opts.tokenFile)
-      ? (JSON.parse(readFileSync(opts.tokenFile, 'utf8')) as Tokens)
-      : undefined;
+  const saved = opts.tokenFile ? readTokenFile(opts.tokenFile) : undefined;
+  const stored = saved ? (JSON.parse(saved) as Tokens | null) : undefined;
   return new AuthClient({
     baseUrl: opts.baseUrl,
+    insecureHttpLoopback: opts.insecureHttpLoopback,
     ...(opts.ca ? { ca: readFileSync(opts.ca) } : {}),
     ...(stored ? { tokens: stored } : {}),
     onTokens: (tokens) => {
       if (!opts.tokenFile) return;
-      writeFileSync(opts.tokenFile, JSON.stringify(tokens ?? null), { mode: 0o600 });
-      chmodSync(opts.tokenFile, 0o600);
+      writeTokenFile(opts.tokenFile, JSON.stringify(tokens ?? null));
     },
   });
 }
@@ -102,8 +110,10 @@ program
     const globals = program.opts<Globals>();
     const adminUsername = process.env.ADMIN_USERNAME ?? process.env.BOOTSTRAP_ADMIN_USERNAME;
     const adminPassword = process.env.ADMIN_PASSWORD ?? process.env.BOOTSTRAP_ADMIN_PASSWORD;
+    checkBaseUrl(globals.baseUrl, globals.insecureHttpLoopback);
     const results = await runScenarios({
       baseUrl: globals.baseUrl,
+      insecureHttpLoopback: globals.insecureHttpLoopback,
       ...(globals.ca ? { ca: readFileSync(globals.ca) } : {}),
       admin:
         adminUsername && adminPassword ? { username: adminUsername, password: adminPassword } : undefined,

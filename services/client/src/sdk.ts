@@ -1,13 +1,15 @@
 /**
  * AuthClient: a small SDK for the stack's HTTP API.
  *
- * - trusts a given CA (the local one made by `make certs`) and nothing is ever "insecure";
+ * - trusts a given CA (the local one made by `make certs`) and nothing is ever "insecure": the base URL is
+ *   HTTPS, plain HTTP only to a loopback address with `insecureHttpLoopback` set;
  * - keeps the tokens in memory; refresh is single-flight (concurrent callers share one refresh, since
  *   presenting a refresh token twice is reuse and ends the session);
  * - `request()` attaches the access token and, on 401 `token_expired`, refreshes once and retries;
  * - failures are `ApiError`s built from the problem+json body (`status`, `code`, `retryAfter`).
  */
 import { Agent, type Dispatcher, fetch } from 'undici';
+import { checkBaseUrl } from './base-url.ts';
 
 export interface Problem {
   type?: string;
@@ -79,6 +81,8 @@ export interface AuthClientOptions {
   tokens?: Tokens;
   /** Told whenever the tokens change (login, refresh, logout). */
   onTokens?: (tokens: Tokens | undefined) => void;
+  /** Allow a plain `http://` base URL, and only to a loopback address. Default false: HTTPS only. */
+  insecureHttpLoopback?: boolean;
 }
 
 interface TokenResponse {
@@ -98,6 +102,7 @@ export class AuthClient {
   #onTokens: ((tokens: Tokens | undefined) => void) | undefined;
 
   constructor(options: AuthClientOptions) {
+    checkBaseUrl(options.baseUrl, options.insecureHttpLoopback);
     this.baseUrl = options.baseUrl.replace(/\/$/, '');
     this.#dispatcher = options.ca ? new Agent({ connect: { ca: options.ca } }) : undefined;
     this.#userAgent = options.userAgent ?? 'authstack-client/0.1';

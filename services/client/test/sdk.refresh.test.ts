@@ -43,6 +43,7 @@ describe('AuthClient.request', () => {
     const saved: unknown[] = [];
     const client = new AuthClient({
       baseUrl,
+      insecureHttpLoopback: true,
       tokens: { accessToken: 'stale', refreshToken: 'r-0', accessExpiresAt: 0 },
       onTokens: (t) => saved.push(t),
     });
@@ -56,6 +57,7 @@ describe('AuthClient.request', () => {
     refreshes = 0;
     const client = new AuthClient({
       baseUrl,
+      insecureHttpLoopback: true,
       tokens: { accessToken: 'forged', refreshToken: 'r-0', accessExpiresAt: 0 },
     });
     const error = await client.request('GET', '/api/protected').catch((e: unknown) => e);
