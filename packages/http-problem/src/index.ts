@@ -102,6 +102,17 @@ function fromBodyParser(err: { type?: unknown; status?: unknown }): HttpProblem 
     case 'stream.encoding.set':
       return new HttpProblem({ status: 400, code: 'bad_request', title: 'Bad request body' });
     default:
+      // A client error the framework raised without a `type`: http-errors' (`status` 4xx, `expose` true), e.g.
+      // a body whose Content-Encoding does not match its bytes; or the router's URIError (status 400) for a
+      // path parameter with a malformed %-escape.
+      if (
+        typeof err.status === 'number' &&
+        err.status >= 400 &&
+        err.status < 500 &&
+        ((err as { expose?: unknown }).expose === true || err instanceof URIError)
+      ) {
+        return new HttpProblem({ status: 400, code: 'bad_request', title: 'Bad request', cause: err });
+      }
       return undefined;
   }
 }
