@@ -10,6 +10,7 @@ import { buildApp } from './app.ts';
 import type { AuthConfig } from './config.ts';
 import { type AccountDeps, bootstrapAdmin } from './domain/accounts.ts';
 import { hashPassword } from './domain/passwords.ts';
+import { KeyDecryptionError, KeyIntegrityError } from './keys/crypto.ts';
 import { type Keyring, keyringFromConfig } from './keys/keyring.ts';
 import { createLimits } from './limits.ts';
 import { createPool, type Db } from './store/db.ts';
@@ -71,7 +72,10 @@ export async function createAuthService(
     throw error;
   }
   keyring.startReloading(config.keyReloadInterval, (error) =>
-    logger.warn({ err: error }, 'signing key reload failed'),
+    // a key row that fails its checks is a security event; an unreachable database is not
+    error instanceof KeyIntegrityError || error instanceof KeyDecryptionError
+      ? logger.error({ err: error }, 'signing key refused; the previous key set stays in use')
+      : logger.warn({ err: error }, 'signing key reload failed'),
   );
 
   const metrics = createMetrics('auth');

@@ -145,6 +145,26 @@ describe('signing keys from the database are checked before use', () => {
     );
   });
 
+  it('when a retired key that has left the JWKS cannot be opened, then it is ignored: never used nor published', async () => {
+    const key = await generateSigningKey('RS256');
+    const before = await publishedKids();
+    await withRow(
+      {
+        kid: key.kid,
+        alg: 'RS256',
+        publicJwk: key.publicJwk,
+        sealed: randomBytes(1_300), // e.g. stored under a key-encryption key since replaced
+        format: 2,
+        activatesAt: new Date(Date.now() - 3 * 86_400_000), // before the current key (back-dated a day)
+      },
+      async (reload) => {
+        await reload;
+        assert.deepEqual(await publishedKids(), before);
+        assert.notEqual(auth.service.keyring.signingKey().kid, key.kid);
+      },
+    );
+  });
+
   it('when a row was written in format 1 (the kid alone as additional data), then it still loads and signs', async () => {
     const key = await generateSigningKey('RS256');
     const sealed = sealFormat1(key.privateKey, kek, key.kid);

@@ -15,6 +15,7 @@ import {
   CURRENT_KEY_FORMAT,
   encryptPrivateKey,
   generateSigningKey,
+  type OpenedKey,
   openSigningKey,
   type SigningAlgorithm,
 } from './crypto.ts';
@@ -38,15 +39,14 @@ export interface SigningKey {
   privateKey: KeyObject;
 }
 
-interface LoadedKey {
+/** A key row in activation order. `opened` is set once the row passed `openSigningKey`. */
+interface Slot {
   kid: string;
-  alg: SigningAlgorithm;
   activatesAt: number;
-  publicJwk: JsonWebKey;
-  publicKey: KeyObject;
-  privateKey: KeyObject;
-  /** The row as it was checked; a row changed under the same kid is checked again. */
+  /** The row as it was read; a row changed under the same kid is checked again. */
   fingerprint: string;
+  /** Present for every key that is published or may sign; retired keys out of the JWKS are never opened. */
+  opened?: OpenedKey;
 }
 
 export interface StagedKey {
@@ -58,12 +58,12 @@ export interface StagedKey {
 export function createKeyring(options: KeyringOptions) {
   const now = options.now ?? Date.now;
   const skewMs = (options.clockSkew ?? 60) * 1000;
-  let keys: LoadedKey[] = [];
+  let keys: Slot[] = [];
   let timer: NodeJS.Timeout | undefined;
 
   /** Publication ends when the successor activates plus the token lifetime and clock leeway. */
-  function publishedUntil(index: number): number {
-    const successor = keys[index + 1];
+  function publishedUntil(index: number, slots = keys): number {
+    const successor = slots[index + 1];
     return successor
       ? successor.activatesAt + options.accessTokenTtl * 1000 + skewMs
       : Number.POSITIVE_INFINITY;
@@ -77,6 +77,11 @@ export function createKeyring(options: KeyringOptions) {
     return index;
   }
 
+  /** The checked keys published at `at` (staged, active, retired but within their tokens' lifetime). */
+  function published(at: number): OpenedKey[] {
+    return keys.flatMap((key, i) => (key.opened && publishedUntil(i) > at ? [key.opened] : []));
+  }
+
   const fingerprintOf = (row: SigningKeyRow) =>
     JSON.stringify([
       row.alg,
@@ -87,21 +92,31 @@ export function createKeyring(options: KeyringOptions) {
     ]);
 
   /**
-   * Read every row and check each new or changed one (`openSigningKey`: thumbprint, decryption with its
-   * binding as AAD, public key derived from the private one) before the key set is swapped. One bad row
-   * fails the whole reload: the previous key set stays in use (at start-up, start-up stops), and the error
-   * names the key and the reason.
+   * Read every row and check each new or changed one that is or will be published or signing
+   * (`openSigningKey`: thumbprint, decryption with its binding as AAD, public key derived from the private one)
+   * before the key set is swapped. One bad row fails the whole reload: the previous key set stays in use (at
+   * start-up, start-up stops), and the error names the key and the reason. Retired keys that have left the
+   * JWKS are neither used nor published, so they are not opened: their publication window never reopens.
    */
   async function reload(): Promise<void> {
     const rows = await options.store.all();
     const known = new Map(keys.map((key) => [key.kid, key]));
-    keys = rows.map((row: SigningKeyRow) => {
-      const fingerprint = fingerprintOf(row);
+    const slots: Slot[] = rows.map((row) => ({
+      kid: row.kid,
+      activatesAt: row.activatesAt.getTime(),
+      fingerprint: fingerprintOf(row),
+    }));
+    const at = now();
+    rows.forEach((row, i) => {
+      const slot = slots[i]!;
+      if (publishedUntil(i, slots) <= at) return;
       const existing = known.get(row.kid);
-      if (existing && existing.fingerprint === fingerprint) return existing;
-      const opened = openSigningKey(row, options.kek);
-      return { ...opened, activatesAt: row.activatesAt.getTime(), fingerprint };
+      slot.opened =
+        existing?.opened && existing.fingerprint === slot.fingerprint
+          ? existing.opened
+          : openSigningKey(row, options.kek);
     });
+    keys = slots;
   }
 
   async function newKeyRow(activatesAt: Date) {
@@ -141,23 +156,19 @@ export function createKeyring(options: KeyringOptions) {
 
     /** The key that signs now: the newest one whose activation time has passed. */
     signingKey(): SigningKey {
-      const key = keys[activeIndex(now())];
+      const key = keys[activeIndex(now())]?.opened;
       if (!key) throw serviceUnavailable('signing key');
       return { kid: key.kid, alg: key.alg, privateKey: key.privateKey };
     },
 
     /** Staged, active and not-yet-expired retired keys, as public JWKs. */
     jwks(): { keys: JsonWebKey[] } {
-      const at = now();
-      return { keys: keys.filter((_, i) => publishedUntil(i) > at).map((key) => key.publicJwk) };
+      return { keys: published(now()).map((key) => key.publicJwk) };
     },
 
     /** The same keys as `jwks()`, for verifying this service's own tokens. */
     verificationKeys(): VerificationKey[] {
-      const at = now();
-      return keys
-        .filter((_, i) => publishedUntil(i) > at)
-        .map((key) => ({ kid: key.kid, key: key.publicKey, alg: key.alg }));
+      return published(now()).map((key) => ({ kid: key.kid, key: key.publicKey, alg: key.alg }));
     },
 
     /** Stage a new key: published at once, signing after the activation delay. */
@@ -170,7 +181,7 @@ export function createKeyring(options: KeyringOptions) {
 
     /** Algorithms of the published keys, for the discovery document. */
     algorithms(): string[] {
-      return [...new Set([options.algorithm, ...keys.map((key) => key.alg)])];
+      return [...new Set([options.algorithm, ...published(now()).map((key) => key.alg)])];
     },
   };
 }
