@@ -3,6 +3,7 @@
  * has, and on SIGTERM/SIGINT: fail readiness, stop accepting connections, let in-flight requests finish
  * (bounded), then close the service's own resources.
  */
+import { readFileSync } from 'node:fs';
 import type { RequestListener, Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -98,6 +99,29 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
     this.variable = variable;
   }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * `<NAME>_FILE` variables (Docker and Kubernetes secrets): for each name, the file's content (one trailing newline
+ * removed) becomes the value. Setting both `NAME` and `NAME_FILE` is an error, as is a file that cannot be read.
+ */
+export function resolveFileVariables(env: Env, names: readonly string[]): Env {
+  const resolved: Env = { ...env };
+  for (const name of names) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      throw new ConfigError(name, `set either ${name} or ${name}_FILE, not both`);
+    }
+    try {
+      resolved[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch {
+      throw new ConfigError(`${name}_FILE`, `cannot read ${file}`);
+    }
+  }
+  return resolved;
 }
 
 /**

@@ -3,12 +3,11 @@
  * A bad or missing value stops start-up with a message naming the variable. Secrets have no defaults and
  * may come from files (`<NAME>_FILE`, for Docker and Kubernetes secrets). Every variable is in `.env.example`.
  */
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '@authstack/lifecycle';
+import { ConfigError, resolveFileVariables } from '@authstack/lifecycle';
 import { z } from 'zod';
 import type { LimitSettings } from './limits.ts';
 
-export { ConfigError };
+export { ConfigError, resolveFileVariables };
 
 /** Variables that may be given as `<NAME>_FILE` instead (the file's content, trailing newline removed). */
 const FILE_VARIABLES = [
@@ -19,23 +18,6 @@ const FILE_VARIABLES = [
 ] as const;
 
 type Env = Record<string, string | undefined>;
-
-export function resolveFileVariables(env: Env, names: readonly string[]): Env {
-  const resolved: Env = { ...env };
-  for (const name of names) {
-    const file = env[`${name}_FILE`];
-    if (file === undefined || file === '') continue;
-    if (env[name] !== undefined && env[name] !== '') {
-      throw new ConfigError(name, `set either ${name} or ${name}_FILE, not both`);
-    }
-    try {
-      resolved[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch {
-      throw new ConfigError(`${name}_FILE`, `cannot read ${file}`);
-    }
-  }
-  return resolved;
-}
 
 const seconds = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
