@@ -60,6 +60,7 @@ const schema = z
     ACCESS_TOKEN_TTL: seconds(30, 3600, 300),
     REFRESH_IDLE_TTL: seconds(1, 90 * 86400, 7 * 86400),
     REFRESH_ABSOLUTE_TTL: seconds(1, 365 * 86400, 30 * 86400),
+    SESSIONS_MAX_PER_USER: z.coerce.number().int().min(1).max(1000).default(50),
     JWKS_MAX_AGE: seconds(0, 86400, 300),
     KEY_ACTIVATION_DELAY: seconds(0, 7 * 86400, 600),
     KEY_RELOAD_INTERVAL: seconds(1, 3600, 30),
@@ -131,6 +132,8 @@ export interface AuthConfig {
   accessTokenTtl: number;
   refreshIdleTtl: number;
   refreshAbsoluteTtl: number;
+  /** Live sessions per account; a login beyond it ends the account's oldest session. */
+  sessionsMaxPerUser: number;
   jwksMaxAge: number;
   keyActivationDelay: number;
   keyReloadInterval: number;
@@ -169,6 +172,7 @@ export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
     accessTokenTtl: e.ACCESS_TOKEN_TTL,
     refreshIdleTtl: e.REFRESH_IDLE_TTL,
     refreshAbsoluteTtl: e.REFRESH_ABSOLUTE_TTL,
+    sessionsMaxPerUser: e.SESSIONS_MAX_PER_USER,
     jwksMaxAge: e.JWKS_MAX_AGE,
     keyActivationDelay: e.KEY_ACTIVATION_DELAY,
     keyReloadInterval: e.KEY_RELOAD_INTERVAL,

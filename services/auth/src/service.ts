@@ -97,6 +97,7 @@ export async function createAuthService(
   const sessions = createSessionStore(redis, config.redisKeyPrefix, {
     idleTtl: config.refreshIdleTtl,
     absoluteTtl: config.refreshAbsoluteTtl,
+    maxPerUser: config.sessionsMaxPerUser,
   });
   const accounts: AccountDeps = {
     users: createUserStore(db),

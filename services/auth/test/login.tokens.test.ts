@@ -52,7 +52,8 @@ describe('POST /auth/login and the tokens it issues', () => {
     assert.equal(body.token, body.access_token);
     assert.equal(body.expires_in, 120);
     assert.equal(body.refresh_expires_in, 7 * 86400);
-    assert.match(body.refresh_token as string, /^[A-Za-z0-9_-]{43}$/); // 32 bytes, base64url
+    // base64url of 85 bytes: format, user id, session id, generation, family secret, 32 random bytes
+    assert.match(body.refresh_token as string, /^[A-Za-z0-9_-]{114}$/);
     assert.deepEqual((body.user as { username: string; roles: string[] }).roles, ['user']);
   });
 

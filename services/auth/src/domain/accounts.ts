@@ -10,7 +10,13 @@ import type { SessionStore } from '../store/sessions.ts';
 import { UsernameTakenError, type UserRow, type UserStore } from '../store/users.ts';
 import { invalidCredentials, invalidUsername, usernameTaken, weakPassword } from './errors.ts';
 import { checkPasswordPolicy, fitsBcrypt, hashCost, hashPassword, verifyPassword } from './passwords.ts';
-import { hashRefreshToken, newRefreshToken, signAccessToken, type TokenSettings } from './tokens.ts';
+import {
+  hashRefreshToken,
+  newRefreshToken,
+  newTokenFamily,
+  signAccessToken,
+  type TokenSettings,
+} from './tokens.ts';
 import { isValidUsername, normalizeUsername, USERNAME_RULE } from './usernames.ts';
 
 export interface RequestMeta {
@@ -150,25 +156,23 @@ export async function login(
         ? await timed(deps, 'hash', () => hashPassword(input.password, deps.bcryptCost))
         : undefined;
     const sessionId = randomUUID();
-    const refreshToken = newRefreshToken();
-    const now = deps.now();
-    await deps.sessions.create(
-      {
-        sid: sessionId,
-        userId: user.id,
-        createdAt: now,
-        lastUsedAt: now,
-        ip: meta.ip,
-        userAgent: meta.userAgent,
-      },
-      hashRefreshToken(refreshToken),
+    const family = newTokenFamily();
+    const refreshToken = newRefreshToken({ userId: user.id, sessionId, generation: 1, family });
+    const evicted = await deps.sessions.create(
+      { sid: sessionId, userId: user.id, createdAt: deps.now(), ip: meta.ip, userAgent: meta.userAgent },
+      { generation: 1, tokenHash: hashRefreshToken(refreshToken), familyHash: hashRefreshToken(family) },
     );
     await deps.users.recordLogin(user.id, upgradedHash);
     await audit(deps, meta, {
       type: 'login_success',
       userId: user.id,
       username: user.username,
-      details: { sid: sessionId, ...(upgradedHash ? { rehashed: true } : {}) },
+      details: {
+        sid: sessionId,
+        ...(upgradedHash ? { rehashed: true } : {}),
+        // Sessions ended because the account reached SESSIONS_MAX_PER_USER (oldest first).
+        ...(evicted.length > 0 ? { evicted } : {}),
+      },
     });
     await attempt.succeeded();
     deps.observe?.login?.('success');
