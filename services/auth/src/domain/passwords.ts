@@ -105,13 +105,6 @@ export interface PasswordHasherOptions {
   bcrypt?: Bcrypt;
 }
 
-/** The cost of a bcrypt or peppered hash. */
-export function hashCost(stored: string): number {
-  return bcrypt.getRounds(
-    stored.startsWith(`${PEPPERED_PREFIX}$`) ? stored.slice(PEPPERED_PREFIX.length) : stored,
-  );
-}
-
 export function createPasswordHasher(options: PasswordHasherOptions) {
   const engine: Bcrypt = options.bcrypt ?? bcrypt;
   const preHash = (password: string) =>
