@@ -28,6 +28,7 @@ put db_app_password "$(random_hex 24)"
 put redis_password "$(random_hex 24)"
 kek="$(old KEY_ENCRYPTION_KEY)"; put key_encryption_key "${kek:-$(openssl rand -base64 32)}"
 admin="$(old BOOTSTRAP_ADMIN_PASSWORD)"; put bootstrap_admin_password "${admin:-$(random_hex 16)}"
+pepper="$(old PASSWORD_PEPPER)"; put password_pepper "${pepper:-$(openssl rand -base64 32)}"
 # Derived files: the URLs the containers connect with, and Redis's ACL (the default user needs the password).
 put database_owner_url "postgres://authstack:$(get postgres_password)@postgres:5432/authstack"
 put database_url "postgres://authstack_app:$(get db_app_password)@postgres:5432/authstack"
@@ -35,7 +36,16 @@ put redis_url "redis://default:$(get redis_password)@redis:6379/0"
 put redis_users.acl "user default on >$(get redis_password) ~* &* +@all"
 
 if [ -f .env ]; then
-  echo "env: .env exists, left as it is"
+  # An .env from an older version: point each secret it lacks at its file; every value it has is kept.
+  for pair in KEY_ENCRYPTION_KEY:key_encryption_key PASSWORD_PEPPER:password_pepper \
+    BOOTSTRAP_ADMIN_PASSWORD:bootstrap_admin_password; do
+    var="${pair%%:*}"
+    if ! grep -Eq "^${var}(_FILE)?=.+" .env; then
+      printf '%s_FILE=%s/%s\n' "$var" "$secret_dir" "${pair#*:}" >> .env
+      echo "env: .env exists; added ${var}_FILE"
+    fi
+  done
+  echo "env: .env exists, left as it is otherwise"
 else
   (umask 077 && cp .env.example .env)
   echo "env: wrote .env from .env.example (secrets are files in $secret_dir/)"

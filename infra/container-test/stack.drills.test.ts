@@ -31,7 +31,8 @@ async function compose(...args: string[]): Promise<string> {
   });
   return stdout;
 }
-const docker = async (...args: string[]) => (await run('docker', args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
+const docker = async (...args: string[]) =>
+  (await run('docker', args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
 
 /** The running containers of one service, by name. */
 async function containers(service: string): Promise<string[]> {
@@ -105,7 +106,13 @@ describe('container stack drills', { concurrency: false }, () => {
       .filter(Boolean);
     assert.ok(ids.length >= 6, `expected the stack's containers, found ${ids.length}`);
     const inspected = await docker('inspect', ...ids);
-    const images = await docker('image', 'inspect', 'authstack/auth:local', 'authstack/resource:local', 'authstack/client:local');
+    const images = await docker(
+      'image',
+      'inspect',
+      'authstack/auth:local',
+      'authstack/resource:local',
+      'authstack/client:local',
+    );
     const history = (
       await Promise.all(
         ['authstack/auth:local', 'authstack/resource:local', 'authstack/client:local'].map((image) =>
@@ -162,7 +169,8 @@ describe('container stack drills', { concurrency: false }, () => {
         .map((line) => line.split(' ') as [string, string]),
     );
     assert.equal(results['gateway:8443'], 'open', 'control: the client reaches the gateway');
-    for (const target of targets.slice(0, -1)) assert.equal(results[target], 'closed', `${target} is reachable`);
+    for (const target of targets.slice(0, -1))
+      assert.equal(results[target], 'closed', `${target} is reachable`);
   });
 
   it('when Redis is asked without a password, then it refuses (NOAUTH)', async () => {
@@ -185,9 +193,20 @@ describe('container stack drills', { concurrency: false }, () => {
       "SELECT rolsuper::text || ',' || rolcreatedb::text || ',' || rolcreaterole::text FROM pg_roles WHERE rolname = 'authstack_app'",
     );
     assert.equal(role.trim(), 'false,false,false');
-    const appUrl = readFileSync(join(ROOT, 'secrets/database_url'), 'utf8').trim().replace('@postgres:', '@127.0.0.1:');
+    const appUrl = readFileSync(join(ROOT, 'secrets/database_url'), 'utf8')
+      .trim()
+      .replace('@postgres:', '@127.0.0.1:');
     await assert.rejects(
-      docker('exec', postgres!, 'psql', appUrl, '-v', 'ON_ERROR_STOP=1', '-c', 'CREATE TABLE intruder (id int)'),
+      docker(
+        'exec',
+        postgres!,
+        'psql',
+        appUrl,
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-c',
+        'CREATE TABLE intruder (id int)',
+      ),
       /permission denied/,
     );
     const [auth] = await containers('auth');
@@ -244,7 +263,10 @@ describe('container stack drills', { concurrency: false }, () => {
     await compose('up', '-d', '--wait', '--scale', 'auth=3', '--scale', 'resource=3');
     // nginx resolves the service names when it starts: a restart picks up the new replicas.
     await compose('restart', 'gateway');
-    await eventually('the gateway answers again', async () => (await api('GET', '/api/public')).status === 200);
+    await eventually(
+      'the gateway answers again',
+      async () => (await api('GET', '/api/public')).status === 200,
+    );
     const session = await userSession();
     for (let i = 0; i < 60; i++) {
       assert.equal((await api('GET', '/api/protected', undefined, session.token)).status, 200);
@@ -253,15 +275,24 @@ describe('container stack drills', { concurrency: false }, () => {
     const servedBy = async (service: string, port: number, route: string) => {
       const counts: number[] = [];
       for (const id of await containers(service)) {
-        const metrics = await nodeIn(id, `fetch('http://127.0.0.1:${port}/metrics').then((r) => r.text()).then(console.log)`);
-        const lines = metrics.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_count') && l.includes(`route="${route}"`));
+        const metrics = await nodeIn(
+          id,
+          `fetch('http://127.0.0.1:${port}/metrics').then((r) => r.text()).then(console.log)`,
+        );
+        const lines = metrics
+          .split('\n')
+          .filter(
+            (l) => l.startsWith('http_request_duration_seconds_count') && l.includes(`route="${route}"`),
+          );
         counts.push(lines.reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0));
       }
       return counts;
     };
     const authCounts = await servedBy('auth', 3001, '/.well-known/jwks.json');
     const resourceCounts = await servedBy('resource', 3002, '/api/protected');
-    console.log(`# requests per replica: auth jwks ${authCounts.join('/')}, resource protected ${resourceCounts.join('/')}`);
+    console.log(
+      `# requests per replica: auth jwks ${authCounts.join('/')}, resource protected ${resourceCounts.join('/')}`,
+    );
     assert.equal(authCounts.length, 3);
     assert.equal(resourceCounts.length, 3);
     for (const count of [...authCounts, ...resourceCounts]) assert.ok(count > 0, 'a replica served nothing');
@@ -278,7 +309,10 @@ describe('container stack drills', { concurrency: false }, () => {
     assert.equal(failures, 0);
     await compose('up', '-d', '--wait', '--scale', 'auth=1', '--scale', 'resource=1');
     await compose('restart', 'gateway');
-    await eventually('the gateway answers after scaling back', async () => (await api('GET', '/api/public')).status === 200);
+    await eventually(
+      'the gateway answers after scaling back',
+      async () => (await api('GET', '/api/public')).status === 200,
+    );
   });
 
   it('when Redis restarts, then a refresh token issued before it still works (append-only file)', async () => {
@@ -296,7 +330,9 @@ describe('container stack drills', { concurrency: false }, () => {
     const session = await userSession();
     const [auth] = await containers('auth');
     const ready = async () =>
-      (await nodeIn(auth!, "fetch('http://127.0.0.1:3001/readyz').then((r) => console.log(r.status))")).trim();
+      (
+        await nodeIn(auth!, "fetch('http://127.0.0.1:3001/readyz').then((r) => console.log(r.status))")
+      ).trim();
     await compose('stop', 'postgres');
     await eventually('auth readiness fails', async () => (await ready()) === '503');
     const during = await api('POST', '/auth/login', { username: session.username, password: PASSWORD });
@@ -314,12 +350,17 @@ describe('container stack drills', { concurrency: false }, () => {
       for (let i = 0; i < 10; i++) {
         assert.equal((await api('GET', '/api/protected', undefined, session.token)).status, 200);
       }
-      assert.equal((await api('POST', '/auth/login', { username: session.username, password: PASSWORD })).status, 503);
+      assert.equal(
+        (await api('POST', '/auth/login', { username: session.username, password: PASSWORD })).status,
+        503,
+      );
     } finally {
       await compose('up', '-d', '--wait', 'auth');
     }
-    await eventually('login works again', async () =>
-      (await api('POST', '/auth/login', { username: session.username, password: PASSWORD })).status === 200,
+    await eventually(
+      'login works again',
+      async () =>
+        (await api('POST', '/auth/login', { username: session.username, password: PASSWORD })).status === 200,
     );
   });
 });

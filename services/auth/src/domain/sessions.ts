@@ -4,7 +4,7 @@
  */
 import { type AccountDeps, type IssuedTokens, issueTokens, type RequestMeta } from './accounts.ts';
 import { invalidCredentials, invalidGrant, sessionNotFound, weakPassword } from './errors.ts';
-import { checkPasswordPolicy, fitsBcrypt, hashPassword, verifyPassword } from './passwords.ts';
+import { checkPasswordPolicy } from './passwords.ts';
 import { hashRefreshToken, newRefreshToken, parseRefreshToken } from './tokens.ts';
 
 /** Generations are a uint32 in the token; a session would need 4 billion refreshes to get there. */
@@ -137,17 +137,19 @@ export async function changePassword(
   const attempt = await deps.limits.reserveLogin(user.username, meta.ip);
   let ok: boolean;
   try {
-    ok =
-      fitsBcrypt(input.currentPassword) && (await verifyPassword(input.currentPassword, user.passwordHash));
+    ok = (await deps.passwords.verify(input.currentPassword, user.passwordHash)).matches;
   } catch (error) {
     await attempt.release();
     throw error;
   }
-  if (!ok) throw invalidCredentials();
+  if (!ok) {
+    await attempt.failed();
+    throw invalidCredentials();
+  }
   await attempt.succeeded();
   const violations = checkPasswordPolicy(input.newPassword, user.username);
   if (violations.length > 0) throw weakPassword(violations);
-  await deps.users.updatePassword(user.id, await hashPassword(input.newPassword, deps.bcryptCost));
+  await deps.users.updatePassword(user.id, await deps.passwords.hash(input.newPassword));
   const revoked = await deps.sessions.revokeAll(user.id, caller.sid);
   await audit(deps, meta, {
     type: 'password_change',
