@@ -254,8 +254,18 @@ describe('container stack drills', { concurrency: false }, () => {
       assert.equal(count, '0', `${service} carries test code`);
       assert.match(tini ?? '', /tini$/);
     }
+    // The auth process's own environment (set by its start script, not by compose): libuv's pool size.
     const [auth] = await containers('auth');
-    const threads = await nodeIn(auth!, 'console.log(process.env.UV_THREADPOOL_SIZE)');
+    const threads = await nodeIn(
+      auth!,
+      `const fs = require('node:fs');
+       for (const pid of fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p))) {
+         const cmd = fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8');
+         if (!cmd.includes('services/auth/src/server.ts')) continue;
+         const env = fs.readFileSync('/proc/' + pid + '/environ', 'utf8').split('\\0');
+         console.log((env.find((e) => e.startsWith('UV_THREADPOOL_SIZE=')) ?? '=').split('=')[1]);
+       }`,
+    );
     assert.ok(Number(threads) >= 4, `UV_THREADPOOL_SIZE=${threads}`);
   });
 
