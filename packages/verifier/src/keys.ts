@@ -25,7 +25,7 @@ function isAlgorithm(value: unknown): value is Algorithm {
 export interface VerificationKey {
   kid: string;
   key: KeyObject;
-  /** The JWK's `alg`, when it names one. */
+  /** The algorithm the key is published for (the JWK's `alg`), when it names one: tokens must use exactly that. */
   alg?: string;
 }
 

@@ -72,9 +72,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   async function verifyUncached(token: string, nowSec: number): Promise<AccessTokenClaims> {
     const { alg, kid } = checkHeader(token, algorithms);
-    const { key } = await options.keys.getKey(kid);
-    if (!keyFitsAlgorithm(key, alg)) throw new VerifyError('key_unknown');
-    const payload = verifySignature(token, key, alg);
+    const published = await options.keys.getKey(kid);
+    // One key, one algorithm (RFC 8725 section 3.1): the key's published `alg`, when it names one, must be the token's.
+    if ((published.alg !== undefined && published.alg !== alg) || !keyFitsAlgorithm(published.key, alg)) {
+      throw new VerifyError('key_unknown');
+    }
+    const payload = verifySignature(token, published.key, alg);
     return validateClaims(payload, policy, nowSec);
   }
 

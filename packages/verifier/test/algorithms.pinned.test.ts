@@ -36,6 +36,21 @@ describe('the Algorithm type lists only what the verifier can verify', () => {
     });
   }
 
+  it('when a key is published for RS256 and the token says PS256, then key_unknown although the key could verify it', async () => {
+    const { privateKey, publicKey } = keyPairFor('PS256');
+    const token = jwt.sign(claims, privateKey, {
+      algorithm: 'PS256',
+      header: { alg: 'PS256', typ: 'at+jwt', kid: 'k1' },
+    });
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: ['RS256', 'PS256'],
+      keys: localKeySet(() => [{ kid: 'k1', key: publicKey, alg: 'RS256' }]),
+    });
+    await assert.rejects(verifier.verify(token), { name: 'VerifyError', code: 'key_unknown' });
+  });
+
   for (const alg of ['EdDSA', 'HS256', 'none']) {
     it(`when ${alg} is asked for, then the verifier refuses to be built`, () => {
       const { publicKey } = generateKeyPairSync('ed25519');
