@@ -18,7 +18,7 @@ import { KeySetUnavailableError, VerifyError } from './errors.ts';
 export const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
 
-function isAlgorithm(value: unknown): value is Algorithm {
+export function isAlgorithm(value: unknown): value is Algorithm {
   return (ALGORITHMS as readonly unknown[]).includes(value);
 }
 

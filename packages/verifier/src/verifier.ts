@@ -14,7 +14,7 @@ import { LRUCache } from 'lru-cache';
 import { type AccessTokenClaims, validateClaims } from './claims.ts';
 import { VerifyError } from './errors.ts';
 import { checkHeader } from './header.ts';
-import { ALGORITHMS, type Algorithm, type KeySource, keyFitsAlgorithm } from './keys.ts';
+import { ALGORITHMS, type Algorithm, isAlgorithm, type KeySource, keyFitsAlgorithm } from './keys.ts';
 
 export interface VerifierOptions {
   issuer: string;
@@ -57,10 +57,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   if (!Number.isInteger(tolerance) || tolerance < 0 || tolerance > 60) {
     throw new Error('clockToleranceSec must be an integer between 0 and 60');
   }
-  if (
-    algorithms.length === 0 ||
-    !algorithms.every((alg) => (ALGORITHMS as readonly string[]).includes(alg))
-  ) {
+  if (algorithms.length === 0 || !algorithms.every(isAlgorithm)) {
     throw new Error(`algorithms must be a non-empty list drawn from ${ALGORITHMS.join(', ')}`);
   }
   const now = options.now ?? Date.now;
