@@ -12,6 +12,8 @@ import {
   serviceUnavailable,
 } from '../src/index.ts';
 
+// The members every problem body has (RFC 9457 plus `code` and `request_id`), sorted.
+const RFC9457_MEMBERS = ['code', 'detail', 'request_id', 'status', 'title', 'type'];
 // What a library or the database might put in an error message: none of it may reach a client.
 const INTERNAL = 'duplicate key value violates unique constraint "users_pkey" at /srv/app/store/users.ts:42';
 
@@ -134,14 +136,7 @@ describe('problemHandler renders every error as RFC 9457 problem+json', () => {
     const res = await problem('/crash', { headers: { 'x-request-id': 'req-0002-abcd' } });
     assertProblem(res, 500, 'internal_error');
     assert.equal(res.body.detail, 'An unexpected error occurred.');
-    assert.deepEqual(Object.keys(res.body).sort(), [
-      'code',
-      'detail',
-      'request_id',
-      'status',
-      'title',
-      'type',
-    ]);
+    assert.deepEqual(Object.keys(res.body).sort(), RFC9457_MEMBERS);
     assert.equal(res.body.request_id, 'req-0002-abcd');
   });
 
