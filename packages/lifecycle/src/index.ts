@@ -3,8 +3,8 @@
  * has, and on SIGTERM/SIGINT: fail readiness, stop accepting connections, let in-flight requests finish
  * (bounded), then close the service's own resources.
  */
-import type { RequestListener, Server, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { notFound, problemHandler } from '@authstack/http-problem';
 import { type Logger, type Metrics, requestId } from '@authstack/telemetry';
