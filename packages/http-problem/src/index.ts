@@ -102,14 +102,14 @@ function fromBodyParser(err: { type?: unknown; status?: unknown }): HttpProblem 
     case 'stream.encoding.set':
       return new HttpProblem({ status: 400, code: 'bad_request', title: 'Bad request body' });
     default:
-      // A client error the framework raised without a `type`: http-errors' (`status` 4xx, `expose` true), e.g.
-      // a body whose Content-Encoding does not match its bytes; or the router's URIError (status 400) for a
-      // path parameter with a malformed %-escape.
+      // Client errors the framework raises without a `type`: the body parser's (status 400) for a body whose
+      // Content-Encoding does not match its bytes, which carries zlib's numeric `errno`; and the router's URIError
+      // (status 400) for a path parameter with a malformed %-escape. Any other half-exposed error stays a 500.
       if (
-        typeof err.status === 'number' &&
-        err.status >= 400 &&
-        err.status < 500 &&
-        ((err as { expose?: unknown }).expose === true || err instanceof URIError)
+        err.status === 400 &&
+        (err instanceof URIError ||
+          ((err as { expose?: unknown }).expose === true &&
+            typeof (err as { errno?: unknown }).errno === 'number'))
       ) {
         return new HttpProblem({ status: 400, code: 'bad_request', title: 'Bad request', cause: err });
       }

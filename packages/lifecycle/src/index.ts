@@ -4,7 +4,7 @@
  * (bounded), then close the service's own resources.
  */
 import type { RequestListener, Server } from 'node:http';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { notFound, problemHandler } from '@authstack/http-problem';
 import { type Logger, type Metrics, requestId } from '@authstack/telemetry';
@@ -38,10 +38,27 @@ export async function listen(
   });
   const { port } = server.address() as AddressInfo;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  // While stopping, a keep-alive connection must not outlive its last response: answer with `Connection: close`
+  // and close each connection as soon as it turns idle, else server.close() waits for the deadline.
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
+  const closeAfter = (res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+  };
+  server.on('request', (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    if (closing) closeAfter(res);
+    res.once('close', () => {
+      inFlight.delete(res);
+      if (closing) server.closeIdleConnections();
+    });
+  });
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      closing = true;
       service.markShuttingDown();
+      for (const res of inFlight) closeAfter(res);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutSec * 1000);
@@ -89,8 +106,11 @@ export async function runMain<C>(
   }
 }
 
-/** A bad or missing configuration value; the message names the variable (from `@authstack/config`). */
-export { ConfigError } from '@authstack/config';
+/**
+ * A bad or missing configuration value (the message names the variable), and `<NAME>_FILE` secrets: both live in
+ * `@authstack/config`, re-exported here for the services' entry points.
+ */
+export { ConfigError, resolveFileVariables } from '@authstack/config';
 
 /**
  * `serve(create)` turns a service factory into `start(config, options)`: build the service, then listen on the

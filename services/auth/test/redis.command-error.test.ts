@@ -40,7 +40,7 @@ describe('Redis command and script errors', () => {
   /** A user whose session index (a Redis set) has been overwritten with a string. */
   async function userWithBrokenIndex() {
     const user = await registerAndLogin(auth.url);
-    const key = `${auth.config.redisKeyPrefix}user-sessions:${user.user.id}`;
+    const key = `${auth.config.redisKeyPrefix}user-sessions:{${user.user.id}}`; // as store/sessions.ts names it
     await redis.set(key, 'not a set', 'EX', 600);
     return { ...user, key };
   }

@@ -29,10 +29,11 @@ export interface ServiceOptions {
 }
 
 /**
- * The session key written by the auth service (`services/auth/src/store/sessions.ts`): `<prefix>session:<sid>`.
+ * The session key written by the auth service (`services/auth/src/store/sessions.ts`):
+ * `<prefix>session:{<sub>}:<sid>` (the user id is the Redis Cluster hash tag).
  * Shared by contract, not by import: a service never imports another service.
  */
-export const sessionKey = (prefix: string, sid: string) => `${prefix}session:${sid}`;
+export const sessionKey = (prefix: string, sub: string, sid: string) => `${prefix}session:{${sub}}:${sid}`;
 
 export async function createResourceService(
   config: Readonly<ResourceConfig>,
@@ -110,7 +111,9 @@ export async function createResourceService(
       .catch((error: unknown) => logger.warn({ err: error }, 'redis not reachable at start-up'));
     redis = client;
     sessionCheck = async (claims) => {
-      const alive = await withRedis(() => client.exists(sessionKey(config.redisKeyPrefix, claims.sid)));
+      const alive = await withRedis(() =>
+        client.exists(sessionKey(config.redisKeyPrefix, claims.sub, claims.sid)),
+      );
       if (alive !== 1) throw new VerifyError('session_revoked');
     };
   }

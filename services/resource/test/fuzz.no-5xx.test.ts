@@ -39,14 +39,14 @@ const ENDPOINTS: Endpoint[] = [
 ];
 
 /** Claims around a valid token's: each may be replaced by any JSON value or left out. */
-function claims(sids: string[]): fc.Arbitrary<Record<string, unknown>> {
+function claims(sub: string, sids: string[]): fc.Arbitrary<Record<string, unknown>> {
   const any = fc.jsonValue({ maxDepth: 2 });
   const now = Math.floor(Date.now() / 1000);
   return fc.record(
     {
       iss: fc.oneof(fc.constant(ISSUER), any),
       aud: fc.oneof(fc.constant(AUDIENCE), fc.constant([AUDIENCE, 'other']), any),
-      sub: fc.oneof(fc.uuid().map(String), any),
+      sub: fc.oneof(fc.constant(sub), fc.uuid().map(String), any),
       username: fc.oneof(fc.stringMatching(/^[a-z]{3,12}$/), any),
       roles: fc.oneof(fc.subarray(['user', 'admin']), fc.constant('admin'), any),
       sid: fc.oneof(fc.constantFrom(...sids), fc.uuid().map(String), any),
@@ -59,12 +59,12 @@ function claims(sids: string[]): fc.Arbitrary<Record<string, unknown>> {
   );
 }
 
-function validClaims(): Record<string, unknown> {
+function validClaims(sub: string): Record<string, unknown> {
   const now = Math.floor(Date.now() / 1000);
   return {
     iss: ISSUER,
     aud: AUDIENCE,
-    sub: randomUUID(),
+    sub,
     client_id: 'test',
     username: 'alice',
     roles: ['user'],
@@ -81,6 +81,7 @@ describe('resource: generated requests never get a 5xx or a non-problem error', 
   let sessionMode: TestResource;
   let redis: Redis;
   const namespace = redisNamespace();
+  const sub = randomUUID(); // the owner of the live sessions below
   const sids = [randomUUID(), randomUUID()];
 
   before(async () => {
@@ -100,7 +101,7 @@ describe('resource: generated requests never get a 5xx or a non-problem error', 
       REDIS_KEY_PREFIX: namespace.prefix,
     });
     redis = new Redis(infraUrls().redisUrl);
-    for (const sid of sids) await redis.set(sessionKey(namespace.prefix, sid), '1', 'EX', 600);
+    for (const sid of sids) await redis.set(sessionKey(namespace.prefix, sub, sid), '1', 'EX', 600);
   });
   after(async () => {
     redis.disconnect();
@@ -114,19 +115,19 @@ describe('resource: generated requests never get a 5xx or a non-problem error', 
     authorizations: fc.oneof(
       {
         weight: 2,
-        arbitrary: fc.constantFrom(...sids).map((sid) => `Bearer ${mint(key, { claims: { sid } })}`),
+        arbitrary: fc.constantFrom(...sids).map((sid) => `Bearer ${mint(key, { claims: { sub, sid } })}`),
       },
       {
         // a valid token's claims with some replaced or left out, really signed
         weight: 3,
-        arbitrary: claims(sids).map(
+        arbitrary: claims(sub, sids).map(
           (overrides) =>
-            `Bearer ${signRaw(key, { alg: 'ES256', typ: 'at+jwt', kid: key.kid }, { ...validClaims(), ...overrides })}`,
+            `Bearer ${signRaw(key, { alg: 'ES256', typ: 'at+jwt', kid: key.kid }, { ...validClaims(sub), ...overrides })}`,
         ),
       },
       {
         weight: 2,
-        arbitrary: claims(sids).map(
+        arbitrary: claims(sub, sids).map(
           (payload) => `Bearer ${signRaw(key, { alg: 'ES256', typ: 'at+jwt', kid: key.kid }, payload)}`,
         ),
       },
@@ -138,7 +139,7 @@ describe('resource: generated requests never get a 5xx or a non-problem error', 
               fc.constantFrom('alg', 'typ', 'kid', 'jku', 'jwk', 'crit'),
               fc.jsonValue({ maxDepth: 2 }),
             ),
-            payload: claims(sids),
+            payload: claims(sub, sids),
           })
           .map(({ header, payload }) => `Bearer ${forge(header, payload, 'c2ln')}`),
       },
