@@ -126,7 +126,15 @@ export async function changePassword(
     await attempt.release();
     throw error;
   }
-  if (!ok) throw invalidCredentials();
+  if (!ok) {
+    await audit(deps, meta, {
+      type: 'password_change_failure',
+      userId: user.id,
+      username: user.username,
+      details: { reason: 'wrong_password', sid: caller.sid },
+    });
+    throw invalidCredentials();
+  }
   await attempt.succeeded();
   const violations = checkPasswordPolicy(input.newPassword, user.username);
   if (violations.length > 0) throw weakPassword(violations);
