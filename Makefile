@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench
+.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,7 +25,7 @@ typecheck: ## tsc --noEmit over every package and service
 unit: ## the test suites (node:test through tsx)
 	$(NODE24) npm test
 
-env: ## write .env with random secrets when missing
+env: ## write .env (configuration) and secrets/ (random secret files) when missing
 	bash scripts/make-env.sh
 
 dev: ## start the native stack in the background (loads .env)
@@ -44,25 +44,36 @@ certs: ## a local CA and the gateway's server certificate in certs/ (git-ignored
 	bash infra/certs/make-certs.sh
 
 COMPOSE := docker compose
+STACK_RUNNING = $(shell docker compose ps --status running -q gateway 2>/dev/null)
 
 up: ## the container stack: env and certs when missing, build, start, wait, then run the client scenarios
 	@docker info >/dev/null 2>&1 || { echo "make up: no Docker engine answers; use 'make dev' for the native stack" >&2; exit 1; }
-	@[ -f .env ] || bash scripts/make-env.sh
+	@bash scripts/make-env.sh
 	@bash infra/certs/make-certs.sh
-	$(COMPOSE) build
-	$(COMPOSE) up -d --wait postgres redis migrate auth resource gateway
+	$(COMPOSE) --profile tools build
+	$(COMPOSE) up -d --wait
 	$(COMPOSE) run --rm client scenarios
 
-down: ## stop the container stack (volumes are kept; add -v by hand to drop them)
-	$(COMPOSE) down
+down: ## stop the container stack and remove its containers (volumes are kept; add -v by hand to drop them)
+	$(COMPOSE) --profile tools --profile load down --remove-orphans
 
 logs: ## follow the container stack's logs
 	$(COMPOSE) logs -f --tail=100
 
-scenarios: ## run the client scenarios against BASE_URL (default https://localhost:8443, trusting certs/ca.crt)
-	$(NODE24) . scripts/lib.sh && load_env .env && \
+scenarios: ## the client scenarios: in the client container when the stack is up (no Node needed), else with local Node
+	@if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) run --rm client scenarios; else \
+	  $(NODE24) . scripts/lib.sh && load_env .env && \
 	  BASE_URL="$${BASE_URL:-https://localhost:8443}" CA_FILE="$${CA_FILE:-certs/ca.crt}" \
-	  node services/client/src/cli.ts scenarios
+	  node services/client/src/cli.ts scenarios; fi
+
+docker-setup: ## install the Docker engine, Compose v2 and buildx from Debian's packages when missing, start dockerd
+	bash scripts/docker-setup.sh
+
+ci-images: ## CI only: the pinned upstream images, or look-alikes under the same tags where they cannot be pulled
+	bash scripts/ci-images.sh
+
+test-containers: ## the container stage: make up, then the drills (scale, restarts, isolation, secrets), testcontainers
+	bash scripts/container-stage.sh
 
 bench: ## the benchmark: login vs bcrypt ceiling, protected vs public, stateless vs session, gateway vs direct
 	$(NODE24) node --import tsx bench/run.ts

@@ -117,12 +117,15 @@ async function main(): Promise<void> {
         REDIS_URL: redisUrl,
         REDIS_KEY_PREFIX: redis.prefix,
         KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        PASSWORD_PEPPER: randomBytes(32).toString('base64'),
         PORT: '0',
         BCRYPT_COST: String(COST),
         ACCESS_TOKEN_TTL: '3600',
         LOG_LEVEL: 'silent',
         REGISTER_MAX_PER_IP_PER_HOUR: '100000',
         LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '100000',
+        LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: '1000000',
+        LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: '1000000',
       }),
     );
     stops.push(auth.stop);

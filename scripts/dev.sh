@@ -43,13 +43,15 @@ stop() { # name
 up() {
   . scripts/node24.sh
   . scripts/lib.sh
-  [ -f .env ] || bash scripts/make-env.sh
+  bash scripts/make-env.sh >/dev/null
   load_env .env
   mkdir -p "$LOG_DIR"
   export HOST=127.0.0.1
   AUTH_PORT="${AUTH_PORT:-3001}"
   RESOURCE_PORT="${RESOURCE_PORT:-3002}"
   export JWKS_URI="${JWKS_URI:-http://127.0.0.1:$AUTH_PORT/.well-known/jwks.json}"
+  # libuv's thread pool runs the async bcrypt hashes: one thread per core, at least 4 (services/auth/bin/start.sh).
+  if [ -z "${UV_THREADPOOL_SIZE:-}" ]; then cores="$(nproc)"; export UV_THREADPOOL_SIZE=$((cores > 4 ? cores : 4)); fi
   node services/auth/src/migrate.ts >"$LOG_DIR/migrate.log" 2>&1 || { cat "$LOG_DIR/migrate.log" >&2; exit 1; }
   PORT="$AUTH_PORT" start auth "http://127.0.0.1:$AUTH_PORT/readyz" node services/auth/src/server.ts
   PORT="$RESOURCE_PORT" start resource "http://127.0.0.1:$RESOURCE_PORT/readyz" node services/resource/src/server.ts

@@ -24,6 +24,8 @@ openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 
 rm -f server.csr server.ext ca.srl
 chmod 644 ca.crt server.crt
 chmod 600 ca.key
-# The container's nginx master reads the key as root; keep it private to the owner.
-chmod 600 server.key
+# The gateway container's nginx master reads the key as root with every capability that bypasses file modes
+# dropped, so the key file is world-readable and the folder is what keeps it private (mode 700).
+chmod 644 server.key
+chmod 700 "$dir"
 echo "certs: wrote $dir/ca.crt (trust this) and $dir/server.crt, server.key (SANs localhost, 127.0.0.1, ::1, ${extra_san})"

@@ -48,6 +48,8 @@ export async function startGateway(options: {
   certs: { cert: string; key: string };
   loginRate?: string;
   loginBurst?: string;
+  registerRate?: string;
+  registerBurst?: string;
 }): Promise<Gateway> {
   const [httpsPort, httpPort, healthPort] = [await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'authstack-nginx-'));
@@ -62,8 +64,8 @@ export async function startGateway(options: {
     TLS_CERTIFICATE_KEY: options.certs.key,
     LOGIN_RATE: options.loginRate ?? '50r/s',
     LOGIN_BURST: options.loginBurst ?? '100',
-    REGISTER_RATE: '50r/s',
-    REGISTER_BURST: '100',
+    REGISTER_RATE: options.registerRate ?? '50r/s',
+    REGISTER_BURST: options.registerBurst ?? '100',
   });
   const nginx: ChildProcess = spawn('nginx', ['-c', conf, '-p', dir], {
     stdio: ['ignore', 'ignore', 'pipe'],

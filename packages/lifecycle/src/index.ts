@@ -3,8 +3,9 @@
  * has, and on SIGTERM/SIGINT: fail readiness, stop accepting connections, let in-flight requests finish
  * (bounded), then close the service's own resources.
  */
+import { readFileSync } from 'node:fs';
 import type { RequestListener, Server } from 'node:http';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { notFound, problemHandler } from '@authstack/http-problem';
 import { type Logger, type Metrics, requestId } from '@authstack/telemetry';
@@ -38,10 +39,27 @@ export async function listen(
   });
   const { port } = server.address() as AddressInfo;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  // While stopping, a keep-alive connection must not outlive its last response: answer with `Connection: close`
+  // and close each connection as soon as it turns idle, else server.close() waits for the deadline.
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
+  const closeAfter = (res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+  };
+  server.on('request', (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    if (closing) closeAfter(res);
+    res.once('close', () => {
+      inFlight.delete(res);
+      if (closing) server.closeIdleConnections();
+    });
+  });
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      closing = true;
       service.markShuttingDown();
+      for (const res of inFlight) closeAfter(res);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutSec * 1000);
@@ -98,6 +116,29 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
     this.variable = variable;
   }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * `<NAME>_FILE` variables (Docker and Kubernetes secrets): for each name, the file's content (one trailing newline
+ * removed) becomes the value. Setting both `NAME` and `NAME_FILE` is an error, as is a file that cannot be read.
+ */
+export function resolveFileVariables(env: Env, names: readonly string[]): Env {
+  const resolved: Env = { ...env };
+  for (const name of names) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      throw new ConfigError(name, `set either ${name} or ${name}_FILE, not both`);
+    }
+    try {
+      resolved[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch {
+      throw new ConfigError(`${name}_FILE`, `cannot read ${file}`);
+    }
+  }
+  return resolved;
 }
 
 /**

@@ -13,6 +13,9 @@ export type VerifyErrorCode =
   | 'claims_invalid'
   | 'session_revoked';
 
+/** How a claim (or the `typ` header parameter) failed, after jose's `JWTClaimValidationFailed.reason`. */
+export type ClaimFailure = 'missing' | 'invalid' | 'check_failed';
+
 const TITLES: Record<VerifyErrorCode, string> = {
   token_missing: 'Access token missing',
   token_malformed: 'Access token malformed',
@@ -28,18 +31,35 @@ const TITLES: Record<VerifyErrorCode, string> = {
   session_revoked: 'Session revoked',
 };
 
-/** The token was refused: answer 401. Safe to show the client (`expose`). */
+interface VerifyErrorDetails {
+  /** The claim (or header parameter, for `typ`) whose check failed. */
+  claim?: string;
+  /** `missing`: absent; `invalid`: present with the wrong type; `check_failed`: the value is refused. */
+  reason?: ClaimFailure;
+  cause?: unknown;
+}
+
+/**
+ * The token was refused: answer 401. Safe to show the client (`expose`). A failed claim check also names the
+ * `claim` and the `reason`, for logs and metrics; the response carries only the `code`.
+ */
 export class VerifyError extends Error {
   readonly code: VerifyErrorCode;
   readonly status = 401;
   readonly expose = true;
   readonly title: string;
+  readonly claim: string | undefined;
+  readonly reason: ClaimFailure | undefined;
 
-  constructor(code: VerifyErrorCode, cause?: unknown) {
-    super(TITLES[code], { cause });
+  constructor(code: VerifyErrorCode, details: VerifyErrorDetails = {}) {
+    super(details.claim ? `${TITLES[code]} (${details.claim}: ${details.reason})` : TITLES[code], {
+      cause: details.cause,
+    });
     this.name = 'VerifyError';
     this.code = code;
     this.title = TITLES[code];
+    this.claim = details.claim;
+    this.reason = details.reason;
   }
 }
 

@@ -11,12 +11,21 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { KeySetUnavailableError, VerifyError } from './errors.ts';
 
-export type Algorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384' | 'EdDSA';
+/**
+ * The signing algorithms this verifier can check (RFC 7518 section 3): RSA PKCS#1 v1.5 and RSA-PSS (keys of at
+ * least 2048 bits), ECDSA on P-256 and P-384. Nothing symmetric, never `none`.
+ */
+export const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384'] as const;
+export type Algorithm = (typeof ALGORITHMS)[number];
+
+export function isAlgorithm(value: unknown): value is Algorithm {
+  return (ALGORITHMS as readonly unknown[]).includes(value);
+}
 
 export interface VerificationKey {
   kid: string;
   key: KeyObject;
-  /** The JWK's `alg`, when it names one. */
+  /** The algorithm the key is published for (the JWK's `alg`), when it names one: tokens must use exactly that. */
   alg?: string;
 }
 
@@ -28,7 +37,7 @@ export interface KeySource {
 }
 
 /** Does this key fit this algorithm? (RFC 7518 section 3.1; RSA keys of at least 2048 bits, section 3.3) */
-export function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
+export function keyFitsAlgorithm(key: KeyObject, alg: Algorithm): boolean {
   const type = key.asymmetricKeyType;
   if (alg.startsWith('RS') || alg.startsWith('PS')) {
     const rsa = type === 'rsa' || (alg.startsWith('PS') && type === 'rsa-pss');
@@ -36,12 +45,10 @@ export function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
   }
   const curve = key.asymmetricKeyDetails?.namedCurve;
   if (alg === 'ES256') return type === 'ec' && curve === 'prime256v1';
-  if (alg === 'ES384') return type === 'ec' && curve === 'secp384r1';
-  if (alg === 'EdDSA') return type === 'ed25519';
-  return false;
+  return alg === 'ES384' && type === 'ec' && curve === 'secp384r1';
 }
 
-export interface JwksDocument {
+interface JwksDocument {
   keys: unknown[];
 }
 
@@ -49,7 +56,7 @@ export interface JwksDocument {
  * Turn a JWKS document into usable public keys, skipping what does not fit: keys without `kid`, keys
  * for encryption (`use` other than `sig`), algorithms outside the allowed list, symmetric or private keys.
  */
-export function importJwks(doc: unknown, allowed: readonly string[]): Map<string, VerificationKey> {
+export function importJwks(doc: unknown, allowed: readonly Algorithm[]): Map<string, VerificationKey> {
   if (!doc || typeof doc !== 'object' || !Array.isArray((doc as JwksDocument).keys)) {
     throw new Error('not a JWKS document');
   }
@@ -59,7 +66,7 @@ export function importJwks(doc: unknown, allowed: readonly string[]): Map<string
     const jwk = entry as JsonWebKey & { kid?: unknown; use?: unknown; alg?: unknown };
     if (typeof jwk.kid !== 'string' || jwk.kid.length === 0) continue;
     if (jwk.use !== undefined && jwk.use !== 'sig') continue;
-    if (jwk.alg !== undefined && (typeof jwk.alg !== 'string' || !allowed.includes(jwk.alg))) continue;
+    if (jwk.alg !== undefined && !(isAlgorithm(jwk.alg) && allowed.includes(jwk.alg))) continue;
     if (jwk.kty === 'oct' || 'd' in jwk) continue; // never a shared secret or a private key
     try {
       const key = createPublicKey({ key: jwk, format: 'jwk' });
@@ -83,13 +90,13 @@ export function localKeySet(current: () => Iterable<VerificationKey>): KeySource
   };
 }
 
-export interface RemoteKeySetOptions {
+interface RemoteKeySetOptions {
   /** The JWKS URL. Give this or `issuer`. */
   jwksUri?: string;
   /** Discover `jwks_uri` from `${issuer}/.well-known/openid-configuration` (its `issuer` must match). */
   issuer?: string;
   /** Algorithms the verifier allows; keys that fit none are ignored. */
-  algorithms: readonly string[];
+  algorithms: readonly Algorithm[];
   /** Minimum time between two fetches caused by unknown `kid`s. Default 30 s. */
   cooldownMs?: number;
   /** Background refresh period. Default: the JWKS response's `max-age`, else 5 minutes; at least the cooldown. */
@@ -103,14 +110,13 @@ export interface RemoteKeySetOptions {
   onFetch?: (outcome: { ok: boolean; keys: number; error?: unknown }) => void;
 }
 
-export interface RemoteKeySet extends KeySource {
+interface RemoteKeySet extends KeySource {
   /** Fetch now (single flight). Resolves false when the fetch failed (the last good set stays). */
   refresh(): Promise<boolean>;
   /** First fetch and background refresh. Resolves whether the first fetch succeeded. */
   start(): Promise<boolean>;
   stop(): void;
-  /** Fetches started so far (for tests and metrics). */
-  readonly fetchCount: number;
+  /** Why the last fetch failed; undefined after a successful one. */
   readonly lastError: unknown;
 }
 
@@ -135,7 +141,6 @@ export function remoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
   let lastAttempt = Number.NEGATIVE_INFINITY;
   let advertisedMaxAgeMs: number | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let fetchCount = 0;
   let lastError: unknown;
 
   async function getJson(url: string): Promise<{ body: unknown; maxAge: number | undefined }> {
@@ -157,7 +162,6 @@ export function remoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
   }
 
   async function load(): Promise<boolean> {
-    fetchCount += 1;
     lastAttempt = now();
     try {
       jwksUri ??= await discover(options.issuer!);
@@ -216,9 +220,6 @@ export function remoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
       return ok;
     },
     stop: stopTimer,
-    get fetchCount() {
-      return fetchCount;
-    },
     get lastError() {
       return lastError;
     },

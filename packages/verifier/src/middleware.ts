@@ -7,15 +7,11 @@
  * `WWW-Authenticate` header already set, so any problem+json error handler can render them.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { AccessTokenClaims } from './claims.ts';
 import { InsufficientScopeError, VerifyError } from './errors.ts';
-import type { AccessTokenClaims, Verifier } from './verifier.ts';
+import type { Verifier } from './verifier.ts';
 
-export interface AuthLocals {
-  auth: AccessTokenClaims;
-  token: string;
-}
-
-export interface RequireAuthOptions {
+interface RequireAuthOptions {
   /** `realm` in `WWW-Authenticate`. */
   realm?: string;
   /** Extra check after the signature and claims, e.g. "is the session still alive?". May throw. */
@@ -26,7 +22,7 @@ export interface RequireAuthOptions {
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 /** The Bearer token in `Authorization`, or a `VerifyError`. */
-export function bearerToken(header: string | undefined): string {
+function bearerToken(header: string | undefined): string {
   if (header === undefined || header.trim() === '') throw new VerifyError('token_missing');
   if (!/^Bearer(?: |$)/i.test(header.trimStart())) throw new VerifyError('token_missing');
   const match = BEARER.exec(header.trim());
@@ -48,7 +44,6 @@ export function requireAuth(verifier: Verifier, options: RequireAuthOptions = {}
       const claims = await verifier.verify(token);
       if (options.check) await options.check(claims, req);
       res.locals.auth = claims;
-      res.locals.token = token;
       next();
     } catch (error) {
       if (error instanceof VerifyError) {

@@ -44,7 +44,7 @@ export function buildApp(deps: AppDeps): Express {
   const bearer = {
     session: requireAuth(deps.verifier, {
       check: async (claims) => {
-        if (!(await deps.sessions.isAlive(claims.sid))) throw new VerifyError('session_revoked');
+        if (!(await deps.sessions.isAlive(claims.sub, claims.sid))) throw new VerifyError('session_revoked');
       },
     }),
     token: requireAuth(deps.verifier),

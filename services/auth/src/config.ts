@@ -3,39 +3,22 @@
  * A bad or missing value stops start-up with a message naming the variable. Secrets have no defaults and
  * may come from files (`<NAME>_FILE`, for Docker and Kubernetes secrets). Every variable is in `.env.example`.
  */
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '@authstack/lifecycle';
+import { ConfigError, resolveFileVariables } from '@authstack/lifecycle';
 import { z } from 'zod';
 import type { LimitSettings } from './limits.ts';
 
-export { ConfigError };
+export { ConfigError, resolveFileVariables };
 
 /** Variables that may be given as `<NAME>_FILE` instead (the file's content, trailing newline removed). */
 const FILE_VARIABLES = [
   'DATABASE_URL',
   'REDIS_URL',
   'KEY_ENCRYPTION_KEY',
+  'PASSWORD_PEPPER',
   'BOOTSTRAP_ADMIN_PASSWORD',
 ] as const;
 
 type Env = Record<string, string | undefined>;
-
-export function resolveFileVariables(env: Env, names: readonly string[]): Env {
-  const resolved: Env = { ...env };
-  for (const name of names) {
-    const file = env[`${name}_FILE`];
-    if (file === undefined || file === '') continue;
-    if (env[name] !== undefined && env[name] !== '') {
-      throw new ConfigError(name, `set either ${name} or ${name}_FILE, not both`);
-    }
-    try {
-      resolved[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch {
-      throw new ConfigError(`${name}_FILE`, `cannot read ${file}`);
-    }
-  }
-  return resolved;
-}
 
 const seconds = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -71,6 +54,7 @@ const schema = z
       .regex(/^[A-Za-z0-9:_-]{1,64}$/)
       .default('authstack:'),
     KEY_ENCRYPTION_KEY: z.preprocess(emptyAsUndefined, kek),
+    PASSWORD_PEPPER: z.preprocess(emptyAsUndefined, kek),
     JWT_ISSUER: z.url().default('https://localhost:8443'),
     JWT_AUDIENCE: z.string().min(1).default('authstack-api'),
     JWT_ALGORITHM: z.enum(['RS256', 'ES256']).default('RS256'),
@@ -78,6 +62,7 @@ const schema = z
     ACCESS_TOKEN_TTL: seconds(30, 3600, 300),
     REFRESH_IDLE_TTL: seconds(1, 90 * 86400, 7 * 86400),
     REFRESH_ABSOLUTE_TTL: seconds(1, 365 * 86400, 30 * 86400),
+    SESSIONS_MAX_PER_USER: z.coerce.number().int().min(1).max(1000).default(50),
     JWKS_MAX_AGE: seconds(0, 86400, 300),
     KEY_ACTIVATION_DELAY: seconds(0, 7 * 86400, 600),
     KEY_RELOAD_INTERVAL: seconds(1, 3600, 30),
@@ -96,6 +81,8 @@ const schema = z
     LOGIN_BLOCK_SECONDS: seconds(1, 86400, 900),
     LOGIN_MAX_FAILURES_PER_IP_PER_DAY: z.coerce.number().int().min(1).max(1_000_000).default(100),
     LOGIN_MAX_FAILURES_PER_USER_PER_HOUR: z.coerce.number().int().min(1).max(100).default(100),
+    LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(30),
+    LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(300),
     REGISTER_MAX_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(10),
     BODY_LIMIT: z
       .string()
@@ -109,6 +96,13 @@ const schema = z
         code: 'custom',
         path: ['KEY_ACTIVATION_DELAY'],
         message: 'must be at least JWKS_MAX_AGE, so verifiers see a new key before it signs',
+      });
+    }
+    if (env.PASSWORD_PEPPER.equals(env.KEY_ENCRYPTION_KEY)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PASSWORD_PEPPER'],
+        message: 'must differ from KEY_ENCRYPTION_KEY (one key, one purpose)',
       });
     }
     if (env.REFRESH_ABSOLUTE_TTL < env.REFRESH_IDLE_TTL) {
@@ -142,6 +136,8 @@ export interface AuthConfig {
   redisUrl: string;
   redisKeyPrefix: string;
   keyEncryptionKey: Buffer;
+  /** HMAC-SHA-256 key applied to passwords before bcrypt (see domain/passwords.ts). */
+  passwordPepper: Buffer;
   issuer: string;
   audience: string;
   algorithm: Parsed['JWT_ALGORITHM'];
@@ -149,6 +145,8 @@ export interface AuthConfig {
   accessTokenTtl: number;
   refreshIdleTtl: number;
   refreshAbsoluteTtl: number;
+  /** Live sessions per account; a login beyond it ends the account's oldest session. */
+  sessionsMaxPerUser: number;
   jwksMaxAge: number;
   keyActivationDelay: number;
   keyReloadInterval: number;
@@ -180,6 +178,7 @@ export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     keyEncryptionKey: e.KEY_ENCRYPTION_KEY,
+    passwordPepper: e.PASSWORD_PEPPER,
     issuer: e.JWT_ISSUER.replace(/\/$/, ''),
     audience: e.JWT_AUDIENCE,
     algorithm: e.JWT_ALGORITHM,
@@ -187,6 +186,7 @@ export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
     accessTokenTtl: e.ACCESS_TOKEN_TTL,
     refreshIdleTtl: e.REFRESH_IDLE_TTL,
     refreshAbsoluteTtl: e.REFRESH_ABSOLUTE_TTL,
+    sessionsMaxPerUser: e.SESSIONS_MAX_PER_USER,
     jwksMaxAge: e.JWKS_MAX_AGE,
     keyActivationDelay: e.KEY_ACTIVATION_DELAY,
     keyReloadInterval: e.KEY_RELOAD_INTERVAL,
@@ -205,6 +205,8 @@ export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
       pairBlockSeconds: e.LOGIN_BLOCK_SECONDS,
       ipFailuresPerDay: e.LOGIN_MAX_FAILURES_PER_IP_PER_DAY,
       userFailuresPerHour: e.LOGIN_MAX_FAILURES_PER_USER_PER_HOUR,
+      userSuccessesPerHour: e.LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR,
+      ipSuccessesPerHour: e.LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR,
       registrationsPerHour: e.REGISTER_MAX_PER_IP_PER_HOUR,
     },
     bodyLimit: e.BODY_LIMIT,

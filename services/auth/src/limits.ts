@@ -1,13 +1,21 @@
 /**
- * Abuse limits, in Redis through rate-limiter-flexible, so every replica shares the counters.
+ * Abuse limits, in Redis, so every replica shares the counters.
  *
- * Login: every attempt first *reserves* a point on three counters — (username, IP), IP and username — with
- * one atomic INCR each, and only then is the password checked. So 50 parallel wrong attempts cannot all slip
- * past a limit of 5: exactly 5 are checked, the rest get 429. A success gives the points back and resets the
- * (username, IP) pair; an attempt that could not be judged (database down: 503) gives them back too; a wrong
- * password keeps them. While a counter is over its limit even the right password gets 429.
+ * Login: every attempt first *reserves* a point on five counters — failures per (username, IP), per IP and per
+ * username, successes per username and per IP — in one Lua script that is all or nothing: when any counter is
+ * at its limit the attempt is refused (429) and *no* counter moves, so an IP over its own cap cannot spend a
+ * victim's per-account budget; otherwise every counter takes its point. Only then is the password checked, so
+ * 50 parallel wrong attempts cannot all slip past a limit of 5: exactly 5 are checked, the rest get 429.
+ * The outcome then settles the points in one more script: a success keeps the success points, resets the
+ * (username, IP) pair and gives the failure points back; a wrong password keeps the failure points and gives
+ * the success points back; an attempt that could not be judged (database down: 503) gives every point back.
+ * While a counter is over its limit even the right password gets 429.
  *
- * Registration: a point per attempt per IP. A store that cannot be reached fails closed: 503.
+ * Counters are fixed windows: a counter's window starts with its first point; the (username, IP) counter's
+ * window is restarted at LOGIN_BLOCK_SECONDS when it reaches its limit (the block).
+ *
+ * Registration: a point per attempt per IP (rate-limiter-flexible). A store that cannot be reached fails
+ * closed: 503.
  */
 import { HttpProblem, serviceUnavailable } from '@authstack/http-problem';
 import type { Redis } from 'ioredis';
@@ -22,6 +30,10 @@ export interface LimitSettings {
   ipFailuresPerDay: number;
   /** Failures per username per hour, from all IPs (NIST SP 800-63B: at most 100). Default 100. */
   userFailuresPerHour: number;
+  /** Successful logins per username per hour (bounds bcrypt work and sessions per account). Default 30. */
+  userSuccessesPerHour: number;
+  /** Successful logins per IP per hour, over all usernames. Default 300. */
+  ipSuccessesPerHour: number;
   /** Registrations per IP per hour. Default 10. */
   registrationsPerHour: number;
 }
@@ -37,70 +49,129 @@ export const tooManyAttempts = (retryAfterSec: number) =>
   });
 
 export interface LoginAttempt {
-  /** The credentials were right: reset the pair, give the other points back. */
+  /** The credentials were right: reset the pair, give the failure points back, keep the success points. */
   succeeded(): Promise<void>;
+  /** The credentials were wrong: keep the failure points, give the success points back. */
+  failed(): Promise<void>;
   /** The attempt could not be judged (a dependency failed): give every point back. */
   release(): Promise<void>;
 }
 
-function retryAfter(rejections: unknown[]): number {
-  const ms = Math.max(...rejections.map((r) => (r instanceof RateLimiterRes ? r.msBeforeNext : 0)));
-  return Math.max(1, Math.ceil(ms / 1000));
-}
+/** The Redis keys of the login counters (the names rate-limiter-flexible used, so live counters carry over). */
+export const loginPairKey = (prefix: string, username: string, ip: string) =>
+  `${prefix}rl:login-pair:${username}|${ip}`;
+export const loginIpKey = (prefix: string, ip: string) => `${prefix}rl:login-ip:${ip}`;
+export const loginUserKey = (prefix: string, username: string) => `${prefix}rl:login-user:${username}`;
+export const loginSuccessUserKey = (prefix: string, username: string) =>
+  `${prefix}rl:login-ok-user:${username}`;
+export const loginSuccessIpKey = (prefix: string, ip: string) => `${prefix}rl:login-ok-ip:${ip}`;
+
+/**
+ * All or nothing. KEYS: the counters. ARGV: per key its limit, window (ms) and block (ms, 0 = none).
+ * Returns 0 when every counter took a point, else the longest wait (ms) among the counters at their limit.
+ */
+const RESERVE = `
+local n = #KEYS
+local wait = 0
+for i = 1, n do
+  local used = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if used >= tonumber(ARGV[3 * i - 2]) then
+    local ttl = redis.call('PTTL', KEYS[i])
+    if ttl < 1 then ttl = tonumber(ARGV[3 * i - 1]) end
+    if ttl > wait then wait = ttl end
+  end
+end
+if wait > 0 then return wait end
+for i = 1, n do
+  local used = redis.call('INCR', KEYS[i])
+  local block = tonumber(ARGV[3 * i])
+  if block > 0 and used >= tonumber(ARGV[3 * i - 2]) then
+    redis.call('PEXPIRE', KEYS[i], block)
+  elseif redis.call('PTTL', KEYS[i]) < 0 then
+    redis.call('PEXPIRE', KEYS[i], ARGV[3 * i - 1])
+  end
+end
+return 0
+`;
+
+/** KEYS: the counters. ARGV: per key 'keep', 'refund' (one point back) or 'reset' (delete). */
+const SETTLE = `
+for i = 1, #KEYS do
+  if ARGV[i] == 'reset' then
+    redis.call('DEL', KEYS[i])
+  elseif ARGV[i] == 'refund' then
+    if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
+  end
+end
+return 0
+`;
+
+type Settlement = 'keep' | 'refund' | 'reset';
 
 export function createLimits(redis: Redis, prefix: string, settings: LimitSettings) {
-  const limiter = (name: string, points: number, duration: number, blockDuration = 0) =>
-    new RateLimiterRedis({
-      storeClient: redis,
-      keyPrefix: `${prefix}rl:${name}`,
-      points,
-      duration,
-      blockDuration,
-      rejectIfRedisNotReady: true,
-    });
-  const pair = limiter(
-    'login-pair',
-    settings.pairFailures,
-    settings.pairBlockSeconds,
-    settings.pairBlockSeconds,
-  );
-  const perIp = limiter('login-ip', settings.ipFailuresPerDay, 86_400);
-  const perUser = limiter('login-user', settings.userFailuresPerHour, 3_600);
-  const registrations = limiter('register-ip', settings.registrationsPerHour, 3_600);
+  const registrations = new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix: `${prefix}rl:register-ip`,
+    points: settings.registrationsPerHour,
+    duration: 3_600,
+    rejectIfRedisNotReady: true,
+  });
 
-  /** Consume on every limiter; 429 when any is over, 503 when the store fails. */
-  async function consumeAll(entries: [RateLimiterRedis, string][]): Promise<void> {
-    const results = await Promise.allSettled(entries.map(([l, key]) => l.consume(key)));
-    const rejected = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-    if (rejected.some((reason) => !(reason instanceof RateLimiterRes))) {
-      throw serviceUnavailable(
-        'rate limiter',
-        rejected.find((reason) => !(reason instanceof RateLimiterRes)),
-      );
-    }
-    if (rejected.length > 0) throw tooManyAttempts(retryAfter(rejected));
-  }
-
-  const quietly = async (work: Promise<unknown>[]) => {
-    await Promise.allSettled(work);
+  const quietly = async (work: Promise<unknown>) => {
+    await work.catch(() => {});
   };
 
   return {
     async reserveLogin(username: string, ip: string): Promise<LoginAttempt> {
-      const pairKey = `${username}|${ip}`;
-      await consumeAll([
-        [pair, pairKey],
-        [perIp, ip],
-        [perUser, username],
-      ]);
+      // Order: pair, IP failures, user failures, user successes, IP successes.
+      const counters: [key: string, limit: number, windowSec: number, blockSec: number][] = [
+        [
+          loginPairKey(prefix, username, ip),
+          settings.pairFailures,
+          settings.pairBlockSeconds,
+          settings.pairBlockSeconds,
+        ],
+        [loginIpKey(prefix, ip), settings.ipFailuresPerDay, 86_400, 0],
+        [loginUserKey(prefix, username), settings.userFailuresPerHour, 3_600, 0],
+        [loginSuccessUserKey(prefix, username), settings.userSuccessesPerHour, 3_600, 0],
+        [loginSuccessIpKey(prefix, ip), settings.ipSuccessesPerHour, 3_600, 0],
+      ];
+      const keys = counters.map(([key]) => key);
+      let waitMs: number;
+      try {
+        waitMs = Number(
+          await redis.eval(
+            RESERVE,
+            keys.length,
+            ...keys,
+            ...counters.flatMap(([, limit, windowSec, blockSec]) => [
+              limit,
+              windowSec * 1000,
+              blockSec * 1000,
+            ]),
+          ),
+        );
+      } catch (error) {
+        throw serviceUnavailable('rate limiter', error);
+      }
+      if (waitMs > 0) throw tooManyAttempts(Math.max(1, Math.ceil(waitMs / 1000)));
+
+      const settle = (...actions: Settlement[]) =>
+        quietly(redis.eval(SETTLE, keys.length, ...keys, ...actions));
       return {
-        succeeded: () => quietly([pair.delete(pairKey), perIp.reward(ip, 1), perUser.reward(username, 1)]),
-        release: () => quietly([pair.reward(pairKey, 1), perIp.reward(ip, 1), perUser.reward(username, 1)]),
+        succeeded: () => settle('reset', 'refund', 'refund', 'keep', 'keep'),
+        failed: () => settle('keep', 'keep', 'keep', 'refund', 'refund'),
+        release: () => settle('refund', 'refund', 'refund', 'refund', 'refund'),
       };
     },
 
     async reserveRegistration(ip: string): Promise<void> {
-      await consumeAll([[registrations, ip]]);
+      try {
+        await registrations.consume(ip);
+      } catch (reason) {
+        if (!(reason instanceof RateLimiterRes)) throw serviceUnavailable('rate limiter', reason);
+        throw tooManyAttempts(Math.max(1, Math.ceil(reason.msBeforeNext / 1000)));
+      }
     },
   };
 }

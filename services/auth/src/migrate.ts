@@ -1,6 +1,9 @@
 /**
  * Database set-up: creates the database when missing, then applies the migrations in `../migrations`
  * with node-pg-migrate. `node src/migrate.ts` (the compose `migrate` step and `make dev`), or `migrate()`.
+ * With `APP_DATABASE_URL` (or `_FILE`) set, it then creates or updates the services' least-privilege role named by
+ * that URL (its user and password): LOGIN only, no superuser, no DDL, only the rights the services' queries need.
+ * Migrations run as the role of `DATABASE_URL`, which owns the schema.
  */
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
@@ -43,13 +46,63 @@ export async function migrate(databaseUrl: string, log: (message: string) => voi
   });
 }
 
+/** Tables the services use; the migrations table stays the owner's. */
+const APP_TABLE_RIGHTS = 'SELECT, INSERT, UPDATE, DELETE';
+
+/**
+ * Creates (or updates) the least-privilege role named by `appUrl` in the database of `ownerUrl`: it may log in,
+ * connect, read and write the schema's tables and use its sequences, and nothing else (no CREATE anywhere, no
+ * superuser, no role or database creation). Idempotent; run after every migration so new tables are covered.
+ */
+export async function grantAppRole(ownerUrl: string, appUrl: string): Promise<string> {
+  const app = new URL(appUrl);
+  const role = decodeURIComponent(app.username);
+  const password = decodeURIComponent(app.password);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role))
+    throw new Error(`APP_DATABASE_URL: unsupported role name "${role}"`);
+  if (role === decodeURIComponent(new URL(ownerUrl).username)) {
+    throw new Error('APP_DATABASE_URL: the services need a role of their own, not the owner');
+  }
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    const ident = client.escapeIdentifier(role);
+    const database = client.escapeIdentifier(
+      (await client.query('SELECT current_database() AS db')).rows[0].db,
+    );
+    const login = password ? `LOGIN PASSWORD ${client.escapeLiteral(password)}` : 'LOGIN';
+    const attributes = `${login} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS`;
+    await client.query('BEGIN');
+    const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+    await client.query(`${exists.rowCount ? 'ALTER' : 'CREATE'} ROLE ${ident} WITH ${attributes}`);
+    await client.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+    await client.query(`REVOKE ALL ON DATABASE ${database} FROM ${ident}`);
+    await client.query(`GRANT CONNECT ON DATABASE ${database} TO ${ident}`);
+    await client.query(`GRANT USAGE ON SCHEMA public TO ${ident}`);
+    await client.query(`GRANT ${APP_TABLE_RIGHTS} ON ALL TABLES IN SCHEMA public TO ${ident}`);
+    await client.query(`REVOKE ALL ON TABLE pgmigrations FROM ${ident}`);
+    await client.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${ident}`);
+    await client.query('COMMIT');
+    return role;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
+
 if (import.meta.main) {
   try {
-    const env = resolveFileVariables(process.env, ['DATABASE_URL']);
+    const env = resolveFileVariables(process.env, ['DATABASE_URL', 'APP_DATABASE_URL']);
     const databaseUrl = env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/authstack';
     if (await ensureDatabase(databaseUrl)) console.log('migrate: created the database');
     await migrate(databaseUrl, (message) => console.log(`migrate: ${message}`));
     console.log('migrate: schema is up to date');
+    if (env.APP_DATABASE_URL) {
+      const role = await grantAppRole(databaseUrl, env.APP_DATABASE_URL);
+      console.log(`migrate: role ${role} may use the tables (no DDL, no superuser)`);
+    }
   } catch (error) {
     console.error(`migrate: failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);

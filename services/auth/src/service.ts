@@ -9,7 +9,7 @@ import { Counter, Histogram } from 'prom-client';
 import { buildApp } from './app.ts';
 import type { AuthConfig } from './config.ts';
 import { type AccountDeps, bootstrapAdmin } from './domain/accounts.ts';
-import { hashPassword } from './domain/passwords.ts';
+import { type Bcrypt, createPasswordHasher } from './domain/passwords.ts';
 import { type Keyring, keyringFromConfig } from './keys/keyring.ts';
 import { createLimits } from './limits.ts';
 import { createPool, type Db } from './store/db.ts';
@@ -35,6 +35,8 @@ export interface AuthService {
 export interface ServiceOptions {
   logger?: Logger;
   now?: () => number;
+  /** bcrypt itself (the native binding by default); tests inject one that records the costs it is given. */
+  bcrypt?: Bcrypt;
 }
 
 export async function createAuthService(
@@ -97,15 +99,26 @@ export async function createAuthService(
   const sessions = createSessionStore(redis, config.redisKeyPrefix, {
     idleTtl: config.refreshIdleTtl,
     absoluteTtl: config.refreshAbsoluteTtl,
+    maxPerUser: config.sessionsMaxPerUser,
   });
+  const users = createUserStore(db);
+  const passwords = createPasswordHasher({
+    pepper: config.passwordPepper,
+    cost: config.bcryptCost,
+    storedCosts: await users.storedHashCosts().catch(async (error: unknown) => {
+      await closeConnections();
+      throw error;
+    }),
+    ...(options.bcrypt ? { bcrypt: options.bcrypt } : {}),
+  });
+  await passwords.warm();
   const accounts: AccountDeps = {
-    users: createUserStore(db),
+    users,
     events: createEventStore(db),
     sessions,
     keyring,
     limits: createLimits(redis, config.redisKeyPrefix, config.limits),
-    bcryptCost: config.bcryptCost,
-    dummyHash: await hashPassword(`dummy-${Math.random()}`, config.bcryptCost),
+    passwords,
     tokens: {
       issuer: config.issuer,
       audience: config.audience,

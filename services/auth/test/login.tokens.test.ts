@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '@authstack/telemetry';
@@ -52,7 +53,8 @@ describe('POST /auth/login and the tokens it issues', () => {
     assert.equal(body.token, body.access_token);
     assert.equal(body.expires_in, 120);
     assert.equal(body.refresh_expires_in, 7 * 86400);
-    assert.match(body.refresh_token as string, /^[A-Za-z0-9_-]{43}$/); // 32 bytes, base64url
+    // base64url of 85 bytes: format, user id, session id, generation, family secret, 32 random bytes
+    assert.match(body.refresh_token as string, /^[A-Za-z0-9_-]{114}$/);
     assert.deepEqual((body.user as { username: string; roles: string[] }).roles, ['user']);
   });
 
@@ -101,9 +103,10 @@ describe('POST /auth/login and the tokens it issues', () => {
     }
   });
 
-  it('when the user is unknown, then bcrypt runs against a dummy hash of the configured cost', () => {
-    // Timing is equal by construction: the same bcrypt work for a known and an unknown user.
-    assert.equal(bcrypt.getRounds(auth.service.accounts.dummyHash), auth.config.bcryptCost);
+  it('when every stored hash has the configured cost, then unknown users cost a comparison at that cost', () => {
+    // Timing is equal by construction: the same bcrypt work for a known and an unknown user
+    // (login.timing-equal.test.ts covers stored hashes of other costs).
+    assert.equal(auth.service.accounts.passwords.targetCost(), auth.config.bcryptCost);
   });
 
   it('when a password matches the first 72 bytes of a longer one, then login still fails', async () => {
@@ -137,8 +140,12 @@ describe('POST /auth/login and the tokens it issues', () => {
         await cost5.stop();
       }
       const { rows } = await client.query('SELECT password_hash FROM users WHERE username = $1', [name]);
-      assert.equal(bcrypt.getRounds(rows[0].password_hash), 5);
-      assert.ok(await bcrypt.compare(STRONG_PASSWORD, rows[0].password_hash));
+      const stored = rows[0].password_hash as string;
+      assert.ok(stored.startsWith('$hmac-sha256$2b$05$'), 'peppered, at the configured cost');
+      const preHash = createHmac('sha256', Buffer.from(auth.env.PASSWORD_PEPPER!, 'base64'))
+        .update(STRONG_PASSWORD)
+        .digest('base64');
+      assert.ok(await bcrypt.compare(preHash, stored.slice('$hmac-sha256'.length)));
     } finally {
       await client.end();
     }

@@ -59,8 +59,8 @@ describe('POST /auth/register', () => {
     const cases: [string, string][] = [
       ['password123', 'password_common'],
       ['abc1234', 'password_too_short'],
-      ['é'.repeat(37), 'password_too_long'], // 37 characters, 74 UTF-8 bytes
-      [`${'ü'.repeat(36)}x`, 'password_too_long'], // 73 bytes of multi-byte characters
+      ['é'.repeat(257), 'password_too_long'], // 257 characters (514 UTF-8 bytes)
+      ['🔑'.repeat(257), 'password_too_long'], // 257 characters outside the BMP (1,028 UTF-8 bytes)
       [`my-${name}-secret`, 'password_contains_username'],
     ];
     for (const [password, code] of cases) {
@@ -76,9 +76,11 @@ describe('POST /auth/register', () => {
     assert.equal((await register({ username: name, password: STRONG_PASSWORD })).status, 201);
   });
 
-  it('when the password is exactly 72 bytes, then it is accepted', async () => {
-    const res = await register({ username: username(), password: 'ü'.repeat(36) });
-    assert.equal(res.status, 201);
+  it('when the password is 256 characters of any script, then it is accepted', async () => {
+    for (const password of ['ü'.repeat(256), '🔑'.repeat(256)]) {
+      const res = await register({ username: username(), password });
+      assert.equal(res.status, 201);
+    }
   });
 
   it('when the username breaks the charset or length rule, then 400 invalid_username', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createTcpProxy, http, infraUrls, type TestDatabase } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
@@ -75,6 +76,47 @@ describe('POST /auth/refresh', () => {
     const missing = await http(`${auth.url}/auth/refresh`, { body: {} });
     assert.equal(missing.status, 400);
     assert.equal(missing.body.code, 'invalid_input');
+  });
+
+  it('when a token names a live session but lacks its family secret, then invalid_grant and the session lives on', async () => {
+    const user = await registerAndLogin(auth.url);
+    const second = await refresh(user.refresh_token);
+    assert.equal(second.status, 200);
+    // Made up from what an access token tells (user id, session id), with a generation that is no longer current.
+    const bytes = Buffer.from(second.body.refresh_token, 'base64url');
+    bytes.writeUInt32BE(1, 33);
+    randomFillSync(bytes, 37, 48);
+    const forged = bytes.toString('base64url');
+    const res = await refresh(forged);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.code, 'invalid_grant');
+    assert.equal((await http(`${auth.url}/auth/logout`, { body: { refresh_token: forged } })).status, 200);
+    assert.equal(
+      (await refresh(second.body.refresh_token)).status,
+      200,
+      'not taken for reuse, not logged out',
+    );
+  });
+
+  it('when the current token is presented in another spelling of the same bytes, then invalid_grant and the session lives on', async () => {
+    const user = await registerAndLogin(auth.url);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const token = user.refresh_token;
+    const variant = token.slice(0, -1) + alphabet[alphabet.indexOf(token.at(-1)!) ^ 1];
+    assert.deepEqual(Buffer.from(variant, 'base64url'), Buffer.from(token, 'base64url'));
+    const res = await refresh(variant);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.code, 'invalid_grant');
+    assert.equal((await refresh(token)).status, 200, 'not taken for reuse');
+  });
+
+  it('when a refresh token in the format before per-session generations is presented, then 401 invalid_grant', async () => {
+    const user = await registerAndLogin(auth.url);
+    const legacy = randomBytes(32).toString('base64url'); // 43 characters, as issued before
+    const res = await refresh(legacy);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.code, 'invalid_grant');
+    assert.equal((await refresh(user.refresh_token)).status, 200);
   });
 
   it('when the idle lifetime passes without a refresh, then the session is gone', async () => {

@@ -15,14 +15,18 @@ export function testEnv(db: TestDatabase, overrides: Record<string, string | und
     REDIS_URL: infraUrls().redisUrl,
     REDIS_KEY_PREFIX: redisNamespace().prefix,
     KEY_ENCRYPTION_KEY: newKek(),
+    PASSWORD_PEPPER: newKek(),
     PORT: '0',
     HOST: '127.0.0.1',
     BCRYPT_COST: '4',
     LOG_LEVEL: 'silent',
     KEY_RELOAD_INTERVAL: '1',
-    // Many users register and log in from 127.0.0.1 in one file; the limit tests set their own values.
+    // Many users register and log in from 127.0.0.1 in one file, some many times (the key-rotation loop);
+    // the limit tests set their own values.
     REGISTER_MAX_PER_IP_PER_HOUR: '100000',
     LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '100000',
+    LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: '100000',
+    LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: '100000',
     ...overrides,
   };
 }

@@ -101,7 +101,11 @@ program
   .action(async (opts: { sessionMode?: boolean }) => {
     const globals = program.opts<Globals>();
     const adminUsername = process.env.ADMIN_USERNAME ?? process.env.BOOTSTRAP_ADMIN_USERNAME;
-    const adminPassword = process.env.ADMIN_PASSWORD ?? process.env.BOOTSTRAP_ADMIN_PASSWORD;
+    const passwordFile = process.env.ADMIN_PASSWORD_FILE ?? process.env.BOOTSTRAP_ADMIN_PASSWORD_FILE;
+    const adminPassword =
+      process.env.ADMIN_PASSWORD ??
+      process.env.BOOTSTRAP_ADMIN_PASSWORD ??
+      (passwordFile ? readFileSync(passwordFile, 'utf8').replace(/\r?\n$/, '') : undefined);
     const results = await runScenarios({
       baseUrl: globals.baseUrl,
       ...(globals.ca ? { ca: readFileSync(globals.ca) } : {}),

@@ -2,7 +2,7 @@
  * The resource service's configuration: parsed from the environment once, validated, frozen.
  * A bad value stops start-up with a message naming the variable (see `.env.example`).
  */
-import { ConfigError } from '@authstack/lifecycle';
+import { ConfigError, resolveFileVariables } from '@authstack/lifecycle';
 import { z } from 'zod';
 
 export { ConfigError };
@@ -58,7 +58,8 @@ export interface ResourceConfig {
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<ResourceConfig> {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const resolved = resolveFileVariables(env, ['REDIS_URL']);
+  const cleaned = Object.fromEntries(Object.entries(resolved).filter(([, value]) => value !== ''));
   const result = schema.safeParse(cleaned);
   if (!result.success) {
     const issue = result.error.issues[0]!;

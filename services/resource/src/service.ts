@@ -29,10 +29,11 @@ export interface ServiceOptions {
 }
 
 /**
- * The session key written by the auth service (`services/auth/src/store/sessions.ts`): `<prefix>session:<sid>`.
+ * The session key written by the auth service (`services/auth/src/store/sessions.ts`):
+ * `<prefix>session:{<sub>}:<sid>` (the user id is the Redis Cluster hash tag).
  * Shared by contract, not by import: a service never imports another service.
  */
-export const sessionKey = (prefix: string, sid: string) => `${prefix}session:${sid}`;
+export const sessionKey = (prefix: string, sub: string, sid: string) => `${prefix}session:{${sub}}:${sid}`;
 
 export async function createResourceService(
   config: Readonly<ResourceConfig>,
@@ -119,7 +120,7 @@ export async function createResourceService(
     sessionCheck = async (claims) => {
       let alive: number;
       try {
-        alive = await client.exists(sessionKey(config.redisKeyPrefix, claims.sid));
+        alive = await client.exists(sessionKey(config.redisKeyPrefix, claims.sub, claims.sid));
       } catch (error) {
         throw serviceUnavailable('redis', error);
       }

@@ -9,8 +9,14 @@ import type { AuthEvent, EventStore } from '../store/events.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import { UsernameTakenError, type UserRow, type UserStore } from '../store/users.ts';
 import { invalidCredentials, invalidUsername, usernameTaken, weakPassword } from './errors.ts';
-import { checkPasswordPolicy, fitsBcrypt, hashCost, hashPassword, verifyPassword } from './passwords.ts';
-import { hashRefreshToken, newRefreshToken, signAccessToken, type TokenSettings } from './tokens.ts';
+import { checkPasswordPolicy, type PasswordHasher, type Verification } from './passwords.ts';
+import {
+  hashRefreshToken,
+  newRefreshToken,
+  newTokenFamily,
+  signAccessToken,
+  type TokenSettings,
+} from './tokens.ts';
 import { isValidUsername, normalizeUsername, USERNAME_RULE } from './usernames.ts';
 
 export interface RequestMeta {
@@ -25,9 +31,8 @@ export interface AccountDeps {
   sessions: SessionStore;
   keyring: Keyring;
   limits: Limits;
-  bcryptCost: number;
-  /** A bcrypt hash at the configured cost, compared against when the user does not exist. */
-  dummyHash: string;
+  /** Peppered bcrypt at the configured cost, equal work on every refused login (see `passwords.ts`). */
+  passwords: PasswordHasher;
   tokens: TokenSettings;
   refreshIdleTtl: number;
   now: () => number;
@@ -79,7 +84,7 @@ export async function register(
   if (!isValidUsername(username)) throw invalidUsername(USERNAME_RULE);
   const violations = checkPasswordPolicy(input.password, username);
   if (violations.length > 0) throw weakPassword(violations);
-  const passwordHash = await timed(deps, 'hash', () => hashPassword(input.password, deps.bcryptCost));
+  const passwordHash = await timed(deps, 'hash', () => deps.passwords.hash(input.password));
   let user: UserRow;
   try {
     user = await deps.users.insert({ username, passwordHash, roles });
@@ -101,9 +106,9 @@ export interface IssuedTokens {
 }
 
 /**
- * Unknown user, wrong password and disabled user take the same bcrypt time and give the same error.
- * Passwords over 72 bytes are compared (for equal timing) and then refused: bcrypt would truncate them.
- * The attempt is counted by the abuse limits before the password is checked (see `limits.ts`).
+ * Unknown user, wrong password and disabled user take the same bcrypt work (that of the highest cost in use,
+ * see `passwords.ts`) and give the same error. The attempt is counted by the abuse limits before the password
+ * is checked, and successes are counted too (see `limits.ts`).
  */
 export async function login(
   deps: AccountDeps,
@@ -120,18 +125,22 @@ export async function login(
   }
 
   let user: UserRow | undefined;
-  let matches: boolean;
+  let verification: Verification;
   try {
     user = isValidUsername(username) ? await deps.users.findByUsername(username) : undefined;
-    matches = await timed(deps, 'compare', () =>
-      verifyPassword(input.password, user?.passwordHash ?? deps.dummyHash),
-    );
+    verification = await timed(deps, 'compare', async () => {
+      const result = await deps.passwords.verify(input.password, user?.passwordHash);
+      if (!result.matches || user?.disabled) await deps.passwords.equalise(result);
+      return result;
+    });
   } catch (error) {
     await attempt.release(); // not judged (e.g. database down): not a failed attempt
     throw error;
   }
+  const matches = verification.matches;
 
-  if (!user || !matches || !fitsBcrypt(input.password) || user.disabled) {
+  if (!user || !matches || user.disabled) {
+    await attempt.failed();
     const reason = !user ? 'unknown_user' : user.disabled && matches ? 'disabled' : 'wrong_password';
     deps.observe?.login?.('invalid_credentials');
     await audit(deps, meta, {
@@ -145,30 +154,22 @@ export async function login(
   }
 
   try {
-    const upgradedHash =
-      hashCost(user.passwordHash) < deps.bcryptCost
-        ? await timed(deps, 'hash', () => hashPassword(input.password, deps.bcryptCost))
-        : undefined;
+    const upgradedHash = verification.needsUpgrade
+      ? await timed(deps, 'hash', () => deps.passwords.hash(input.password))
+      : undefined;
     const sessionId = randomUUID();
-    const refreshToken = newRefreshToken();
-    const now = deps.now();
-    await deps.sessions.create(
-      {
-        sid: sessionId,
-        userId: user.id,
-        createdAt: now,
-        lastUsedAt: now,
-        ip: meta.ip,
-        userAgent: meta.userAgent,
-      },
-      hashRefreshToken(refreshToken),
+    const family = newTokenFamily();
+    const refreshToken = newRefreshToken({ userId: user.id, sessionId, generation: 1, family });
+    const evicted = await deps.sessions.create(
+      { sid: sessionId, userId: user.id, createdAt: deps.now(), ip: meta.ip, userAgent: meta.userAgent },
+      { generation: 1, tokenHash: hashRefreshToken(refreshToken), familyHash: hashRefreshToken(family) },
     );
     // A disable or password change may have landed during the bcrypt time above, and revoked the user's
     // sessions before this one existed. Read the account again now that the session exists: either this
     // read sees the change, or the change's revocation comes later and ends the session.
     const current = await deps.users.findById(user.id);
     if (!current || current.disabled || current.credentialsVersion !== user.credentialsVersion) {
-      await deps.sessions.revoke(sessionId);
+      await deps.sessions.revoke(user.id, sessionId);
       deps.observe?.login?.('invalid_credentials');
       await audit(deps, meta, {
         type: 'login_failure',
@@ -183,7 +184,12 @@ export async function login(
       type: 'login_success',
       userId: user.id,
       username: user.username,
-      details: { sid: sessionId, ...(upgradedHash ? { rehashed: true } : {}) },
+      details: {
+        sid: sessionId,
+        ...(upgradedHash ? { rehashed: true } : {}),
+        // Sessions ended because the account reached SESSIONS_MAX_PER_USER (oldest first).
+        ...(evicted.length > 0 ? { evicted } : {}),
+      },
     });
     await attempt.succeeded();
     deps.observe?.login?.('success');
@@ -233,10 +239,7 @@ export async function bootstrapAdmin(
     throw new Error(`BOOTSTRAP_ADMIN_PASSWORD: ${violations.map((v) => v.message).join(' ')}`);
   }
   if (await deps.users.isBootstrapAdmin(username)) return { created: false, username };
-  const result = await deps.users.createBootstrapAdmin(
-    username,
-    await hashPassword(admin.password, deps.bcryptCost),
-  );
+  const result = await deps.users.createBootstrapAdmin(username, await deps.passwords.hash(admin.password));
   if (result.outcome !== 'created') {
     if (result.outcome === 'bootstrapped') return { created: false, username }; // another replica was first
     throw new Error(

@@ -4,62 +4,80 @@
  */
 import { type AccountDeps, type IssuedTokens, issueTokens, type RequestMeta } from './accounts.ts';
 import { invalidCredentials, invalidGrant, sessionNotFound, weakPassword } from './errors.ts';
-import { checkPasswordPolicy, fitsBcrypt, hashPassword, verifyPassword } from './passwords.ts';
-import { hashRefreshToken, newRefreshToken } from './tokens.ts';
+import { checkPasswordPolicy } from './passwords.ts';
+import { hashRefreshToken, newRefreshToken, parseRefreshToken } from './tokens.ts';
+
+/** Generations are a uint32 in the token; a session would need 4 billion refreshes to get there. */
+const MAX_GENERATION = 0xffff_ffff;
 
 const audit = (deps: AccountDeps, meta: RequestMeta, event: Parameters<AccountDeps['events']['record']>[0]) =>
   deps.events.record({ ...event, ip: meta.ip, userAgent: meta.userAgent, requestId: meta.requestId });
 
 /**
- * Swap a refresh token for a new pair. The user is read first (so a database outage answers 503 before the
- * token is spent), then the rotation runs atomically in Redis. Presenting an already-rotated token is reuse:
- * the whole session is revoked, its newest refresh token with it, and a `refresh_reuse` event is written.
+ * Swap a refresh token for a new pair. The session is looked up and the user read first (so a database outage
+ * answers 503 before the token is spent), then the rotation runs atomically in Redis. Presenting an older token
+ * of the session is reuse: the whole session is revoked, its newest refresh token with it, and a
+ * `refresh_reuse` event is written. A token in an older format, or one that does not carry the session's family
+ * secret, is `invalid_grant` and changes nothing.
  */
 export async function refresh(
   deps: AccountDeps,
   refreshToken: string,
   meta: RequestMeta,
 ): Promise<IssuedTokens> {
-  const presented = hashRefreshToken(refreshToken);
-  const owner = await deps.sessions.peek(presented);
-  if (!owner) throw invalidGrant();
-  const user = await deps.users.findById(owner.userId);
+  const token = parseRefreshToken(refreshToken);
+  if (!token || token.generation >= MAX_GENERATION) throw invalidGrant();
+  const familyHash = hashRefreshToken(token.family);
+  if (!(await deps.sessions.peek(token.userId, token.sessionId, familyHash))) throw invalidGrant();
+  const user = await deps.users.findById(token.userId);
   if (!user || user.disabled) {
-    await deps.sessions.revoke(owner.sid);
+    await deps.sessions.revoke(token.userId, token.sessionId);
     throw invalidGrant();
   }
-  const next = newRefreshToken();
-  const result = await deps.sessions.rotate(presented, hashRefreshToken(next), {
-    now: deps.now(),
-    ip: meta.ip,
-    userAgent: meta.userAgent,
-  });
+  const next = newRefreshToken({ ...token, generation: token.generation + 1 });
+  const result = await deps.sessions.rotate(
+    { userId: token.userId, sid: token.sessionId, tokenHash: hashRefreshToken(refreshToken), familyHash },
+    hashRefreshToken(next),
+    { now: deps.now(), ip: meta.ip, userAgent: meta.userAgent },
+  );
   if (result.outcome === 'reuse') {
     deps.observe?.refreshReuse?.();
     await audit(deps, meta, {
       type: 'refresh_reuse',
-      userId: result.userId,
+      userId: user.id,
       username: user.username,
-      details: { sid: result.sid, action: 'session_revoked' },
+      details: {
+        sid: token.sessionId,
+        action: 'session_revoked',
+        generation: token.generation,
+        current_generation: result.currentGeneration,
+      },
     });
     throw invalidGrant();
   }
   if (result.outcome !== 'rotated') throw invalidGrant();
-  return issueTokens(deps, user, result.sid, next);
+  return issueTokens(deps, user, token.sessionId, next);
 }
 
-/** Revoke one session by its id (from an access token) or by its refresh token. Idempotent. */
+/**
+ * Revoke one session by its id (from an access token) or by a refresh token of it (the current one or an
+ * older one: the family secret proves the caller held one). Idempotent.
+ */
 export async function logout(
   deps: AccountDeps,
-  target: { sid: string } | { refreshToken: string },
+  target: { userId: string; sid: string } | { refreshToken: string },
   meta: RequestMeta,
 ): Promise<void> {
-  let sid: string | undefined;
-  if ('sid' in target) sid = target.sid;
-  else sid = (await deps.sessions.peek(hashRefreshToken(target.refreshToken)))?.sid;
-  if (!sid) return;
-  const userId = await deps.sessions.revoke(sid);
-  if (userId) await audit(deps, meta, { type: 'logout', userId, details: { sid } });
+  let session: { userId: string; sid: string } | undefined;
+  if ('sid' in target) session = target;
+  else {
+    const token = parseRefreshToken(target.refreshToken);
+    if (token && (await deps.sessions.peek(token.userId, token.sessionId, hashRefreshToken(token.family))))
+      session = { userId: token.userId, sid: token.sessionId };
+  }
+  if (!session) return;
+  if (await deps.sessions.revoke(session.userId, session.sid))
+    await audit(deps, meta, { type: 'logout', userId: session.userId, details: { sid: session.sid } });
 }
 
 export async function logoutAll(deps: AccountDeps, userId: string, meta: RequestMeta): Promise<number> {
@@ -100,8 +118,7 @@ export async function revokeOwnSession(
   sid: string,
   meta: RequestMeta,
 ): Promise<void> {
-  if ((await deps.sessions.owner(sid)) !== userId) throw sessionNotFound();
-  await deps.sessions.revoke(sid);
+  if (!(await deps.sessions.revoke(userId, sid))) throw sessionNotFound();
   await audit(deps, meta, { type: 'logout', userId, details: { sid, via: 'session_list' } });
 }
 
@@ -120,13 +137,13 @@ export async function changePassword(
   const attempt = await deps.limits.reserveLogin(user.username, meta.ip);
   let ok: boolean;
   try {
-    ok =
-      fitsBcrypt(input.currentPassword) && (await verifyPassword(input.currentPassword, user.passwordHash));
+    ok = (await deps.passwords.verify(input.currentPassword, user.passwordHash)).matches;
   } catch (error) {
     await attempt.release();
     throw error;
   }
   if (!ok) {
+    await attempt.failed();
     await audit(deps, meta, {
       type: 'password_change_failure',
       userId: user.id,
@@ -138,7 +155,7 @@ export async function changePassword(
   await attempt.succeeded();
   const violations = checkPasswordPolicy(input.newPassword, user.username);
   if (violations.length > 0) throw weakPassword(violations);
-  await deps.users.updatePassword(user.id, await hashPassword(input.newPassword, deps.bcryptCost));
+  await deps.users.updatePassword(user.id, await deps.passwords.hash(input.newPassword));
   const revoked = await deps.sessions.revokeAll(user.id, caller.sid);
   await audit(deps, meta, {
     type: 'password_change',

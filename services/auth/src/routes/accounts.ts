@@ -89,7 +89,7 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards): Router {
     (req, res, next) => (req.headers.authorization ? bearer.token(req, res, next) : next()),
     async (req, res) => {
       if (res.locals.auth) {
-        await logout(deps, { sid: claimsOf(res).sid }, requestMeta(req));
+        await logout(deps, { userId: claimsOf(res).sub, sid: claimsOf(res).sid }, requestMeta(req));
       } else {
         const body = refreshBody.safeParse(req.body);
         if (!body.success) {

@@ -3,7 +3,7 @@
  * role and the disabled flag are read from PostgreSQL on every request, never taken from the token alone.
  */
 import { HttpProblem } from '@authstack/http-problem';
-import { type AccessTokenClaims, InsufficientScopeError, VerifyError } from '@authstack/verifier';
+import { type AccessTokenClaims, VerifyError } from '@authstack/verifier';
 import { type RequestHandler, type Response, Router } from 'express';
 import { z } from 'zod';
 import type { AccountDeps } from '../domain/accounts.ts';
@@ -15,6 +15,7 @@ import {
   rotateSigningKey,
   updateUser,
 } from '../domain/admin.ts';
+import { notAdmin } from '../domain/errors.ts';
 import type { AuthEventType } from '../store/events.ts';
 import { requestMeta } from './accounts.ts';
 import { parse } from './validation.ts';
@@ -77,7 +78,7 @@ const currentAdmin =
       'WWW-Authenticate',
       'Bearer realm="authstack", error="insufficient_scope", error_description="Requires role admin"',
     );
-    next(new InsufficientScopeError('admin'));
+    next(notAdmin());
   };
 
 export function adminRoutes(deps: AccountDeps, bearer: RequestHandler): Router {

@@ -1,16 +1,25 @@
 /**
- * Login sessions in Redis. Keys are built by the functions below, all under one prefix:
+ * Login sessions in Redis. Keys are built by the functions below, all under one prefix, and everything of
+ * one user carries the user id as its hash tag, so it lives in one Redis Cluster slot:
  *
- *   session:<sid>          hash: uid, created, last_used, ip, ua, rt (SHA-256 of the current refresh token),
- *                          abs_exp (ms); TTL (ms) = min(idle lifetime, time left to the absolute lifetime)
- *   refresh:<sha256>       the sid a refresh token belongs to. The current token's entry lives as long as the
- *                          session; rotated tokens' entries live until the absolute expiry, so a reused old
- *                          token is recognised as reuse (and revokes the session) rather than as unknown.
- *   user-sessions:<uid>    set of the user's sids: the index for logout-all, password change and disabling
+ *   session:{<uid>}:<sid>   hash: created, last_used, ip, ua, gen (the current refresh token's generation),
+ *                           rt (SHA-256 of the current refresh token), fam (SHA-256 of the session's family
+ *                           secret), abs_exp (ms). TTL (ms) = min(idle lifetime, time left to the absolute one).
+ *   user-sessions:{<uid>}   sorted set of the user's sids, scored by creation time (ms): the index for
+ *                           logout-all, password change, disabling, the session list and the per-user cap.
+ *                           Deleted with the user's last session; its TTL is kept at least as long as
+ *                           every session's, so it expires by itself no later than an idle lifetime after
+ *                           the user's last session did.
  *
- * Every change is one Lua script or one MULTI, so a key and its TTL are always set together and concurrent
- * refreshes with one token cannot both win. (The scripts touch keys derived from values they read, so
- * they suit a single Redis or a primary with replicas, not Redis Cluster.)
+ * A refresh token names its user, session and generation (`domain/tokens.ts`), so there is no key per token:
+ * a session costs the same whatever the number of refreshes, and revoking it deletes its one key (and its
+ * index entry). A rotated token is recognised as reuse by its family secret, without remembering it.
+ *
+ * Every change is one Lua script, so a key and its TTL are always set together and concurrent refreshes with
+ * one token cannot both win. The scripts declare the session key and the index in KEYS. Creating a session
+ * (pruning and evicting) and revoking all of a user's sessions also touch the user's other session keys, read
+ * from the index inside the script: same hash tag, so same slot, which Redis Cluster (7.0+) executes, though
+ * its documentation asks scripts to declare every key. See docs/security-model.md.
  */
 import type { Redis } from 'ioredis';
 import { withRedis } from './redis.ts';
@@ -19,72 +28,110 @@ export interface SessionRecord {
   sid: string;
   userId: string;
   createdAt: number;
-  lastUsedAt: number;
   ip: string;
   userAgent: string;
 }
 
-export interface SessionLifetimes {
+export interface SessionSettings {
+  /** Idle lifetime, seconds (sliding). */
   idleTtl: number;
+  /** Absolute lifetime from login, seconds. */
   absoluteTtl: number;
+  /** Live sessions per user; a login beyond it ends the oldest. */
+  maxPerUser: number;
+}
+
+/** What a presented refresh token says and what the session stores of it. */
+export interface PresentedToken {
+  userId: string;
+  sid: string;
+  /** SHA-256 of the whole token. */
+  tokenHash: string;
+  /** SHA-256 of the token's family secret. */
+  familyHash: string;
 }
 
 export type RotateResult =
-  | { outcome: 'rotated'; sid: string; userId: string }
-  | { outcome: 'unknown' | 'revoked' | 'expired' }
-  | { outcome: 'reuse'; sid: string; userId: string };
+  | { outcome: 'rotated'; generation: number }
+  | { outcome: 'unknown' | 'expired' }
+  | { outcome: 'reuse'; currentGeneration: number };
 
-// KEYS[1] refresh:<presented hash>   ARGV: prefix, presented hash, new hash, now ms, idle ttl s, ip, ua
-const ROTATE = `
-local sid = redis.call('GET', KEYS[1])
-if not sid then return {'unknown'} end
-local prefix = ARGV[1]
-local skey = prefix .. 'session:' .. sid
-local s = redis.call('HMGET', skey, 'uid', 'rt', 'abs_exp')
-if not s[1] then return {'revoked'} end
-if s[2] ~= ARGV[2] then
-  redis.call('DEL', skey, prefix .. 'refresh:' .. s[2])
-  redis.call('SREM', prefix .. 'user-sessions:' .. s[1], sid)
-  return {'reuse', sid, s[1]}
+// Removes ARGV[1] from the index KEYS[2], and the index once empty.
+const DROP_FROM_INDEX = `
+local function drop(index, sid)
+  redis.call('ZREM', index, sid)
+  if redis.call('ZCARD', index) == 0 then redis.call('DEL', index) end
 end
-local now = tonumber(ARGV[4])
-local left = tonumber(s[3]) - now
-if left <= 0 then
-  redis.call('DEL', skey, KEYS[1])
-  redis.call('SREM', prefix .. 'user-sessions:' .. s[1], sid)
-  return {'expired'}
-end
-local ttl = math.min(tonumber(ARGV[5]) * 1000, left)
-redis.call('HSET', skey, 'rt', ARGV[3], 'last_used', ARGV[4], 'ip', ARGV[6], 'ua', ARGV[7])
-redis.call('PEXPIRE', skey, ttl)
-redis.call('SET', prefix .. 'refresh:' .. ARGV[3], sid, 'PX', ttl)
-redis.call('PEXPIRE', KEYS[1], left)
-return {'rotated', sid, s[1]}
 `;
 
-// KEYS[1] session:<sid>   ARGV: prefix, sid. Returns the uid of the revoked session, or false.
-const REVOKE = `
-local s = redis.call('HMGET', KEYS[1], 'uid', 'rt')
-if not s[1] then return false end
-redis.call('DEL', KEYS[1], ARGV[1] .. 'refresh:' .. s[2])
-redis.call('SREM', ARGV[1] .. 'user-sessions:' .. s[1], ARGV[2])
-return s[1]
-`;
-
-// KEYS[1] user-sessions:<uid>   ARGV: prefix, sid to keep ('' for none). Returns the number revoked.
-const REVOKE_ALL = `
-local count = 0
-for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if sid ~= ARGV[2] then
-    local skey = ARGV[1] .. 'session:' .. sid
-    local rt = redis.call('HGET', skey, 'rt')
-    if rt then
-      redis.call('DEL', skey, ARGV[1] .. 'refresh:' .. rt)
-      count = count + 1
-    end
-    redis.call('SREM', KEYS[1], sid)
+// KEYS[1] session, KEYS[2] index. ARGV: sid, session-key base, created ms, ip, ua, generation, token hash,
+// family hash, absolute expiry ms, ttl ms, max sessions. Returns the evicted sids, oldest first.
+const CREATE = `
+local base = ARGV[2]
+local live = {}
+for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  if redis.call('EXISTS', base .. sid) == 1 then
+    live[#live + 1] = sid
+  else
+    redis.call('ZREM', KEYS[2], sid)
   end
 end
+local evicted = {}
+for i = 1, #live - tonumber(ARGV[11]) + 1 do
+  redis.call('DEL', base .. live[i])
+  redis.call('ZREM', KEYS[2], live[i])
+  evicted[#evicted + 1] = live[i]
+end
+redis.call('HSET', KEYS[1], 'created', ARGV[3], 'last_used', ARGV[3], 'ip', ARGV[4], 'ua', ARGV[5],
+  'gen', ARGV[6], 'rt', ARGV[7], 'fam', ARGV[8], 'abs_exp', ARGV[9])
+redis.call('PEXPIRE', KEYS[1], ARGV[10])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[10]) then redis.call('PEXPIRE', KEYS[2], ARGV[10]) end
+return evicted
+`;
+
+// KEYS[1] session, KEYS[2] index. ARGV: sid, presented token hash, family hash, next token hash, now ms,
+// idle ttl ms, ip, ua.
+const ROTATE = `${DROP_FROM_INDEX}
+local s = redis.call('HMGET', KEYS[1], 'rt', 'fam', 'gen', 'abs_exp')
+if not s[1] or s[2] ~= ARGV[3] then return {'unknown'} end
+if s[1] ~= ARGV[2] then
+  redis.call('DEL', KEYS[1])
+  drop(KEYS[2], ARGV[1])
+  return {'reuse', s[3]}
+end
+local now = tonumber(ARGV[5])
+local left = tonumber(s[4]) - now
+if left <= 0 then
+  redis.call('DEL', KEYS[1])
+  drop(KEYS[2], ARGV[1])
+  return {'expired'}
+end
+local gen = tostring(tonumber(s[3]) + 1)
+local ttl = math.min(tonumber(ARGV[6]), left)
+redis.call('HSET', KEYS[1], 'rt', ARGV[4], 'gen', gen, 'last_used', ARGV[5], 'ip', ARGV[7], 'ua', ARGV[8])
+redis.call('PEXPIRE', KEYS[1], ttl)
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+return {'rotated', gen}
+`;
+
+// KEYS[1] session, KEYS[2] index. ARGV: sid. Returns 1 when the session was live.
+const REVOKE = `${DROP_FROM_INDEX}
+local n = redis.call('DEL', KEYS[1])
+drop(KEYS[2], ARGV[1])
+return n
+`;
+
+// KEYS[1] index. ARGV: session-key base, sid to keep ('' for none). Returns the number revoked.
+const REVOKE_ALL = `
+local count = 0
+for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if sid ~= ARGV[2] then
+    count = count + redis.call('DEL', ARGV[1] .. sid)
+    redis.call('ZREM', KEYS[1], sid)
+  end
+end
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
 return count
 `;
 
@@ -96,121 +143,127 @@ export interface SessionView {
   userAgent: string;
 }
 
-export function createSessionStore(redis: Redis, prefix: string, lifetimes: SessionLifetimes) {
-  const sessionKey = (sid: string) => `${prefix}session:${sid}`;
-  const refreshKey = (hash: string) => `${prefix}refresh:${hash}`;
-  const userSessionsKey = (uid: string) => `${prefix}user-sessions:${uid}`;
+export function createSessionStore(redis: Redis, prefix: string, settings: SessionSettings) {
+  const sessionKeyBase = (uid: string) => `${prefix}session:{${uid}}:`;
+  const sessionKey = (uid: string, sid: string) => `${sessionKeyBase(uid)}${sid}`;
+  const userSessionsKey = (uid: string) => `${prefix}user-sessions:{${uid}}`;
+  const userAgent = (ua: string) => ua.slice(0, 256);
 
   return {
-    /** Store a new session with the hash of its first refresh token. */
-    create(session: SessionRecord, refreshHash: string): Promise<void> {
-      const absoluteExpiry = session.createdAt + lifetimes.absoluteTtl * 1000;
-      const ttl = Math.min(lifetimes.idleTtl, lifetimes.absoluteTtl);
-      return withRedis(async () => {
-        await redis
-          .multi()
-          .hset(sessionKey(session.sid), {
-            uid: session.userId,
-            created: session.createdAt,
-            last_used: session.lastUsedAt,
-            ip: session.ip,
-            ua: session.userAgent.slice(0, 256),
-            rt: refreshHash,
-            abs_exp: absoluteExpiry,
-          })
-          .expire(sessionKey(session.sid), ttl)
-          .set(refreshKey(refreshHash), session.sid, 'EX', ttl)
-          .sadd(userSessionsKey(session.userId), session.sid)
-          .expire(userSessionsKey(session.userId), lifetimes.absoluteTtl)
-          .exec();
-      });
+    /**
+     * Store a new session with the hashes of its first refresh token and of its family secret. When the user
+     * already has `maxPerUser` live sessions, the oldest end in the same step; their ids are returned.
+     */
+    create(
+      session: SessionRecord,
+      token: { generation: number; tokenHash: string; familyHash: string },
+    ): Promise<string[]> {
+      const absoluteExpiry = session.createdAt + settings.absoluteTtl * 1000;
+      const ttl = Math.min(settings.idleTtl, settings.absoluteTtl) * 1000;
+      return withRedis(
+        async () =>
+          (await redis.eval(
+            CREATE,
+            2,
+            sessionKey(session.userId, session.sid),
+            userSessionsKey(session.userId),
+            session.sid,
+            sessionKeyBase(session.userId),
+            String(session.createdAt),
+            session.ip,
+            userAgent(session.userAgent),
+            String(token.generation),
+            token.tokenHash,
+            token.familyHash,
+            String(absoluteExpiry),
+            String(ttl),
+            String(settings.maxPerUser),
+          )) as string[],
+      );
     },
 
-    /** Which session (and user) a refresh token points at, without changing anything. */
-    peek(refreshHash: string): Promise<{ sid: string; userId: string } | undefined> {
-      return withRedis(async () => {
-        const sid = await redis.get(refreshKey(refreshHash));
-        if (!sid) return undefined;
-        const userId = await redis.hget(sessionKey(sid), 'uid');
-        return userId ? { sid, userId } : undefined;
-      });
+    /** Is this a live session, and does the token carry its family secret? Changes nothing. */
+    peek(userId: string, sid: string, familyHash: string): Promise<boolean> {
+      return withRedis(async () => (await redis.hget(sessionKey(userId, sid), 'fam')) === familyHash);
     },
 
-    /** Atomically swap the presented refresh token for a new one, or detect reuse and revoke. */
+    /**
+     * Atomically swap the presented refresh token for the next one. A token of the session that is not its
+     * current one is reuse: the session is revoked. A token without the session's family secret changes nothing.
+     */
     rotate(
-      presented: string,
-      next: string,
+      presented: PresentedToken,
+      nextHash: string,
       meta: { now: number; ip: string; userAgent: string },
     ): Promise<RotateResult> {
       return withRedis(async () => {
-        const result = (await redis.eval(
+        const [outcome, generation] = (await redis.eval(
           ROTATE,
-          1,
-          refreshKey(presented),
-          prefix,
-          presented,
-          next,
+          2,
+          sessionKey(presented.userId, presented.sid),
+          userSessionsKey(presented.userId),
+          presented.sid,
+          presented.tokenHash,
+          presented.familyHash,
+          nextHash,
           String(meta.now),
-          String(lifetimes.idleTtl),
+          String(settings.idleTtl * 1000),
           meta.ip,
-          meta.userAgent.slice(0, 256),
+          userAgent(meta.userAgent),
         )) as string[];
-        const [outcome, sid, userId] = result;
-        if ((outcome === 'rotated' || outcome === 'reuse') && sid && userId) return { outcome, sid, userId };
-        return { outcome: outcome as 'unknown' | 'revoked' | 'expired' };
+        if (outcome === 'rotated') return { outcome, generation: Number(generation) };
+        if (outcome === 'reuse') return { outcome, currentGeneration: Number(generation) };
+        return { outcome: outcome as 'unknown' | 'expired' };
       });
     },
 
-    /** Revoke one session; the user id it belonged to, or undefined when it was already gone. */
-    revoke(sid: string): Promise<string | undefined> {
-      return withRedis(async () => {
-        const uid = (await redis.eval(REVOKE, 1, sessionKey(sid), prefix, sid)) as string | null;
-        return uid ?? undefined;
-      });
+    /** Revoke one of the user's sessions; false when it was already gone (or is not theirs). */
+    revoke(userId: string, sid: string): Promise<boolean> {
+      return withRedis(
+        async () =>
+          (await redis.eval(REVOKE, 2, sessionKey(userId, sid), userSessionsKey(userId), sid)) === 1,
+      );
     },
 
     /** Revoke every session of a user except `keepSid`; the number revoked. */
     revokeAll(userId: string, keepSid?: string): Promise<number> {
       return withRedis(async () =>
-        Number(await redis.eval(REVOKE_ALL, 1, userSessionsKey(userId), prefix, keepSid ?? '')),
+        Number(
+          await redis.eval(REVOKE_ALL, 1, userSessionsKey(userId), sessionKeyBase(userId), keepSid ?? ''),
+        ),
       );
     },
 
     /** The user's live sessions, newest first. */
     list(userId: string): Promise<SessionView[]> {
       return withRedis(async () => {
-        const sids = await redis.smembers(userSessionsKey(userId));
+        const sids = await redis.zrange(userSessionsKey(userId), 0, -1);
         if (sids.length === 0) return [];
         const pipeline = redis.pipeline();
-        for (const sid of sids) pipeline.hgetall(sessionKey(sid));
+        for (const sid of sids) pipeline.hmget(sessionKey(userId, sid), 'created', 'last_used', 'ip', 'ua');
         const rows = (await pipeline.exec()) ?? [];
         const sessions: SessionView[] = [];
         const stale: string[] = [];
         rows.forEach(([, value], i) => {
-          const h = value as Record<string, string>;
-          if (!h?.uid) stale.push(sids[i]!);
+          const [created, lastUsed, ip, ua] = value as (string | null)[];
+          if (!created) stale.push(sids[i]!);
           else
             sessions.push({
               id: sids[i]!,
-              createdAt: Number(h.created),
-              lastUsedAt: Number(h.last_used),
-              ip: h.ip ?? '',
-              userAgent: h.ua ?? '',
+              createdAt: Number(created),
+              lastUsedAt: Number(lastUsed),
+              ip: ip ?? '',
+              userAgent: ua ?? '',
             });
         });
-        if (stale.length > 0) await redis.srem(userSessionsKey(userId), ...stale);
+        if (stale.length > 0) await redis.zrem(userSessionsKey(userId), ...stale);
         return sessions.sort((a, b) => b.createdAt - a.createdAt);
       });
     },
 
-    /** The owner of a live session, or undefined. */
-    owner(sid: string): Promise<string | undefined> {
-      return withRedis(async () => (await redis.hget(sessionKey(sid), 'uid')) ?? undefined);
-    },
-
     /** Is the session still alive? One round trip. */
-    isAlive(sid: string): Promise<boolean> {
-      return withRedis(async () => (await redis.exists(sessionKey(sid))) === 1);
+    isAlive(userId: string, sid: string): Promise<boolean> {
+      return withRedis(async () => (await redis.exists(sessionKey(userId, sid))) === 1);
     },
 
     async ping(): Promise<boolean> {

@@ -58,6 +58,17 @@ export function createUserStore(db: Db) {
       });
     },
 
+    /** The lowest and highest bcrypt cost among the stored hashes (a scan: read once, at start-up). */
+    storedHashCosts(): Promise<{ lowest: number | undefined; highest: number | undefined }> {
+      return withDb(async () => {
+        const { rows } = await db.query<{ lowest: number | null; highest: number | null }>(
+          `SELECT min(cost) AS lowest, max(cost) AS highest
+             FROM (SELECT substring(password_hash FROM '[$]2[abxy]?[$]([0-9]{2})[$]')::int AS cost FROM users) AS c`,
+        );
+        return { lowest: rows[0]?.lowest ?? undefined, highest: rows[0]?.highest ?? undefined };
+      });
+    },
+
     /**
      * Stamp a successful login and store a re-hash of the password, unless the credentials changed since
      * `verifiedVersion` was read (a re-hash of the old password must never overwrite a new one).

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The container stage (`make test-containers`; CI runs it after the native tests): the project's own Dockerfiles
+# and compose file, run for real.
+#   1. a Docker engine with Compose v2 (scripts/docker-setup.sh) and the pinned images, or CI look-alikes of them
+#      (scripts/ci-images.sh);
+#   2. `make up` unchanged: build, up --wait, the client container's scenarios;
+#   3. a plain `docker compose up -d --wait`;
+#   4. the drills (infra/container-test): secrets, isolation, Redis auth, database role, ports, seed paths, image
+#      contents, scaling and failover, Redis and PostgreSQL restarts, auth down;
+#   5. the testcontainers path: the auth suite with no DATABASE_URL / REDIS_URL;
+#   6. `make down`, and no container of the project left running.
+# It uses a project name and ports of its own, so a stack a developer has up is left alone, and removes its
+# containers and volumes at the end (also on failure).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+say() { echo "container-stage: [$(($(date +%s) - started))s] $*"; }
+die() { echo "container-stage: FAILED: $*" >&2; exit 1; }
+
+export COMPOSE_PROJECT_NAME="${STAGE_PROJECT:-authstack-ci}"
+export GATEWAY_HTTPS_PORT="${STAGE_HTTPS_PORT:-18443}" GATEWAY_HTTP_PORT="${STAGE_HTTP_PORT:-18080}"
+export BACKEND_SUBNET="${STAGE_BACKEND_SUBNET:-172.30.250.0/24}" GATEWAY_BACKEND_IP="${STAGE_GATEWAY_IP:-172.30.250.10}"
+# Builds behind a TLS-intercepting proxy (as on CI's machines) need the system's CA bundle for npm ci.
+if [ -z "${BUILD_CA_FILE:-}" ] && [ -s /etc/ssl/certs/ca-certificates.crt ]; then
+  export BUILD_CA_FILE=/etc/ssl/certs/ca-certificates.crt
+fi
+
+cleanup() {
+  docker compose --profile tools --profile load down -v --remove-orphans >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+say "engine"
+bash scripts/docker-setup.sh || die "no Docker engine"
+say "images"
+bash scripts/ci-images.sh || die "the pinned images or their look-alikes"
+cleanup
+
+. scripts/node24.sh
+
+say "1. make up (build, up --wait, the client container's scenarios)"
+make up || die "make up"
+
+say "2. a plain docker compose up -d --wait"
+docker compose up -d --wait || die "docker compose up -d --wait"
+
+say "3. the drills"
+node --import tsx --test --test-reporter=spec --test-timeout=600000 "infra/container-test/**/*.test.ts" || die "the drills"
+
+say "4. the testcontainers path: the auth suite without DATABASE_URL and REDIS_URL"
+(
+  unset DATABASE_URL REDIS_URL
+  export TESTCONTAINERS_RYUK_DISABLED=true
+  node --import tsx --test --test-global-setup=packages/testing/src/global-setup.ts --test-concurrency=2 \
+    --test-timeout=120000 "services/auth/test/**/*.test.ts"
+) || die "the auth suite on testcontainers"
+
+say "5. make down"
+make down || die "make down"
+left="$(docker ps -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")"
+[ -z "$left" ] || die "containers still running after make down: $left"
+say "passed in $(($(date +%s) - started)) s"

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Makes a Docker engine with the Compose v2 and buildx plugins available on this machine, then starts
+# dockerd when it is not answering. Idempotent: quick when everything is already there.
+#   bash scripts/docker-setup.sh        (make docker-setup)
+# Debian bookworm ships the engine (docker.io 20.10) but not the Compose v2 / buildx CLI plugins; those come
+# from the next Debian release's packages (docker-compose, docker-buildx), whose .deb files install here.
+# Needs root and Debian's package mirrors. Users with Docker Desktop or docker-ce need none of this.
+set -euo pipefail
+
+say() { echo "docker-setup: $*" >&2; }
+die() { echo "docker-setup: FAILED: $*" >&2; exit 1; }
+CACHE="${AUTHSTACK_CACHE:-/var/cache/authstack}"
+export DEBIAN_FRONTEND=noninteractive
+
+apt_install() {
+  [ "$(id -u)" = 0 ] || die "installing $* needs root"
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d # no service starts
+  trap 'rm -f /usr/sbin/policy-rc.d' RETURN
+  if ! apt-get install -y -q --no-install-recommends "$@" >"$CACHE/apt.log" 2>&1; then
+    apt-get update -q >>"$CACHE/apt.log" 2>&1 || true
+    apt-get install -y -q --no-install-recommends "$@" >>"$CACHE/apt.log" 2>&1 || { tail -n 20 "$CACHE/apt.log" >&2; die "apt-get install $*"; }
+  fi
+}
+
+mkdir -p "$CACHE"
+missing=()
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+if [ ${#missing[@]} -gt 0 ]; then say "installing ${missing[*]}"; apt_install "${missing[@]}"; fi
+
+# Compose v2 and buildx: the CLI plugins from the next Debian release (trixie), fetched once into the cache.
+if ! docker compose version >/dev/null 2>&1 || ! docker buildx version >/dev/null 2>&1; then
+  debs="$CACHE/debs"
+  if ! ls "$debs"/docker-compose_*.deb "$debs"/docker-buildx_*.deb >/dev/null 2>&1; then
+    say "fetching docker-compose and docker-buildx from Debian trixie"
+    apt_dir="$CACHE/trixie-apt"
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$debs"
+    echo 'deb http://deb.debian.org/debian trixie main' > "$apt_dir/sources.list"
+    opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+      -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o APT::Sandbox::User=root)
+    apt-get "${opts[@]}" update -q >"$CACHE/apt-trixie.log" 2>&1 || { tail -n 20 "$CACHE/apt-trixie.log" >&2; die "apt-get update (trixie)"; }
+    (cd "$debs" && apt-get "${opts[@]}" download docker-compose docker-buildx >>"$CACHE/apt-trixie.log" 2>&1) \
+      || { tail -n 20 "$CACHE/apt-trixie.log" >&2; die "apt-get download docker-compose docker-buildx"; }
+  fi
+  say "installing $(cd "$debs" && ls docker-compose_*.deb docker-buildx_*.deb | tr '\n' ' ')"
+  dpkg -i --force-depends "$debs"/docker-compose_*.deb "$debs"/docker-buildx_*.deb >"$CACHE/dpkg.log" 2>&1 \
+    || { tail -n 20 "$CACHE/dpkg.log" >&2; die "dpkg -i the plugins"; }
+fi
+
+# The engine.
+if ! docker info >/dev/null 2>&1; then
+  say "starting dockerd (log: /var/log/authstack-dockerd.log)"
+  command -v containerd >/dev/null || die "containerd missing"
+  nohup dockerd >/var/log/authstack-dockerd.log 2>&1 &
+  for _ in $(seq 1 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || { tail -n 30 /var/log/authstack-dockerd.log >&2; die "dockerd did not start"; }
+fi
+say "engine $(docker version -f '{{.Server.Version}}'), $(docker compose version --short | sed 's/^/compose /'), $(docker buildx version | awk '{print "buildx " $2}')"

@@ -1,0 +1,107 @@
+/**
+ * The services' database role (created by `migrate` from APP_DATABASE_URL): it can run the service, and it cannot
+ * change the schema or act as a superuser.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { http, infraUrls, type TestDatabase, uniqueName } from '@authstack/testing';
+import pg from 'pg';
+import { grantAppRole } from '../src/migrate.ts';
+import {
+  migratedDatabase,
+  STRONG_PASSWORD,
+  startTestAuth,
+  type TestAuth,
+  testEnv,
+  username,
+} from './support.ts';
+
+describe('the least-privilege database role', () => {
+  let db: TestDatabase;
+  let appUrl: string;
+  let role: string;
+  let auth: TestAuth | undefined;
+
+  const asApp = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: appUrl });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+
+  before(async () => {
+    db = await migratedDatabase();
+    role = uniqueName('authstack_app').toLowerCase();
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = 'app-role-password';
+    appUrl = url.toString();
+    await grantAppRole(db.url, appUrl);
+  });
+  after(async () => {
+    await auth?.stop();
+    await db.drop();
+    const admin = new pg.Client({ connectionString: infraUrls().databaseUrl });
+    await admin.connect();
+    await admin.query(`DROP ROLE IF EXISTS "${role}"`).finally(() => admin.end());
+  });
+
+  it('when the role is inspected, then it is no superuser and cannot create roles or databases', async () => {
+    const { rows } = await asApp((c) =>
+      c.query(
+        'SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles WHERE rolname = current_user',
+      ),
+    );
+    assert.deepEqual(rows[0], {
+      rolsuper: false,
+      rolcreaterole: false,
+      rolcreatedb: false,
+      rolbypassrls: false,
+    });
+  });
+
+  it('when the role tries to create a table, then PostgreSQL refuses (42501 insufficient privilege)', async () => {
+    await assert.rejects(
+      asApp((c) => c.query('CREATE TABLE intruder (id int)')),
+      (error: { code?: string }) => error.code === '42501',
+    );
+  });
+
+  it('when the role tries to alter a table or touch the migrations table, then PostgreSQL refuses', async () => {
+    await assert.rejects(
+      asApp((c) => c.query('ALTER TABLE users ADD COLUMN intruder int')),
+      (error: { code?: string }) => error.code === '42501',
+    );
+    await assert.rejects(
+      asApp((c) => c.query('SELECT * FROM pgmigrations')),
+      (error: { code?: string }) => error.code === '42501',
+    );
+  });
+
+  it('when the grant runs again (after a later migration), then it succeeds and changes nothing', async () => {
+    assert.equal(await grantAppRole(db.url, appUrl), role);
+  });
+
+  it('when the owner itself is named as the app role, then the grant is refused', async () => {
+    await assert.rejects(grantAppRole(db.url, db.url), /role of their own/);
+  });
+
+  it('when auth runs as the role, then register, login and the key set work', async () => {
+    auth = await startTestAuth(testEnv(db, { DATABASE_URL: appUrl }));
+    const name = username();
+    const registered = await http(`${auth.url}/auth/register`, {
+      body: { username: name, password: STRONG_PASSWORD },
+    });
+    assert.equal(registered.status, 201);
+    const login = await http(`${auth.url}/auth/login`, {
+      body: { username: name, password: STRONG_PASSWORD },
+    });
+    assert.equal(login.status, 200);
+    const jwks = await http<{ keys: unknown[] }>(`${auth.url}/.well-known/jwks.json`);
+    assert.equal(jwks.status, 200);
+    assert.ok(jwks.body.keys.length >= 1);
+  });
+});
