@@ -164,7 +164,22 @@ export async function login(
       { sid: sessionId, userId: user.id, createdAt: deps.now(), ip: meta.ip, userAgent: meta.userAgent },
       { generation: 1, tokenHash: hashRefreshToken(refreshToken), familyHash: hashRefreshToken(family) },
     );
-    await deps.users.recordLogin(user.id, upgradedHash);
+    // A disable or password change may have landed during the bcrypt time above, and revoked the user's
+    // sessions before this one existed. Read the account again now that the session exists: either this
+    // read sees the change, or the change's revocation comes later and ends the session.
+    const current = await deps.users.findById(user.id);
+    if (!current || current.disabled || current.credentialsVersion !== user.credentialsVersion) {
+      await deps.sessions.revoke(user.id, sessionId);
+      deps.observe?.login?.('invalid_credentials');
+      await audit(deps, meta, {
+        type: 'login_failure',
+        userId: user.id,
+        username: user.username,
+        details: { reason: 'account_changed_during_login' },
+      });
+      throw invalidCredentials(); // not counted as a failed guess: the catch below gives the points back
+    }
+    await deps.users.recordLogin(user.id, upgradedHash, user.credentialsVersion);
     await audit(deps, meta, {
       type: 'login_success',
       userId: user.id,
@@ -178,7 +193,7 @@ export async function login(
     });
     await attempt.succeeded();
     deps.observe?.login?.('success');
-    return issueTokens(deps, user, sessionId, refreshToken);
+    return issueTokens(deps, current, sessionId, refreshToken);
   } catch (error) {
     await attempt.release();
     throw error;
@@ -208,7 +223,11 @@ export function issueTokens(
   };
 }
 
-/** Create the configured admin, or grant the admin role to an existing account. Idempotent. */
+/**
+ * Create the configured admin once. The bootstrap never takes over an account it did not create (start-up
+ * stops with a message naming the variable), and never touches the account it did create again: from then
+ * on its roles, disabled flag and password are the admins' and the user's decisions.
+ */
 export async function bootstrapAdmin(
   deps: AccountDeps,
   admin: { username: string; password: string },
@@ -219,10 +238,21 @@ export async function bootstrapAdmin(
   if (violations.length > 0) {
     throw new Error(`BOOTSTRAP_ADMIN_PASSWORD: ${violations.map((v) => v.message).join(' ')}`);
   }
-  const existing = await deps.users.findByUsername(username);
-  if (existing?.roles.includes('admin')) return { created: false, username };
-  const passwordHash = existing ? existing.passwordHash : await deps.passwords.hash(admin.password);
-  const { created, user } = await deps.users.upsertAdmin(username, passwordHash);
-  await deps.events.record({ type: 'admin_bootstrap', userId: user.id, username, details: { created } });
-  return { created, username };
+  if (await deps.users.isBootstrapAdmin(username)) return { created: false, username };
+  const result = await deps.users.createBootstrapAdmin(username, await deps.passwords.hash(admin.password));
+  if (result.outcome !== 'created') {
+    if (result.outcome === 'bootstrapped') return { created: false, username }; // another replica was first
+    throw new Error(
+      `BOOTSTRAP_ADMIN_USERNAME: an account named "${username}" already exists and was not created by the ` +
+        'bootstrap; it is never promoted at start-up. Choose another name, or unset BOOTSTRAP_ADMIN_USERNAME ' +
+        'and BOOTSTRAP_ADMIN_PASSWORD (an admin can grant the role with PATCH /auth/admin/users/{id}).',
+    );
+  }
+  await deps.events.record({
+    type: 'admin_bootstrap',
+    userId: result.user.id,
+    username,
+    details: { created: true },
+  });
+  return { created: true, username };
 }

@@ -66,5 +66,23 @@ export const lastAdmin = () =>
     status: 409,
     code: 'last_admin',
     title: 'Last admin',
-    detail: 'The last active admin cannot remove their own admin role or disable themself.',
+    detail: 'No change may leave the system without an active admin.',
+  });
+
+/** The caller's account (read now, not from the token) is not an active admin. */
+export const notAdmin = () =>
+  new HttpProblem({
+    status: 403,
+    code: 'insufficient_scope',
+    title: 'Insufficient scope',
+    detail: 'Requires role admin.',
+  });
+
+/** A page cursor the server did not issue. */
+export const invalidCursor = () =>
+  new HttpProblem({
+    status: 400,
+    code: 'invalid_cursor',
+    title: 'Invalid cursor',
+    detail: 'Use the next_cursor of a previous page of the same list, or no cursor.',
   });

@@ -144,6 +144,12 @@ export async function changePassword(
   }
   if (!ok) {
     await attempt.failed();
+    await audit(deps, meta, {
+      type: 'password_change_failure',
+      userId: user.id,
+      username: user.username,
+      details: { reason: 'wrong_password', sid: caller.sid },
+    });
     throw invalidCredentials();
   }
   await attempt.succeeded();

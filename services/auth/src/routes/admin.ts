@@ -1,10 +1,21 @@
-/** Admin API: every route needs a live session and the `admin` role. */
+/**
+ * Admin API: every route needs a live session, and the account behind it must be an active admin now: the
+ * role and the disabled flag are read from PostgreSQL on every request, never taken from the token alone.
+ */
 import { HttpProblem } from '@authstack/http-problem';
-import { type AccessTokenClaims, requireRole } from '@authstack/verifier';
+import { type AccessTokenClaims, VerifyError } from '@authstack/verifier';
 import { type RequestHandler, type Response, Router } from 'express';
 import { z } from 'zod';
 import type { AccountDeps } from '../domain/accounts.ts';
-import { listEvents, listUsers, ROLES, rotateSigningKey, updateUser } from '../domain/admin.ts';
+import {
+  adminStanding,
+  listEvents,
+  listUsers,
+  ROLES,
+  rotateSigningKey,
+  updateUser,
+} from '../domain/admin.ts';
+import { notAdmin } from '../domain/errors.ts';
 import type { AuthEventType } from '../store/events.ts';
 import { requestMeta } from './accounts.ts';
 import { parse } from './validation.ts';
@@ -17,8 +28,10 @@ const EVENT_TYPES: [AuthEventType, ...AuthEventType[]] = [
   'logout',
   'logout_all',
   'password_change',
+  'password_change_failure',
   'role_change',
   'user_disabled',
+  'user_enabled',
   'key_rotation',
   'admin_bootstrap',
 ];
@@ -47,9 +60,30 @@ const actorOf = (res: Response) => {
   return { userId: claims.sub, username: claims.username };
 };
 
+/** After the Bearer check: the caller's current account is an active admin (RFC 6750 challenges otherwise). */
+const currentAdmin =
+  (deps: AccountDeps): RequestHandler =>
+  async (_req, res, next) => {
+    const standing = await adminStanding(deps, (res.locals.auth as AccessTokenClaims).sub);
+    if (standing === 'admin') return next();
+    if (standing === 'inactive') {
+      const error = new VerifyError('session_revoked');
+      res.set(
+        'WWW-Authenticate',
+        `Bearer realm="authstack", error="invalid_token", error_description="${error.title}"`,
+      );
+      return next(error);
+    }
+    res.set(
+      'WWW-Authenticate',
+      'Bearer realm="authstack", error="insufficient_scope", error_description="Requires role admin"',
+    );
+    next(notAdmin());
+  };
+
 export function adminRoutes(deps: AccountDeps, bearer: RequestHandler): Router {
   const router = Router();
-  router.use(bearer, requireRole('admin'));
+  router.use(bearer, currentAdmin(deps));
   router.use((_req, res, next) => {
     res.set('Cache-Control', 'no-store');
     next();

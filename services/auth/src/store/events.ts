@@ -10,8 +10,10 @@ export type AuthEventType =
   | 'logout'
   | 'logout_all'
   | 'password_change'
+  | 'password_change_failure'
   | 'role_change'
   | 'user_disabled'
+  | 'user_enabled'
   | 'key_rotation'
   | 'admin_bootstrap';
 

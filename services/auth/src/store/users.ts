@@ -10,10 +10,12 @@ export interface UserRow {
   disabled: boolean;
   createdAt: Date;
   lastLoginAt: Date | null;
+  /** Moves on every password change and every disable or re-enable (see `login`). */
+  credentialsVersion: number;
 }
 
 const COLUMNS = `id, username, password_hash AS "passwordHash", roles, disabled,
-  created_at AS "createdAt", last_login_at AS "lastLoginAt"`;
+  created_at AS "createdAt", last_login_at AS "lastLoginAt", credentials_version AS "credentialsVersion"`;
 
 export class UsernameTakenError extends Error {
   constructor() {
@@ -67,24 +69,30 @@ export function createUserStore(db: Db) {
       });
     },
 
-    recordLogin(id: string, newPasswordHash: string | undefined): Promise<void> {
+    /**
+     * Stamp a successful login and store a re-hash of the password, unless the credentials changed since
+     * `verifiedVersion` was read (a re-hash of the old password must never overwrite a new one).
+     */
+    recordLogin(id: string, newPasswordHash: string | undefined, verifiedVersion: number): Promise<void> {
       return withDb(async () => {
         await db.query(
           `UPDATE users SET last_login_at = now(),
-             password_hash = COALESCE($2, password_hash),
-             updated_at = CASE WHEN $2::text IS NULL THEN updated_at ELSE now() END
+             password_hash = CASE WHEN credentials_version = $3 THEN COALESCE($2, password_hash)
+                                  ELSE password_hash END,
+             updated_at = CASE WHEN $2::text IS NULL OR credentials_version <> $3 THEN updated_at ELSE now() END
            WHERE id = $1`,
-          [id, newPasswordHash ?? null],
+          [id, newPasswordHash ?? null, verifiedVersion],
         );
       });
     },
 
     updatePassword(id: string, passwordHash: string): Promise<void> {
       return withDb(async () => {
-        await db.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [
-          id,
-          passwordHash,
-        ]);
+        await db.query(
+          `UPDATE users SET password_hash = $2, credentials_version = credentials_version + 1, updated_at = now()
+           WHERE id = $1`,
+          [id, passwordHash],
+        );
       });
     },
 
@@ -100,20 +108,23 @@ export function createUserStore(db: Db) {
     },
 
     /**
-     * Change roles and/or the disabled flag in one transaction that locks the admins first, so two admins
-     * demoting each other at once cannot leave the system without one. `guard` sees the admin count
-     * after the change and may throw to cancel it.
+     * Change roles and/or the disabled flag in one transaction that first locks every admin row (in id
+     * order), so concurrent admin changes are serialised. `guard` sees the actor and the target as they
+     * were, and the number of active admins after the change, and may throw to cancel it. Disabling or
+     * re-enabling moves the credentials version.
      */
     update(
       id: string,
+      actorId: string,
       patch: { roles?: string[] | undefined; disabled?: boolean | undefined },
-      guard: (before: UserRow, activeAdminsAfter: number) => void,
+      guard: (change: { actor: UserRow | undefined; before: UserRow; activeAdminsAfter: number }) => void,
     ): Promise<{ before: UserRow; after: UserRow } | undefined> {
       return withDb(async () => {
         const client = await db.connect();
         try {
           await client.query('BEGIN');
-          await client.query(`SELECT id FROM users WHERE 'admin' = ANY(roles) FOR UPDATE`);
+          await client.query(`SELECT id FROM users WHERE 'admin' = ANY(roles) ORDER BY id FOR UPDATE`);
+          const actor = await client.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [actorId]);
           const found = await client.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [
             id,
           ]);
@@ -123,7 +134,10 @@ export function createUserStore(db: Db) {
             return undefined;
           }
           const { rows } = await client.query<UserRow>(
-            `UPDATE users SET roles = COALESCE($2, roles), disabled = COALESCE($3, disabled), updated_at = now()
+            `UPDATE users SET roles = COALESCE($2, roles), disabled = COALESCE($3, disabled),
+               credentials_version = credentials_version + CASE WHEN disabled IS DISTINCT FROM COALESCE($3, disabled)
+                                                                THEN 1 ELSE 0 END,
+               updated_at = now()
              WHERE id = $1 RETURNING ${COLUMNS}`,
             [id, patch.roles ?? null, patch.disabled ?? null],
           );
@@ -131,7 +145,7 @@ export function createUserStore(db: Db) {
           const admins = await client.query<{ n: number }>(
             `SELECT count(*)::int AS n FROM users WHERE 'admin' = ANY(roles) AND NOT disabled`,
           );
-          guard(before, admins.rows[0]!.n);
+          guard({ actor: actor.rows[0], before, activeAdminsAfter: admins.rows[0]!.n });
           await client.query('COMMIT');
           return { before, after };
         } catch (error) {
@@ -143,20 +157,50 @@ export function createUserStore(db: Db) {
       });
     },
 
-    /** Create the admin if missing, or make sure the existing account has the admin role. */
-    upsertAdmin(username: string, passwordHash: string): Promise<{ created: boolean; user: UserRow }> {
+    /** Did the start-up bootstrap create the account `username`? */
+    isBootstrapAdmin(username: string): Promise<boolean> {
       return withDb(async () => {
-        const { rows } = await db.query<UserRow & { created: boolean }>(
-          `INSERT INTO users (username, password_hash, roles) VALUES ($1, $2, ARRAY['user','admin'])
-           ON CONFLICT (username) DO UPDATE
-             SET roles = CASE WHEN 'admin' = ANY(users.roles) THEN users.roles
-                              ELSE array_append(users.roles, 'admin') END,
-                 updated_at = now()
-           RETURNING ${COLUMNS}, (xmax = 0) AS created`,
-          [username, passwordHash],
-        );
-        const { created, ...user } = rows[0]!;
-        return { created, user };
+        const { rowCount } = await db.query('SELECT 1 FROM admin_bootstrap WHERE username = $1', [username]);
+        return (rowCount ?? 0) > 0;
+      });
+    },
+
+    /**
+     * Create the bootstrap admin and mark it as the bootstrap's, in one transaction. When the name is
+     * taken: `bootstrapped` when the bootstrap created that account (nothing is changed), `taken` when some
+     * other account holds it (nothing is changed either). Replicas starting together create one account.
+     */
+    createBootstrapAdmin(
+      username: string,
+      passwordHash: string,
+    ): Promise<{ outcome: 'created'; user: UserRow } | { outcome: 'bootstrapped' | 'taken' }> {
+      return withDb(async () => {
+        const client = await db.connect();
+        try {
+          await client.query('BEGIN');
+          const inserted = await client.query<UserRow>(
+            `INSERT INTO users (username, password_hash, roles) VALUES ($1, $2, ARRAY['user','admin'])
+             ON CONFLICT (username) DO NOTHING RETURNING ${COLUMNS}`,
+            [username, passwordHash],
+          );
+          const user = inserted.rows[0];
+          if (user) {
+            await client.query('INSERT INTO admin_bootstrap (username, user_id) VALUES ($1, $2)', [
+              username,
+              user.id,
+            ]);
+            await client.query('COMMIT');
+            return { outcome: 'created', user };
+          }
+          const marked = await client.query('SELECT 1 FROM admin_bootstrap WHERE username = $1', [username]);
+          await client.query('COMMIT');
+          return { outcome: (marked.rowCount ?? 0) > 0 ? 'bootstrapped' : 'taken' };
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw error;
+        } finally {
+          client.release();
+        }
       });
     },
   };

@@ -1,0 +1,79 @@
+/** An auth instance on a database of its own with a bootstrap admin, and helpers for the admin API. */
+import { http, type TestDatabase } from '@authstack/testing';
+import pg from 'pg';
+import { migratedDatabase, registerAndLogin, startTestAuth, type TestAuth, testEnv } from './support.ts';
+
+export type Login = { access_token: string; refresh_token: string; user: { id: string; roles: string[] } };
+
+export const BOOT = { username: 'chief', password: 'head of the whole place' };
+
+export interface AdminStack {
+  db: TestDatabase;
+  auth: TestAuth;
+  /** The bootstrap admin, logged in. */
+  admin: Login;
+  stop(): Promise<void>;
+}
+
+export async function startWithAdmin(
+  overrides: Record<string, string | undefined> = {},
+): Promise<AdminStack> {
+  const db = await migratedDatabase();
+  const auth = await startTestAuth(
+    testEnv(db, {
+      BOOTSTRAP_ADMIN_USERNAME: BOOT.username,
+      BOOTSTRAP_ADMIN_PASSWORD: BOOT.password,
+      ...overrides,
+    }),
+  );
+  const admin = (await http<Login>(`${auth.url}/auth/login`, { body: BOOT })).body;
+  return {
+    db,
+    auth,
+    admin,
+    async stop() {
+      await auth.stop();
+      await db.drop();
+    },
+  };
+}
+
+export const patchUser = (baseUrl: string, token: string, id: string, body: unknown) =>
+  http(`${baseUrl}/auth/admin/users/${id}`, { method: 'PATCH', token, body });
+
+/** A new user promoted to admin by `by`, then logged in again so the token carries the role. */
+export async function secondAdmin(baseUrl: string, by: Login) {
+  const user = await registerAndLogin(baseUrl);
+  const promoted = await patchUser(baseUrl, by.access_token, user.user.id, { roles: ['user', 'admin'] });
+  if (promoted.status !== 200) throw new Error(`promote failed: ${promoted.status}`);
+  const login = await http<Login>(`${baseUrl}/auth/login`, {
+    body: { username: user.username, password: user.password },
+  });
+  if (!login.body.user.roles.includes('admin')) throw new Error('promotion not in the new login');
+  return { ...login.body, username: user.username, password: user.password };
+}
+
+/** Active admins, read straight from PostgreSQL (the state the API must never let reach zero). */
+export async function activeAdmins(dbUrl: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ username: string }>(
+      `SELECT username FROM users WHERE 'admin' = ANY(roles) AND NOT disabled ORDER BY username`,
+    );
+    return rows.map((r) => r.username);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Run SQL as another writer would (an operator at psql), outside the API. */
+export async function sql(dbUrl: string, text: string, values: unknown[] = []): Promise<void> {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    await client.query(text, values);
+  } finally {
+    await client.end();
+  }
+}
