@@ -49,9 +49,7 @@ const ENDPOINTS: Endpoint[] = [
       new_password: fc.constantFrom(PASSWORD, 'another long passphrase', 'short'),
     }),
   },
-  // `cursor` is left out of the admin lists' known query keys until the fix for their unparsed cursors (finding 13,
-  // admin part, done separately) lands: today `?cursor=101` on events answers 500. Add it back with that fix.
-  { method: 'GET', path: '/auth/admin/users', queryKeys: ['limit'] },
+  { method: 'GET', path: '/auth/admin/users', queryKeys: ['limit', 'cursor'] },
   {
     method: 'PATCH',
     path: '/auth/admin/users/:id',
@@ -62,7 +60,7 @@ const ENDPOINTS: Endpoint[] = [
     ),
   },
   { method: 'POST', path: '/auth/admin/keys/rotate' },
-  { method: 'GET', path: '/auth/admin/events', queryKeys: ['type', 'user_id', 'limit'] },
+  { method: 'GET', path: '/auth/admin/events', queryKeys: ['type', 'user_id', 'limit', 'cursor'] },
   { method: 'PUT', path: '/auth/:anything' },
   { method: 'GET', path: '/:anything/:else' },
 ];
@@ -106,7 +104,9 @@ describe('auth: generated requests never get a 5xx or a non-problem error', () =
     const audience = { iss: auth.config.issuer, aud: auth.config.audience };
     return {
       baseUrl: auth.url,
-      knownIds: [admin.user.id, ...users.map((u) => u.user.id)],
+      // Not the admin's own id: a generated change could demote it (once another admin exists) and leave the
+      // next endpoints without an admin. Changes to oneself are tested in admin.last-admin.test.ts.
+      knownIds: users.map((u) => u.user.id),
       authorizations: fc.oneof(
         // wrong current passwords with the admin's token would count against the admin's own login limits
         ...(endpoint.path === '/auth/password'
