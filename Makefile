@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers
+.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images outdated
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,15 @@ ci-images: ## CI only: the pinned upstream images, or look-alikes under the same
 
 test-containers: ## the container stage: make up, then the drills (scale, restarts, isolation, secrets), testcontainers
 	bash scripts/container-stage.sh
+
+audit: ## npm audit of the production dependencies, failing on high and critical advisories (needs the registry's advisory API)
+	$(NODE24) npm audit --omit=dev --audit-level=high
+
+outdated: ## dependencies behind their latest version (majors not taken are explained in docs/operations.md)
+	$(NODE24) npm outdated || true
+
+images: ## build the three service images (as make up does)
+	$(COMPOSE) --profile tools build
 
 bench: ## the benchmark: login vs bcrypt ceiling, protected vs public, stateless vs session, gateway vs direct
 	$(NODE24) node --import tsx bench/run.ts

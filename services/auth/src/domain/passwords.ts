@@ -45,7 +45,7 @@ export interface PolicyViolation {
 }
 
 const commonPasswords: ReadonlySet<string> = new Set(
-  (zxcvbnCommon.dictionary.passwords as string[]).map((word) => word.toLowerCase()),
+  zxcvbnCommon.dictionary['passwords-common'].map((word) => word.toLowerCase()),
 );
 
 export function checkPasswordPolicy(password: string, normalizedUsername: string): PolicyViolation[] {

@@ -237,7 +237,7 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
     /** The user's live sessions, newest first. */
     list(userId: string): Promise<SessionView[]> {
       return withRedis(async () => {
-        const sids = await redis.zrange(userSessionsKey(userId), 0, -1);
+        const sids = await redis.zrange(userSessionsKey(userId), '0', '-1');
         if (sids.length === 0) return [];
         const pipeline = redis.pipeline();
         for (const sid of sids) pipeline.hmget(sessionKey(userId, sid), 'created', 'last_used', 'ip', 'ua');

@@ -1,0 +1,100 @@
+/**
+ * What keeps the repository current and checked where it is hosted: the GitHub Actions workflow (validated against
+ * GitHub's own workflow schema, from `@actions/workflow-parser`, the parser GitHub's tooling uses) and the Renovate
+ * configuration. Neither can run here; these tests keep them valid and honest.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
+import { parse } from 'yaml';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WORKFLOW = '.github/workflows/ci.yml';
+const workflowText = readFileSync(join(ROOT, WORKFLOW), 'utf8');
+const makeTargets = new Set(
+  [...readFileSync(join(ROOT, 'Makefile'), 'utf8').matchAll(/^([a-z][a-z0-9-]*):/gm)].map((m) => m[1]!),
+);
+
+interface Step {
+  uses?: string;
+  run?: string;
+}
+const workflow = parse(workflowText) as { jobs: Record<string, { steps: Step[] }> };
+
+describe('the GitHub Actions workflow', () => {
+  it('when parsed with GitHub workflow schema, then it has no errors', () => {
+    const result = parseWorkflow({ name: WORKFLOW, content: workflowText }, new NoOperationTraceWriter());
+    const errors = result.context.errors.getErrors().map((error) => error.message);
+    assert.deepEqual(errors, []);
+    assert.ok(result.value, 'a workflow template');
+  });
+
+  it('when a schema error is introduced, then the parser reports it (the check can fail)', () => {
+    const broken = workflowText.replace('runs-on: ubuntu-24.04', 'runs-onn: ubuntu-24.04');
+    const result = parseWorkflow({ name: WORKFLOW, content: broken }, new NoOperationTraceWriter());
+    assert.ok(result.context.errors.getErrors().length > 0);
+  });
+
+  it('when its steps run commands, then each is a Makefile target (or the runner set-up), never a copy of one', () => {
+    const runs = Object.values(workflow.jobs).flatMap((job) =>
+      job.steps.filter((s) => s.run).map((s) => s.run!),
+    );
+    const setUp =
+      /^sudo apt-get update -q && sudo apt-get install -y -q --no-install-recommends [a-z0-9 -]+$/;
+    for (const run of runs) {
+      if (setUp.test(run.trim())) continue;
+      const target = /^make ([a-z][a-z0-9-]*)$/.exec(run.trim());
+      assert.ok(target, `"${run}" is not a make target`);
+      assert.ok(makeTargets.has(target[1]!), `make ${target[1]} does not exist`);
+    }
+    for (const needed of ['make test', 'make audit', 'make test-containers'])
+      assert.ok(runs.includes(needed), `${needed} is not run`);
+  });
+
+  it('when it scans images, then high and critical findings fail the job', () => {
+    const scans = Object.values(workflow.jobs)
+      .flatMap((job) => job.steps)
+      .filter((s) => s.uses?.startsWith('aquasecurity/trivy-action@')) as (Step & {
+      with: Record<string, string>;
+    })[];
+    assert.equal(scans.length, 3);
+    for (const scan of scans) {
+      assert.equal(scan.with['exit-code'], '1');
+      assert.match(scan.with.severity!, /HIGH,CRITICAL/);
+    }
+  });
+});
+
+describe('the Renovate configuration', () => {
+  const renovate = JSON.parse(readFileSync(join(ROOT, 'renovate.json'), 'utf8')) as {
+    extends: string[];
+    customManagers: { fileMatch: string[]; matchStrings: string[] }[];
+    packageRules: { matchPackageNames?: string[]; allowedVersions?: string; matchManagers?: string[] }[];
+  };
+
+  it('when it runs, then images and actions are pinned by digest', () => {
+    assert.ok(renovate.extends.includes('docker:pinDigests'));
+    assert.ok(renovate.extends.includes('helpers:pinGitHubActionDigests'));
+  });
+
+  it('when it reads the Dockerfiles, then the Node base image in the ARG default is found', () => {
+    const manager = renovate.customManagers[0]!;
+    const pattern = new RegExp(manager.matchStrings[0]!);
+    for (const service of ['auth', 'resource', 'client']) {
+      const text = readFileSync(join(ROOT, `services/${service}/Dockerfile`), 'utf8');
+      const match = pattern.exec(text);
+      assert.ok(match, service);
+      assert.equal(match.groups!.depName, 'node');
+      assert.match(match.groups!.currentValue!, /^24\./);
+    }
+  });
+
+  it('when Node or its types have a new major, then they stay on the LTS the project runs (24)', () => {
+    const rule = renovate.packageRules.find((r) => r.matchPackageNames?.includes('@types/node'));
+    assert.equal(rule?.allowedVersions, '<25');
+    assert.ok(rule?.matchPackageNames?.includes('node'));
+  });
+});
