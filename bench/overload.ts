@@ -1,0 +1,461 @@
+/**
+ * The overload rows of `make bench` (issue 19): login under overload, with and without admission control.
+ * Run alone: `node --import tsx bench/run.ts --only overload --seconds 5 [--dry-run]`.
+ *
+ * Each row drives auth directly (127.0.0.1) with autocannon; every request carries the client address in
+ * `X-Forwarded-For`, as the gateway sends it (auth trusts loopback), so "many clients" are many addresses.
+ * Latencies are split by status from autocannon's `response` events: admitted logins (200) and shed ones (503).
+ *
+ * - (a) logins at 2x and 5x the ceiling (autocannon's overallRate) from 64 connections, each request from one of
+ *   64 addresses for one of 64 accounts, right passwords: successful logins/s against the ceiling, admitted p99
+ *   against the budget, shed count and latency.
+ * - (b) 48 connections from one address sending wrong passwords for ever-new usernames (no limit stops them, each
+ *   would cost a bcrypt comparison) while 8 clients (8 addresses, 8 accounts, 1 connection each) log in correctly:
+ *   the 8 clients' logins/s, success rate and p99.
+ * - (c) the cost of a refusal: malformed (400), over the limit (429) and shed (503) at 16 connections, with a
+ *   bcrypt that never finishes while the queue is held full, so the only work is the refusal's.
+ *
+ * (a) and (b) run twice: "admission off" (budget 60 s and no per-client or per-account share: the queue is
+ * unbounded, as before issue 19) and "admission on" (the defaults), on the same machine in the same run.
+ */
+import { randomBytes } from 'node:crypto';
+import autocannon from 'autocannon';
+import bcrypt from 'bcrypt';
+import { loadConfig } from '../services/auth/src/config.ts';
+import type { Bcrypt } from '../services/auth/src/domain/passwords.ts';
+import { startAuth } from '../services/auth/src/server.ts';
+
+export interface OverloadEnv {
+  databaseUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  cost: number;
+  /** Logins/s: cores / bcrypt time. */
+  ceiling: number;
+  seconds: number;
+}
+
+export interface Latency {
+  count: number;
+  p50: number;
+  p99: number;
+}
+
+export interface RateRow {
+  admission: 'off' | 'on';
+  factor: number;
+  offered_per_s: number;
+  logins_per_s: number;
+  of_ceiling: number;
+  admitted: Latency;
+  shed: Latency;
+  other: number;
+  budget_ms: number;
+}
+
+export interface FloodRow {
+  admission: 'off' | 'on';
+  clients_logins_per_s: number;
+  clients_of_ceiling: number;
+  clients_success_rate: number;
+  clients_ok: Latency;
+  clients_shed: number;
+  flood_per_s: number;
+  flood_judged: number;
+  flood_shed: number;
+  flood_shed_latency: Latency;
+}
+
+export interface RefusalRow {
+  refusal: string;
+  status: number;
+  per_s: number;
+  p50: number;
+  p99: number;
+  unexpected: number;
+}
+
+export interface OverloadReport {
+  connections: { rate: number; flood: number; clients: number; refusal: number };
+  admission_on: { capacity: number; budget_ms: number; max_per_client: number; max_per_account: number };
+  rates: RateRow[];
+  flood: FloodRow[];
+  refusals: RefusalRow[];
+}
+
+const PASSWORD = 'overload benchmark passphrase';
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+function latency(samples: number[]): Latency {
+  if (samples.length === 0) return { count: 0, p50: 0, p99: 0 };
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+  return { count: sorted.length, p50: round(at(0.5)), p99: round(at(0.99)) };
+}
+
+interface Tally {
+  byStatus: Map<number, number[]>;
+  seconds: number;
+  count(status: number): number;
+  total(): number;
+}
+
+/** autocannon on `url` with a body and client address per request; latencies kept per status. */
+async function drive(options: {
+  url: string;
+  connections: number;
+  seconds: number;
+  overallRate?: number;
+  next: (n: number) => { body: string; ip: string };
+}): Promise<Tally> {
+  let n = 0;
+  const byStatus = new Map<number, number[]>();
+  let finish!: (error: unknown) => void;
+  const finished = new Promise<void>((resolve, reject) => {
+    finish = (error) => (error ? reject(error) : resolve());
+  });
+  const instance = autocannon(
+    {
+      url: options.url,
+      method: 'POST',
+      connections: options.connections,
+      duration: options.seconds,
+      ...(options.overallRate ? { overallRate: options.overallRate } : {}),
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req: autocannon.Request) => {
+            const { body, ip } = options.next(n++);
+            return {
+              ...req,
+              body,
+              headers: { ...req.headers, 'content-type': 'application/json', 'x-forwarded-for': ip },
+            };
+          },
+        },
+      ],
+    },
+    (error) => finish(error),
+  );
+  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+    const list = byStatus.get(status);
+    if (list) list.push(ms);
+    else byStatus.set(status, [ms]);
+  });
+  await finished;
+  return {
+    byStatus,
+    seconds: options.seconds,
+    count: (status) => byStatus.get(status)?.length ?? 0,
+    total: () => [...byStatus.values()].reduce((sum, list) => sum + list.length, 0),
+  };
+}
+
+/** bcrypt whose operations wait while the gate is closed (row c holds the queue full with it). */
+function gatedBcrypt() {
+  let closed = false;
+  let waiting: (() => void)[] = [];
+  const pass = () => (closed ? new Promise<void>((resolve) => waiting.push(resolve)) : Promise.resolve());
+  const engine: Bcrypt = {
+    hash: async (data, cost) => {
+      await pass();
+      return bcrypt.hash(data, cost);
+    },
+    compare: async (data, hash) => {
+      await pass();
+      return bcrypt.compare(data, hash);
+    },
+  };
+  return {
+    engine,
+    waiting: () => waiting.length,
+    close: () => {
+      closed = true;
+    },
+    open: () => {
+      closed = false;
+      const resolve = waiting;
+      waiting = [];
+      for (const r of resolve) r();
+    },
+  };
+}
+
+export async function overloadRows(env: OverloadEnv, log: (line: string) => void): Promise<OverloadReport> {
+  // One key-encryption key and pepper for every instance: they share the database and its signing key.
+  const kek = randomBytes(32).toString('base64');
+  const pepper = randomBytes(32).toString('base64');
+  const baseEnv = (prefix: string, extra: Record<string, string> = {}) =>
+    loadConfig({
+      DATABASE_URL: env.databaseUrl,
+      REDIS_URL: env.redisUrl,
+      REDIS_KEY_PREFIX: `${env.redisPrefix}${prefix}:`,
+      KEY_ENCRYPTION_KEY: kek,
+      PASSWORD_PEPPER: pepper,
+      PORT: '0',
+      BCRYPT_COST: String(env.cost),
+      LOG_LEVEL: 'silent',
+      TRUST_PROXY: 'loopback',
+      REGISTER_MAX_PER_IP_PER_HOUR: '100000',
+      LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '1000000',
+      LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: '1000000',
+      LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: '1000000',
+      SESSIONS_MAX_PER_USER: '1000',
+      ...extra,
+    });
+  const off = {
+    BCRYPT_QUEUE_BUDGET_MS: '60000',
+    BCRYPT_MAX_PER_CLIENT: '10000',
+    BCRYPT_MAX_PER_ACCOUNT: '10000',
+  };
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    // The instances share one database (and so one signing key, made by the first).
+    const on = await startAuth(baseEnv('ovon'));
+    stops.push(on.stop);
+    const offAuth = await startAuth(baseEnv('ovoff', off));
+    stops.push(offAuth.stop);
+    const plan = on.service.accounts.admission.plan;
+    log(
+      `bench: admission on: pool ${plan.poolSize}, workers ${plan.workers}, hash ${round(plan.hashMs)} ms, budget ${Math.round(plan.budgetMs)} ms, capacity ${plan.capacity}, per client ${plan.maxPerClient}, per account ${plan.maxPerAccount}`,
+    );
+
+    // Accounts of their own per instance (separate limit counters and sessions), inserted with one hash made by
+    // that instance (the same password for all), so setting up costs one bcrypt hash, not one per account.
+    const makeUsers = async (auth: typeof on, stem: string, count: number) => {
+      const hash = await auth.service.accounts.passwords.hash(PASSWORD);
+      const names: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const username = `${stem}${i}x${randomBytes(3).toString('hex')}`;
+        await auth.service.accounts.users.insert({ username, passwordHash: hash, roles: ['user'] });
+        names.push(username);
+      }
+      return names;
+    };
+    const instances = [
+      { admission: 'off' as const, auth: offAuth },
+      { admission: 'on' as const, auth: on },
+    ];
+    const users = new Map<string, { many: string[]; clients: string[] }>();
+    for (const { admission, auth } of instances) {
+      users.set(admission, {
+        many: await makeUsers(auth, `ov${admission}m`, 64),
+        clients: await makeUsers(auth, `ov${admission}c`, 8),
+      });
+    }
+
+    // (a) 2x and 5x the ceiling from 64 addresses over 64 accounts.
+    const RATE_CONNECTIONS = 64;
+    const rates: RateRow[] = [];
+    for (const factor of [2, 5]) {
+      for (const { admission, auth } of instances) {
+        const many = users.get(admission)!.many;
+        const offered = Math.max(1, Math.round(env.ceiling * factor));
+        const tally = await drive({
+          url: `${auth.url}/auth/login`,
+          connections: RATE_CONNECTIONS,
+          seconds: env.seconds,
+          overallRate: offered,
+          next: (n) => ({
+            body: JSON.stringify({ username: many[n % many.length], password: PASSWORD }),
+            ip: `10.1.0.${n % RATE_CONNECTIONS}`,
+          }),
+        });
+        const ok = tally.count(200);
+        const row: RateRow = {
+          admission,
+          factor,
+          offered_per_s: offered,
+          logins_per_s: round(ok / tally.seconds),
+          of_ceiling: round(ok / tally.seconds / env.ceiling, 2),
+          admitted: latency(tally.byStatus.get(200) ?? []),
+          shed: latency(tally.byStatus.get(503) ?? []),
+          other: tally.total() - ok - tally.count(503),
+          budget_ms: Math.round(auth.service.accounts.admission.plan.budgetMs),
+        };
+        rates.push(row);
+        log(
+          `bench: overload ${factor}x, admission ${admission.padEnd(3)}: ${row.logins_per_s} logins/s (${row.of_ceiling} of ceiling), admitted p50 ${row.admitted.p50} p99 ${row.admitted.p99} ms, shed ${row.shed.count} (p99 ${row.shed.p99} ms), other ${row.other}`,
+        );
+      }
+    }
+
+    // (b) one address floods wrong passwords while 8 clients log in correctly.
+    const FLOOD_CONNECTIONS = 48;
+    const flood: FloodRow[] = [];
+    for (const { admission, auth } of instances) {
+      const clients = users.get(admission)!.clients;
+      const [floodTally, clientTally] = await Promise.all([
+        drive({
+          url: `${auth.url}/auth/login`,
+          connections: FLOOD_CONNECTIONS,
+          seconds: env.seconds,
+          next: (n) => ({
+            body: JSON.stringify({ username: `nobody${n}x${admission}`, password: 'wrong password, again' }),
+            ip: '203.0.113.66',
+          }),
+        }),
+        drive({
+          url: `${auth.url}/auth/login`,
+          connections: clients.length,
+          seconds: env.seconds,
+          next: (n) => ({
+            body: JSON.stringify({ username: clients[n % clients.length], password: PASSWORD }),
+            ip: `10.2.0.${n % clients.length}`,
+          }),
+        }),
+      ]);
+      const ok = clientTally.count(200);
+      const row: FloodRow = {
+        admission,
+        clients_logins_per_s: round(ok / clientTally.seconds),
+        clients_of_ceiling: round(ok / clientTally.seconds / env.ceiling, 2),
+        clients_success_rate: round(ok / Math.max(1, clientTally.total()), 3),
+        clients_ok: latency(clientTally.byStatus.get(200) ?? []),
+        clients_shed: clientTally.count(503),
+        flood_per_s: round(floodTally.total() / floodTally.seconds),
+        flood_judged: floodTally.count(401),
+        flood_shed: floodTally.count(503),
+        flood_shed_latency: latency(floodTally.byStatus.get(503) ?? []),
+      };
+      flood.push(row);
+      log(
+        `bench: flood + 8 clients, admission ${admission.padEnd(3)}: clients ${row.clients_logins_per_s} logins/s (${row.clients_of_ceiling} of ceiling), success ${row.clients_success_rate}, p99 ${row.clients_ok.p99} ms; flood ${row.flood_per_s} req/s, ${row.flood_judged} judged, ${row.flood_shed} shed`,
+      );
+    }
+    for (const stop of stops.splice(0).reverse()) await stop();
+
+    // (c) the cost of a refusal, on an instance whose bcrypt is held shut while the queue is full.
+    const gate = gatedBcrypt();
+    const refusing = await startAuth(
+      baseEnv('ovref', {
+        LOGIN_MAX_FAILURES_PER_USER_IP: '1',
+        BCRYPT_MAX_PER_CLIENT: '10000',
+        BCRYPT_MAX_PER_ACCOUNT: '10000',
+      }),
+      { bcrypt: gate.engine },
+    );
+    stops.push(refusing.stop);
+    // At most the capacity: an over-the-limit refusal holds an admission slot for its Redis round trip.
+    const REFUSAL_CONNECTIONS = Math.min(16, refusing.service.accounts.admission.plan.capacity);
+    const refusals: RefusalRow[] = [];
+    const refusal = async (name: string, status: number, body: (n: number) => string, ip = '10.3.0.1') => {
+      const tally = await drive({
+        url: `${refusing.url}/auth/login`,
+        connections: REFUSAL_CONNECTIONS,
+        seconds: env.seconds,
+        next: (n) => ({ body: body(n), ip }),
+      });
+      const lat = latency(tally.byStatus.get(status) ?? []);
+      const row: RefusalRow = {
+        refusal: name,
+        status,
+        per_s: round(tally.count(status) / tally.seconds),
+        p50: lat.p50,
+        p99: lat.p99,
+        unexpected: tally.total() - tally.count(status),
+      };
+      refusals.push(row);
+      log(
+        `bench: refusal ${name.padEnd(36)} ${String(row.per_s).padStart(8)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  other statuses ${row.unexpected}`,
+      );
+    };
+    await refusal('malformed body (400 invalid_input)', 400, () => JSON.stringify({ username: 'someone' }));
+    // One wrong password blocks the (username, address) pair (LOGIN_MAX_FAILURES_PER_USER_IP=1).
+    const [blocked] = await makeUsers(refusing, 'ovblk', 1);
+    await fetch(`${refusing.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': '10.3.0.2' },
+      body: JSON.stringify({ username: blocked, password: 'wrong password, once' }),
+    }).then((res) => res.arrayBuffer());
+    await refusal(
+      'over the limit (429 too_many_attempts)',
+      429,
+      () => JSON.stringify({ username: blocked, password: PASSWORD }),
+      '10.3.0.2',
+    );
+    gate.close();
+    const plan2 = refusing.service.accounts.admission.plan;
+    const held = Array.from({ length: plan2.capacity }, (_, n) =>
+      fetch(`${refusing.url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.3.1.${n}` },
+        body: JSON.stringify({ username: `holder${n}`, password: PASSWORD }),
+      }).then((res) => res.arrayBuffer()),
+    );
+    while (gate.waiting() < plan2.capacity) await new Promise((resolve) => setTimeout(resolve, 10));
+    try {
+      await refusal('shed (503 overloaded)', 503, (n) =>
+        JSON.stringify({ username: `ovshed${n % 64}`, password: PASSWORD }),
+      );
+    } finally {
+      gate.open();
+      await Promise.all(held);
+    }
+
+    return {
+      connections: {
+        rate: RATE_CONNECTIONS,
+        flood: FLOOD_CONNECTIONS,
+        clients: 8,
+        refusal: REFUSAL_CONNECTIONS,
+      },
+      admission_on: {
+        capacity: plan.capacity,
+        budget_ms: Math.round(plan.budgetMs),
+        max_per_client: plan.maxPerClient,
+        max_per_account: plan.maxPerAccount,
+      },
+      rates,
+      flood,
+      refusals,
+    };
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  }
+}
+
+/** The markdown for docs/benchmarks.md's overload section (between its markers). */
+export function overloadTable(
+  report: OverloadReport,
+  context: {
+    date: string;
+    cores: number;
+    cpu: string;
+    seconds: number;
+    cost: number;
+    bcryptMs: number;
+    ceiling: number;
+  },
+): string {
+  const r = report;
+  return [
+    `Measured ${context.date.slice(0, 10)} on ${context.cores} cores (${context.cpu}); ${context.seconds} s per row; bcrypt cost ${context.cost} at ${context.bcryptMs} ms, ceiling **${context.ceiling} logins/s**; admission on: capacity ${r.admission_on.capacity}, budget ${r.admission_on.budget_ms} ms, ${r.admission_on.max_per_client} per client, ${r.admission_on.max_per_account} per account; \`make bench\`.`,
+    '',
+    `(a) Logins at 2x and 5x the ceiling, ${r.connections.rate} connections, ${r.connections.rate} addresses and accounts:`,
+    '',
+    '| offered | admission | logins/s | of ceiling | admitted p50 ms | admitted p99 ms | shed | shed p50 ms | shed p99 ms | other |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.rates.map(
+      (x) =>
+        `| ${x.factor}x (${x.offered_per_s}/s) | ${x.admission} | ${x.logins_per_s} | ${x.of_ceiling} | ${x.admitted.p50} | ${x.admitted.p99} | ${x.shed.count} | ${x.shed.p50} | ${x.shed.p99} | ${x.other} |`,
+    ),
+    '',
+    `(b) ${r.connections.flood} connections from one address sending wrong passwords while ${r.connections.clients} clients log in correctly:`,
+    '',
+    '| admission | clients logins/s | of ceiling | clients success rate | clients p50 ms | clients p99 ms | clients shed | flood req/s | flood judged (401) | flood shed | flood shed p99 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.flood.map(
+      (x) =>
+        `| ${x.admission} | ${x.clients_logins_per_s} | ${x.clients_of_ceiling} | ${x.clients_success_rate} | ${x.clients_ok.p50} | ${x.clients_ok.p99} | ${x.clients_shed} | ${x.flood_per_s} | ${x.flood_judged} | ${x.flood_shed} | ${x.flood_shed_latency.p99} |`,
+    ),
+    '',
+    `(c) The cost of a refusal, ${r.connections.refusal} connections, nothing else running (the shed row with the hashing queue held full):`,
+    '',
+    '| refusal | status | req/s | p50 ms | p99 ms | other statuses |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...r.refusals.map(
+      (x) => `| ${x.refusal} | ${x.status} | ${x.per_s} | ${x.p50} | ${x.p99} | ${x.unexpected} |`,
+    ),
+  ].join('\n');
+}
