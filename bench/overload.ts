@@ -2,7 +2,9 @@
  * The overload rows of `make bench` (issue 19): login under overload, with and without admission control.
  * Run alone: `node --import tsx bench/run.ts --only overload --seconds 5 [--dry-run]`.
  *
- * Each row drives auth directly (127.0.0.1) with autocannon; every request carries the client address in
+ * Rows (a) and (b) drive auth processes of their own (`node services/auth/src/server.ts`, as `make dev` runs it:
+ * their own event loop and thread pool, apart from the load generator's), directly on 127.0.0.1, with autocannon;
+ * every request carries the client address in
  * `X-Forwarded-For`, as the gateway sends it (auth trusts loopback), so "many clients" are many addresses.
  * Latencies are split by status from autocannon's `response` events: admitted logins (200) and shed ones (503).
  *
@@ -16,14 +18,23 @@
  *   bcrypt that never finishes while the queue is held full, so the only work is the refusal's.
  *
  * (a) and (b) run twice: "admission off" (budget 60 s and no per-client or per-account share: the queue is
- * unbounded, as before issue 19) and "admission on" (the defaults), on the same machine in the same run.
+ * unbounded, as before issue 19) and "admission on" (the defaults), on the same machine in the same run. Before each
+ * row the previous one's work is drained (`auth_bcrypt_in_flight` back to 0), and answers that did not come within
+ * the row are counted as unanswered.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import bcrypt from 'bcrypt';
 import { loadConfig } from '../services/auth/src/config.ts';
-import type { Bcrypt } from '../services/auth/src/domain/passwords.ts';
+import { type Bcrypt, createPasswordHasher } from '../services/auth/src/domain/passwords.ts';
 import { startAuth } from '../services/auth/src/server.ts';
+import { createPool } from '../services/auth/src/store/db.ts';
+import { createUserStore } from '../services/auth/src/store/users.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 export interface OverloadEnv {
   databaseUrl: string;
@@ -50,6 +61,7 @@ export interface RateRow {
   admitted: Latency;
   shed: Latency;
   other: number;
+  unanswered: number;
   budget_ms: number;
 }
 
@@ -60,6 +72,7 @@ export interface FloodRow {
   clients_success_rate: number;
   clients_ok: Latency;
   clients_shed: number;
+  clients_unanswered: number;
   flood_per_s: number;
   flood_judged: number;
   flood_shed: number;
@@ -98,6 +111,8 @@ interface Tally {
   seconds: number;
   count(status: number): number;
   total(): number;
+  /** Requests sent that had no answer when the row ended (their latency is unknown, beyond the row). */
+  unanswered(): number;
 }
 
 /** autocannon on `url` with a body and client address per request; latencies kept per status. */
@@ -143,11 +158,13 @@ async function drive(options: {
     else byStatus.set(status, [ms]);
   });
   await finished;
+  const total = () => [...byStatus.values()].reduce((sum, list) => sum + list.length, 0);
   return {
     byStatus,
     seconds: options.seconds,
     count: (status) => byStatus.get(status)?.length ?? 0,
-    total: () => [...byStatus.values()].reduce((sum, list) => sum + list.length, 0),
+    total,
+    unanswered: () => Math.max(0, n - total()),
   };
 }
 
@@ -181,66 +198,156 @@ function gatedBcrypt() {
   };
 }
 
+/** A free TCP port on 127.0.0.1 (for a child process's PORT). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface ChildAuth {
+  url: string;
+  /** A gauge or counter from its /metrics (0 when absent), label values matched as given. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** Wait until no admitted hashing work is left (the previous row's backlog). */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** `node services/auth/src/server.ts` with `env`, ready when /readyz answers 200. */
+async function startChildAuth(env: Record<string, string>): Promise<ChildAuth> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['services/auth/src/server.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...(process.env.UV_THREADPOOL_SIZE ? { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE } : {}),
+      ...env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`auth exited with ${child.exitCode} at start-up`);
+    const ready = await fetch(`${url}/readyz`).then(
+      (res) => res.status === 200,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new Error('auth did not become ready within 60 s');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const metric = async (name: string, labels: Record<string, string> = {}) => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) &&
+          Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+      );
+    return line === undefined ? 0 : Number(line.split(' ').at(-1));
+  };
+  return {
+    url,
+    metric,
+    async drain() {
+      const until = Date.now() + 300_000;
+      while ((await metric('auth_bcrypt_in_flight')) > 0 && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 export async function overloadRows(env: OverloadEnv, log: (line: string) => void): Promise<OverloadReport> {
   // One key-encryption key and pepper for every instance: they share the database and its signing key.
   const kek = randomBytes(32).toString('base64');
   const pepper = randomBytes(32).toString('base64');
-  const baseEnv = (prefix: string, extra: Record<string, string> = {}) =>
-    loadConfig({
-      DATABASE_URL: env.databaseUrl,
-      REDIS_URL: env.redisUrl,
-      REDIS_KEY_PREFIX: `${env.redisPrefix}${prefix}:`,
-      KEY_ENCRYPTION_KEY: kek,
-      PASSWORD_PEPPER: pepper,
-      PORT: '0',
-      BCRYPT_COST: String(env.cost),
-      LOG_LEVEL: 'silent',
-      TRUST_PROXY: 'loopback',
-      REGISTER_MAX_PER_IP_PER_HOUR: '100000',
-      LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '1000000',
-      LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: '1000000',
-      LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: '1000000',
-      SESSIONS_MAX_PER_USER: '1000',
-      ...extra,
-    });
+  const baseEnv = (prefix: string, extra: Record<string, string> = {}): Record<string, string> => ({
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: env.redisUrl,
+    REDIS_KEY_PREFIX: `${env.redisPrefix}${prefix}:`,
+    KEY_ENCRYPTION_KEY: kek,
+    PASSWORD_PEPPER: pepper,
+    BCRYPT_COST: String(env.cost),
+    LOG_LEVEL: 'silent',
+    TRUST_PROXY: 'loopback',
+    REGISTER_MAX_PER_IP_PER_HOUR: '100000',
+    LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '1000000',
+    LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: '1000000',
+    LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: '1000000',
+    SESSIONS_MAX_PER_USER: '1000',
+    ...extra,
+  });
   const off = {
     BCRYPT_QUEUE_BUDGET_MS: '60000',
     BCRYPT_MAX_PER_CLIENT: '10000',
     BCRYPT_MAX_PER_ACCOUNT: '10000',
   };
   const stops: (() => Promise<void>)[] = [];
+  const pool = createPool(env.databaseUrl, 2);
   try {
-    // The instances share one database (and so one signing key, made by the first).
-    const on = await startAuth(baseEnv('ovon'));
-    stops.push(on.stop);
-    const offAuth = await startAuth(baseEnv('ovoff', off));
-    stops.push(offAuth.stop);
-    const plan = on.service.accounts.admission.plan;
-    log(
-      `bench: admission on: pool ${plan.poolSize}, workers ${plan.workers}, hash ${round(plan.hashMs)} ms, budget ${Math.round(plan.budgetMs)} ms, capacity ${plan.capacity}, per client ${plan.maxPerClient}, per account ${plan.maxPerAccount}`,
+    // Accounts, inserted with one peppered hash (the same password for all), so that setting up costs one
+    // bcrypt hash, not one per account; each instance gets its own (separate limit counters and sessions).
+    const hash = await createPasswordHasher({ pepper: Buffer.from(pepper, 'base64'), cost: env.cost }).hash(
+      PASSWORD,
     );
-
-    // Accounts of their own per instance (separate limit counters and sessions), inserted with one hash made by
-    // that instance (the same password for all), so setting up costs one bcrypt hash, not one per account.
-    const makeUsers = async (auth: typeof on, stem: string, count: number) => {
-      const hash = await auth.service.accounts.passwords.hash(PASSWORD);
+    const store = createUserStore(pool);
+    const makeUsers = async (stem: string, count: number) => {
       const names: string[] = [];
       for (let i = 0; i < count; i++) {
         const username = `${stem}${i}x${randomBytes(3).toString('hex')}`;
-        await auth.service.accounts.users.insert({ username, passwordHash: hash, roles: ['user'] });
+        await store.insert({ username, passwordHash: hash, roles: ['user'] });
         names.push(username);
       }
       return names;
     };
+
+    // One at a time (the first makes the signing key), each its own process.
+    const offAuth = await startChildAuth(baseEnv('ovoff', off));
+    stops.push(offAuth.stop);
+    const onAuth = await startChildAuth(baseEnv('ovon'));
+    stops.push(onAuth.stop);
+    const plan = {
+      poolSize: await onAuth.metric('auth_bcrypt_threadpool_size'),
+      workers: await onAuth.metric('auth_bcrypt_workers'),
+      hashMs: (await onAuth.metric('auth_bcrypt_hash_seconds')) * 1000,
+      budgetMs: (await onAuth.metric('auth_bcrypt_queue_budget_seconds')) * 1000,
+      capacity: await onAuth.metric('auth_bcrypt_admission_capacity'),
+      maxPerClient: await onAuth.metric('auth_bcrypt_admission_max_per_client'),
+      maxPerAccount: await onAuth.metric('auth_bcrypt_admission_max_per_account'),
+    };
+    log(
+      `bench: admission on: pool ${plan.poolSize}, workers ${plan.workers}, hash ${round(plan.hashMs)} ms, budget ${Math.round(plan.budgetMs)} ms, capacity ${plan.capacity}, per client ${plan.maxPerClient}, per account ${plan.maxPerAccount}`,
+    );
     const instances = [
-      { admission: 'off' as const, auth: offAuth },
-      { admission: 'on' as const, auth: on },
+      { admission: 'off' as const, auth: offAuth, budgetMs: 60_000 },
+      { admission: 'on' as const, auth: onAuth, budgetMs: plan.budgetMs },
     ];
+    // Before each row, both instances finish the previous rows' work (requests unanswered at a row's end are
+    // still being served, and would take the cores from the next row).
+    const drainAll = async () => {
+      for (const { auth } of instances) await auth.drain();
+    };
     const users = new Map<string, { many: string[]; clients: string[] }>();
-    for (const { admission, auth } of instances) {
+    for (const { admission } of instances) {
       users.set(admission, {
-        many: await makeUsers(auth, `ov${admission}m`, 64),
-        clients: await makeUsers(auth, `ov${admission}c`, 8),
+        many: await makeUsers(`ov${admission}m`, 64),
+        clients: await makeUsers(`ov${admission}c`, 8),
       });
     }
 
@@ -248,9 +355,10 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
     const RATE_CONNECTIONS = 64;
     const rates: RateRow[] = [];
     for (const factor of [2, 5]) {
-      for (const { admission, auth } of instances) {
+      for (const { admission, auth, budgetMs } of instances) {
         const many = users.get(admission)!.many;
         const offered = Math.max(1, Math.round(env.ceiling * factor));
+        await drainAll();
         const tally = await drive({
           url: `${auth.url}/auth/login`,
           connections: RATE_CONNECTIONS,
@@ -271,11 +379,12 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
           admitted: latency(tally.byStatus.get(200) ?? []),
           shed: latency(tally.byStatus.get(503) ?? []),
           other: tally.total() - ok - tally.count(503),
-          budget_ms: Math.round(auth.service.accounts.admission.plan.budgetMs),
+          unanswered: tally.unanswered(),
+          budget_ms: Math.round(budgetMs),
         };
         rates.push(row);
         log(
-          `bench: overload ${factor}x, admission ${admission.padEnd(3)}: ${row.logins_per_s} logins/s (${row.of_ceiling} of ceiling), admitted p50 ${row.admitted.p50} p99 ${row.admitted.p99} ms, shed ${row.shed.count} (p99 ${row.shed.p99} ms), other ${row.other}`,
+          `bench: overload ${factor}x, admission ${admission.padEnd(3)}: ${row.logins_per_s} logins/s (${row.of_ceiling} of ceiling), admitted p50 ${row.admitted.p50} p99 ${row.admitted.p99} ms, shed ${row.shed.count} (p99 ${row.shed.p99} ms), other ${row.other}, unanswered ${row.unanswered}`,
         );
       }
     }
@@ -285,6 +394,7 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
     const flood: FloodRow[] = [];
     for (const { admission, auth } of instances) {
       const clients = users.get(admission)!.clients;
+      await drainAll();
       const [floodTally, clientTally] = await Promise.all([
         drive({
           url: `${auth.url}/auth/login`,
@@ -310,9 +420,10 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
         admission,
         clients_logins_per_s: round(ok / clientTally.seconds),
         clients_of_ceiling: round(ok / clientTally.seconds / env.ceiling, 2),
-        clients_success_rate: round(ok / Math.max(1, clientTally.total()), 3),
+        clients_success_rate: round(ok / Math.max(1, clientTally.total() + clientTally.unanswered()), 3),
         clients_ok: latency(clientTally.byStatus.get(200) ?? []),
         clients_shed: clientTally.count(503),
+        clients_unanswered: clientTally.unanswered(),
         flood_per_s: round(floodTally.total() / floodTally.seconds),
         flood_judged: floodTally.count(401),
         flood_shed: floodTally.count(503),
@@ -320,18 +431,22 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
       };
       flood.push(row);
       log(
-        `bench: flood + 8 clients, admission ${admission.padEnd(3)}: clients ${row.clients_logins_per_s} logins/s (${row.clients_of_ceiling} of ceiling), success ${row.clients_success_rate}, p99 ${row.clients_ok.p99} ms; flood ${row.flood_per_s} req/s, ${row.flood_judged} judged, ${row.flood_shed} shed`,
+        `bench: flood + 8 clients, admission ${admission.padEnd(3)}: clients ${row.clients_logins_per_s} logins/s (${row.clients_of_ceiling} of ceiling), success ${row.clients_success_rate}, p99 ${row.clients_ok.p99} ms, unanswered ${row.clients_unanswered}; flood ${row.flood_per_s} req/s, ${row.flood_judged} judged, ${row.flood_shed} shed`,
       );
     }
+    await drainAll();
     for (const stop of stops.splice(0).reverse()) await stop();
 
-    // (c) the cost of a refusal, on an instance whose bcrypt is held shut while the queue is full.
+    // (c) the cost of a refusal, in this process (its bcrypt is injected and held shut while the queue is full).
     const gate = gatedBcrypt();
     const refusing = await startAuth(
-      baseEnv('ovref', {
-        LOGIN_MAX_FAILURES_PER_USER_IP: '1',
-        BCRYPT_MAX_PER_CLIENT: '10000',
-        BCRYPT_MAX_PER_ACCOUNT: '10000',
+      loadConfig({
+        ...baseEnv('ovref', {
+          LOGIN_MAX_FAILURES_PER_USER_IP: '1',
+          BCRYPT_MAX_PER_CLIENT: '10000',
+          BCRYPT_MAX_PER_ACCOUNT: '10000',
+        }),
+        PORT: '0',
       }),
       { bcrypt: gate.engine },
     );
@@ -357,12 +472,12 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
       };
       refusals.push(row);
       log(
-        `bench: refusal ${name.padEnd(36)} ${String(row.per_s).padStart(8)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  other statuses ${row.unexpected}`,
+        `bench: refusal ${name.padEnd(38)} ${String(row.per_s).padStart(8)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  other statuses ${row.unexpected}`,
       );
     };
     await refusal('malformed body (400 invalid_input)', 400, () => JSON.stringify({ username: 'someone' }));
     // One wrong password blocks the (username, address) pair (LOGIN_MAX_FAILURES_PER_USER_IP=1).
-    const [blocked] = await makeUsers(refusing, 'ovblk', 1);
+    const [blocked] = await makeUsers('ovblk', 1);
     await fetch(`${refusing.url}/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-forwarded-for': '10.3.0.2' },
@@ -375,15 +490,15 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
       '10.3.0.2',
     );
     gate.close();
-    const plan2 = refusing.service.accounts.admission.plan;
-    const held = Array.from({ length: plan2.capacity }, (_, n) =>
+    const capacity = refusing.service.accounts.admission.plan.capacity;
+    const held = Array.from({ length: capacity }, (_, n) =>
       fetch(`${refusing.url}/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.3.1.${n}` },
         body: JSON.stringify({ username: `holder${n}`, password: PASSWORD }),
       }).then((res) => res.arrayBuffer()),
     );
-    while (gate.waiting() < plan2.capacity) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (gate.waiting() < capacity) await new Promise((resolve) => setTimeout(resolve, 10));
     try {
       await refusal('shed (503 overloaded)', 503, (n) =>
         JSON.stringify({ username: `ovshed${n % 64}`, password: PASSWORD }),
@@ -412,6 +527,7 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
     };
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
+    await pool.end().catch(() => {});
   }
 }
 
@@ -434,20 +550,20 @@ export function overloadTable(
     '',
     `(a) Logins at 2x and 5x the ceiling, ${r.connections.rate} connections, ${r.connections.rate} addresses and accounts:`,
     '',
-    '| offered | admission | logins/s | of ceiling | admitted p50 ms | admitted p99 ms | shed | shed p50 ms | shed p99 ms | other |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| offered | admission | logins/s | of ceiling | admitted p50 ms | admitted p99 ms | shed | shed p50 ms | shed p99 ms | other | unanswered |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...r.rates.map(
       (x) =>
-        `| ${x.factor}x (${x.offered_per_s}/s) | ${x.admission} | ${x.logins_per_s} | ${x.of_ceiling} | ${x.admitted.p50} | ${x.admitted.p99} | ${x.shed.count} | ${x.shed.p50} | ${x.shed.p99} | ${x.other} |`,
+        `| ${x.factor}x (${x.offered_per_s}/s) | ${x.admission} | ${x.logins_per_s} | ${x.of_ceiling} | ${x.admitted.p50} | ${x.admitted.p99} | ${x.shed.count} | ${x.shed.p50} | ${x.shed.p99} | ${x.other} | ${x.unanswered} |`,
     ),
     '',
     `(b) ${r.connections.flood} connections from one address sending wrong passwords while ${r.connections.clients} clients log in correctly:`,
     '',
-    '| admission | clients logins/s | of ceiling | clients success rate | clients p50 ms | clients p99 ms | clients shed | flood req/s | flood judged (401) | flood shed | flood shed p99 ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| admission | clients logins/s | of ceiling | clients success rate | clients p50 ms | clients p99 ms | clients shed | clients unanswered | flood req/s | flood judged (401) | flood shed | flood shed p99 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...r.flood.map(
       (x) =>
-        `| ${x.admission} | ${x.clients_logins_per_s} | ${x.clients_of_ceiling} | ${x.clients_success_rate} | ${x.clients_ok.p50} | ${x.clients_ok.p99} | ${x.clients_shed} | ${x.flood_per_s} | ${x.flood_judged} | ${x.flood_shed} | ${x.flood_shed_latency.p99} |`,
+        `| ${x.admission} | ${x.clients_logins_per_s} | ${x.clients_of_ceiling} | ${x.clients_success_rate} | ${x.clients_ok.p50} | ${x.clients_ok.p99} | ${x.clients_shed} | ${x.clients_unanswered} | ${x.flood_per_s} | ${x.flood_judged} | ${x.flood_shed} | ${x.flood_shed_latency.p99} |`,
     ),
     '',
     `(c) The cost of a refusal, ${r.connections.refusal} connections, nothing else running (the shed row with the hashing queue held full):`,
