@@ -12,6 +12,7 @@ import {
   trustProxySchema,
 } from '@authstack/config';
 import { z } from 'zod';
+import type { AdmissionSettings } from './domain/admission.ts';
 import type { LimitSettings } from './limits.ts';
 
 export { ConfigError, resolveFileVariables };
@@ -72,6 +73,20 @@ const schema = z
     KEY_ACTIVATION_DELAY: seconds(0, 7 * 86400, 600),
     KEY_RELOAD_INTERVAL: seconds(1, 3600, 30),
     BCRYPT_COST: z.coerce.number().int().min(4).max(16).default(12),
+    // libuv reads UV_THREADPOOL_SIZE itself (once, at start); auth reads it to size admission control.
+    UV_THREADPOOL_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(1024).default(4)),
+    BCRYPT_QUEUE_BUDGET_MS: z.preprocess(
+      emptyAsUndefined,
+      z.coerce.number().int().min(10).max(60_000).optional(),
+    ),
+    BCRYPT_MAX_PER_CLIENT: z.preprocess(
+      emptyAsUndefined,
+      z.coerce.number().int().min(1).max(10_000).optional(),
+    ),
+    BCRYPT_MAX_PER_ACCOUNT: z.preprocess(
+      emptyAsUndefined,
+      z.coerce.number().int().min(1).max(10_000).default(2),
+    ),
     BOOTSTRAP_ADMIN_USERNAME: z.preprocess(emptyAsUndefined, z.string().optional()),
     BOOTSTRAP_ADMIN_PASSWORD: z.preprocess(emptyAsUndefined, z.string().optional()),
     TRUST_PROXY: trustProxySchema,
@@ -149,6 +164,8 @@ export interface AuthConfig {
   keyActivationDelay: number;
   keyReloadInterval: number;
   bcryptCost: number;
+  /** Admission control in front of bcrypt (see domain/admission.ts). */
+  admission: AdmissionSettings;
   bootstrapAdmin: { username: string; password: string } | undefined;
   /** express `trust proxy`, parsed by `@authstack/config`: false, a hop count, or addresses/CIDRs/names. */
   trustProxy: TrustProxy;
@@ -181,6 +198,12 @@ export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
     keyActivationDelay: e.KEY_ACTIVATION_DELAY,
     keyReloadInterval: e.KEY_RELOAD_INTERVAL,
     bcryptCost: e.BCRYPT_COST,
+    admission: {
+      poolSize: e.UV_THREADPOOL_SIZE,
+      budgetMs: e.BCRYPT_QUEUE_BUDGET_MS,
+      maxPerClient: e.BCRYPT_MAX_PER_CLIENT,
+      maxPerAccount: e.BCRYPT_MAX_PER_ACCOUNT,
+    },
     bootstrapAdmin:
       e.BOOTSTRAP_ADMIN_USERNAME && e.BOOTSTRAP_ADMIN_PASSWORD
         ? { username: e.BOOTSTRAP_ADMIN_USERNAME, password: e.BOOTSTRAP_ADMIN_PASSWORD }

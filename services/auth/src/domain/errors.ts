@@ -86,3 +86,17 @@ export const invalidCursor = () =>
     title: 'Invalid cursor',
     detail: 'Use the next_cursor of a previous page of the same list, or no cursor.',
   });
+
+/**
+ * Admission control (see `admission.ts`): the password-hashing queue is full, or this client or account holds
+ * its share of it. Sent before any bcrypt work; not a failed attempt.
+ */
+export const overloaded = (retryAfterSec: number) =>
+  new HttpProblem({
+    status: 503,
+    code: 'overloaded',
+    title: 'Overloaded',
+    detail: `Too many password checks are in progress; try again in ${retryAfterSec} seconds.`,
+    headers: { 'Retry-After': String(retryAfterSec) },
+    extra: { retry_after: retryAfterSec },
+  });
