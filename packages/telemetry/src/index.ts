@@ -21,6 +21,7 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers["x-refresh-token"]',
   'res.headers["set-cookie"]',
+  'res.headers["x-session-authorization"]',
   '*.password',
   '*.current_password',
   '*.new_password',

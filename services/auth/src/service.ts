@@ -126,6 +126,7 @@ export async function createAuthService(
       ttl: config.accessTokenTtl,
     },
     refreshIdleTtl: config.refreshIdleTtl,
+    cookieTokenCache: config.cookieTokenCache,
     now,
     observe: {
       bcrypt: (op, seconds) => bcryptSeconds.observe({ op }, seconds),

@@ -13,6 +13,7 @@ import { checkPasswordPolicy, type PasswordHasher, type Verification } from './p
 import {
   hashRefreshToken,
   newRefreshToken,
+  newSessionCookie,
   newTokenFamily,
   signAccessToken,
   type TokenSettings,
@@ -35,6 +36,8 @@ export interface AccountDeps {
   passwords: PasswordHasher;
   tokens: TokenSettings;
   refreshIdleTtl: number;
+  /** Seconds a cookie session's minted access token is served again (0: every exchange signs). */
+  cookieTokenCache: number;
   now: () => number;
   /** Observes bcrypt time and login outcomes (metrics). */
   observe?: {
@@ -103,6 +106,8 @@ export interface IssuedTokens {
   refreshExpiresIn: number;
   sessionId: string;
   user: PublicUser;
+  /** The session cookie's value, when the login opened a cookie session. */
+  sessionCookie?: string;
 }
 
 /**
@@ -114,6 +119,7 @@ export async function login(
   deps: AccountDeps,
   input: { username: string; password: string },
   meta: RequestMeta,
+  options: { cookie?: boolean } = {},
 ): Promise<IssuedTokens> {
   const username = normalizeUsername(input.username);
   let attempt: LoginAttempt;
@@ -160,9 +166,12 @@ export async function login(
     const sessionId = randomUUID();
     const family = newTokenFamily();
     const refreshToken = newRefreshToken({ userId: user.id, sessionId, generation: 1, family });
+    // Always a new value: a cookie known before the login is never the one used after it (no fixation).
+    const sessionCookie = options.cookie ? newSessionCookie({ userId: user.id, sessionId }) : undefined;
     const evicted = await deps.sessions.create(
       { sid: sessionId, userId: user.id, createdAt: deps.now(), ip: meta.ip, userAgent: meta.userAgent },
       { generation: 1, tokenHash: hashRefreshToken(refreshToken), familyHash: hashRefreshToken(family) },
+      sessionCookie ? hashRefreshToken(sessionCookie) : undefined,
     );
     await deps.users.recordLogin(user.id, upgradedHash);
     await audit(deps, meta, {
@@ -171,6 +180,7 @@ export async function login(
       username: user.username,
       details: {
         sid: sessionId,
+        ...(sessionCookie ? { cookie: true } : {}),
         ...(upgradedHash ? { rehashed: true } : {}),
         // Sessions ended because the account reached SESSIONS_MAX_PER_USER (oldest first).
         ...(evicted.length > 0 ? { evicted } : {}),
@@ -178,7 +188,8 @@ export async function login(
     });
     await attempt.succeeded();
     deps.observe?.login?.('success');
-    return issueTokens(deps, user, sessionId, refreshToken);
+    const issued = issueTokens(deps, user, sessionId, refreshToken);
+    return sessionCookie ? { ...issued, sessionCookie } : issued;
   } catch (error) {
     await attempt.release();
     throw error;
