@@ -222,7 +222,7 @@ describe('cookie sessions through the gateway', () => {
   it('when a state-changing request with the cookie comes from another site, then it is refused with 403 cross_site_request and the session lives on', async () => {
     const name = await newUser();
     const { jar } = await cookieLogin(name);
-    const forged = [
+    const forged: Record<string, string>[] = [
       { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
       { origin: 'https://evil.example' },
       { 'sec-fetch-site': 'same-site' },
