@@ -2,9 +2,10 @@
 /**
  * authstack CLI: `node services/client/src/cli.ts <command>` (or `make scenarios`).
  * Tokens stay in memory unless --token-file is given; that file is written with mode 0600.
+ * `--session cookie` logs in with a cookie session instead: the file then keeps the session cookie, no token.
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { formatTable, runScenarios } from './scenarios.ts';
 import { ApiError, AuthClient, type Tokens } from './sdk.ts';
 
@@ -19,31 +20,48 @@ const program = new Command()
   )
   .option(
     '--token-file <file>',
-    'keep tokens between commands in this file (mode 0600)',
+    'keep tokens (or, with --session cookie, the session cookie) between commands in this file (mode 0600)',
     process.env.TOKEN_FILE,
+  )
+  .addOption(
+    new Option('--session <mode>', 'bearer tokens, or a cookie session (a cookie jar)')
+      .choices(['bearer', 'cookie'])
+      .default(process.env.AUTHSTACK_SESSION ?? 'bearer'),
   );
 
 interface Globals {
   baseUrl: string;
   ca?: string;
   tokenFile?: string;
+  session: 'bearer' | 'cookie';
+}
+
+function save(file: string | undefined, value: unknown): void {
+  if (!file) return;
+  writeFileSync(file, JSON.stringify(value ?? null), { mode: 0o600 });
+  chmodSync(file, 0o600);
 }
 
 function client(): AuthClient {
   const opts = program.opts<Globals>();
   const stored =
     opts.tokenFile && existsSync(opts.tokenFile)
-      ? (JSON.parse(readFileSync(opts.tokenFile, 'utf8')) as Tokens)
+      ? (JSON.parse(readFileSync(opts.tokenFile, 'utf8')) as (Tokens & { cookies?: never }) | null)
       : undefined;
+  const base = { baseUrl: opts.baseUrl, ...(opts.ca ? { ca: readFileSync(opts.ca) } : {}) };
+  if (opts.session === 'cookie') {
+    const cookies = (stored as { cookies?: Record<string, string> } | null | undefined)?.cookies;
+    return new AuthClient({
+      ...base,
+      mode: 'cookie',
+      ...(cookies ? { cookies } : {}),
+      onCookies: (jar) => save(opts.tokenFile, { cookies: jar }),
+    });
+  }
   return new AuthClient({
-    baseUrl: opts.baseUrl,
-    ...(opts.ca ? { ca: readFileSync(opts.ca) } : {}),
+    ...base,
     ...(stored ? { tokens: stored } : {}),
-    onTokens: (tokens) => {
-      if (!opts.tokenFile) return;
-      writeFileSync(opts.tokenFile, JSON.stringify(tokens ?? null), { mode: 0o600 });
-      chmodSync(opts.tokenFile, 0o600);
-    },
+    onTokens: (tokens) => save(opts.tokenFile, tokens),
   });
 }
 
@@ -77,6 +95,7 @@ program
     print({
       message: result.message,
       user: result.user,
+      session: program.opts<Globals>().session,
       tokens_saved: Boolean(program.opts<Globals>().tokenFile),
     });
   });

@@ -20,6 +20,7 @@ import {
   username,
 } from '../../auth/test/support.ts';
 import { startTestResource, type TestResource } from '../../resource/test/support.ts';
+import { ApiError, AuthClient } from '../src/sdk.ts';
 
 const COOKIE = '__Host-session';
 const hostPort = (url: string) => new URL(url).host;
@@ -270,5 +271,27 @@ describe('cookie sessions through the gateway', () => {
       assert.equal(old.status, 401);
       assert.equal(old.body.code, 'invalid_session');
     }
+  });
+
+  it('when the SDK runs in cookie mode, then it keeps only the cookie, reaches the resource and auth with it, and logout ends it', async () => {
+    const name = await newUser();
+    const sdk = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca), mode: 'cookie' });
+    await sdk.login(name, STRONG_PASSWORD);
+    assert.equal(sdk.tokens, undefined, 'no token is kept');
+    assert.match(sdk.cookies[COOKIE] ?? '', /^[A-Za-z0-9_-]{87}$/);
+    const page = await sdk.request<{ username: string }>('GET', '/api/protected');
+    assert.equal(page.username, name);
+    const sessions = await sdk.sessions();
+    assert.deepEqual(
+      sessions.filter((s) => s.current).map((s) => s.cookie),
+      [true],
+    );
+    await sdk.logout();
+    assert.deepEqual(sdk.cookies, {});
+    await assert.rejects(sdk.request('GET', '/api/protected'), (error: unknown) => {
+      assert.ok(error instanceof ApiError);
+      assert.equal(error.status, 401);
+      return true;
+    });
   });
 });
