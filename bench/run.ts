@@ -6,8 +6,13 @@
  *   - the login rate (direct and through the gateway) against that ceiling;
  *   - the protected path against the unauthenticated endpoint of the same service;
  *   - stateless against session-checked verification, and with the verified-token cache off;
- *   - through the HTTPS gateway against direct.
+ *   - through the HTTPS gateway against direct;
+ *   - the cookie path through the gateway (auth_request exchange, phantom token) next to the bearer path, with
+ *     the minted-token cache on (COOKIE_TOKEN_CACHE_TTL=30) and off (0).
  * Writes bench/results/latest.json and the table in docs/benchmarks.md.
+ *
+ * BENCH_ONLY=<regex> runs only the rows whose name matches (a quick check of a row: BENCH_SECONDS=2
+ * BCRYPT_COST=4 BENCH_ONLY=cookie); such a partial run writes no results.
  *
  * Everything runs on 127.0.0.1 and stops by itself; the load generator shares the machine's cores with the
  * services, so figures are for comparison on one machine, not capacity planning.
@@ -32,6 +37,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const COST = Number(process.env.BCRYPT_COST ?? 12);
 const CORES = os.availableParallelism();
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
 
 interface Row {
   name: string;
@@ -111,24 +117,26 @@ async function main(): Promise<void> {
       `bench: bcrypt cost ${COST}: ${bcryptMs.toFixed(1)} ms (median of 8); ceiling ${ceiling.toFixed(1)} logins/s on ${CORES} cores`,
     );
 
-    const auth = await startAuth(
-      loadAuthConfig({
-        DATABASE_URL: db.url,
-        REDIS_URL: redisUrl,
-        REDIS_KEY_PREFIX: redis.prefix,
-        KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-        PASSWORD_PEPPER: randomBytes(32).toString('base64'),
-        PORT: '0',
-        BCRYPT_COST: String(COST),
-        ACCESS_TOKEN_TTL: '3600',
-        LOG_LEVEL: 'silent',
-        REGISTER_MAX_PER_IP_PER_HOUR: '100000',
-        LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '100000',
-        LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: '1000000',
-        LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: '1000000',
-      }),
-    );
+    const authEnv = {
+      DATABASE_URL: db.url,
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: redis.prefix,
+      KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      PASSWORD_PEPPER: randomBytes(32).toString('base64'),
+      PORT: '0',
+      BCRYPT_COST: String(COST),
+      ACCESS_TOKEN_TTL: '3600',
+      LOG_LEVEL: 'silent',
+      REGISTER_MAX_PER_IP_PER_HOUR: '100000',
+      LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '100000',
+      LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: '1000000',
+      LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: '1000000',
+    };
+    const auth = await startAuth(loadAuthConfig(authEnv));
     stops.push(auth.stop);
+    // The same service with the minted-token cache off: every cookie exchange signs a token.
+    const authNoTokenCache = await startAuth(loadAuthConfig({ ...authEnv, COOKIE_TOKEN_CACHE_TTL: '0' }));
+    stops.push(authNoTokenCache.stop);
     const resourceEnv = {
       PORT: '0',
       LOG_LEVEL: 'silent',
@@ -149,6 +157,12 @@ async function main(): Promise<void> {
       loginBurst: '100000',
     });
     stops.push(gateway.stop);
+    const gatewayNoTokenCache = await startGateway({
+      authUpstream: new URL(authNoTokenCache.url).host,
+      resourceUpstream: new URL(stateless.url).host,
+      certs,
+    });
+    stops.push(gatewayNoTokenCache.stop);
 
     // Users, one per connection, and a token; the gateway's certificate is verified once with the CA
     // (autocannon itself never verifies certificates).
@@ -161,48 +175,55 @@ async function main(): Promise<void> {
     const token = (await api.login(users[0]!.username, users[0]!.password)).tokens.accessToken;
     const bearer = { authorization: `Bearer ${token}` };
     const bodies = users.map((u) => JSON.stringify(u));
+    // A cookie session (one browser): the gateway exchanges the cookie for a token on every request.
+    const browser = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca), mode: 'cookie' });
+    await browser.login(users[1]!.username, users[1]!.password);
+    const cookie = { cookie: `__Host-session=${browser.cookies['__Host-session']}` };
 
     const rows: Row[] = [];
-    rows.push(
-      await measure('login, direct', `${auth.url}/auth/login`, { connections: 8, method: 'POST', bodies }),
+    const measureRow = async (...args: Parameters<typeof measure>) => {
+      if (!ONLY || ONLY.test(args[0])) rows.push(await measure(...args));
+    };
+    await measureRow('login, direct', `${auth.url}/auth/login`, { connections: 8, method: 'POST', bodies });
+    await measureRow('login, through the gateway', `${gateway.httpsUrl}/auth/login`, {
+      connections: 8,
+      method: 'POST',
+      bodies,
+    });
+    await measureRow('public (no auth), direct', `${stateless.url}/api/public`, { connections: 32 });
+    await measureRow('protected, stateless, direct', `${stateless.url}/api/protected`, {
+      connections: 32,
+      headers: bearer,
+    });
+    await measureRow('protected, stateless, no token cache, direct', `${noCache.url}/api/protected`, {
+      connections: 32,
+      headers: bearer,
+    });
+    await measureRow('protected, session-checked, direct', `${session.url}/api/protected`, {
+      connections: 32,
+      headers: bearer,
+    });
+    await measureRow('public (no auth), through the gateway', `${gateway.httpsUrl}/api/public`, {
+      connections: 32,
+    });
+    await measureRow('protected, stateless, through the gateway', `${gateway.httpsUrl}/api/protected`, {
+      connections: 32,
+      headers: bearer,
+    });
+    await measureRow(
+      'protected, cookie session, through the gateway, minted-token cache on',
+      `${gateway.httpsUrl}/api/protected`,
+      { connections: 32, headers: cookie },
     );
-    rows.push(
-      await measure('login, through the gateway', `${gateway.httpsUrl}/auth/login`, {
-        connections: 8,
-        method: 'POST',
-        bodies,
-      }),
+    await measureRow(
+      'protected, cookie session, through the gateway, minted-token cache off',
+      `${gatewayNoTokenCache.httpsUrl}/api/protected`,
+      { connections: 32, headers: cookie },
     );
-    rows.push(await measure('public (no auth), direct', `${stateless.url}/api/public`, { connections: 32 }));
-    rows.push(
-      await measure('protected, stateless, direct', `${stateless.url}/api/protected`, {
-        connections: 32,
-        headers: bearer,
-      }),
-    );
-    rows.push(
-      await measure('protected, stateless, no token cache, direct', `${noCache.url}/api/protected`, {
-        connections: 32,
-        headers: bearer,
-      }),
-    );
-    rows.push(
-      await measure('protected, session-checked, direct', `${session.url}/api/protected`, {
-        connections: 32,
-        headers: bearer,
-      }),
-    );
-    rows.push(
-      await measure('public (no auth), through the gateway', `${gateway.httpsUrl}/api/public`, {
-        connections: 32,
-      }),
-    );
-    rows.push(
-      await measure('protected, stateless, through the gateway', `${gateway.httpsUrl}/api/protected`, {
-        connections: 32,
-        headers: bearer,
-      }),
-    );
+    if (ONLY) {
+      console.log('bench: BENCH_ONLY set, a partial run: no results written');
+      return;
+    }
 
     const nginxVersion = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.replace(
       /^nginx version: /,
