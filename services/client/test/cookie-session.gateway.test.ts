@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { infraUrls, type TestDatabase } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
 import { Agent, fetch } from 'undici';
-import { type Gateway, makeCerts, startGateway } from '../../../infra/nginx/local-gateway.ts';
+import { freePort, type Gateway, makeCerts, startGateway } from '../../../infra/nginx/local-gateway.ts';
 import {
   migratedDatabase,
   STRONG_PASSWORD,
@@ -270,6 +270,36 @@ describe('cookie sessions through the gateway', () => {
       });
       assert.equal(old.status, 401);
       assert.equal(old.body.code, 'invalid_session');
+    }
+  });
+
+  it('when auth cannot be reached for the exchange, then a cookie request gets 503 service_unavailable and a Bearer request still reaches the resource', async () => {
+    const name = await newUser();
+    const { jar } = await cookieLogin(name);
+    const token = String(
+      (
+        await send('POST', `${gateway.httpsUrl}/auth/login`, {
+          body: { username: name, password: STRONG_PASSWORD },
+        })
+      ).body.access_token,
+    );
+    const closed = await freePort();
+    const authless = await startGateway({
+      authUpstream: `127.0.0.1:${closed}`,
+      resourceUpstream: hostPort(resource.url),
+      certs,
+    });
+    try {
+      const res = await send('GET', `${authless.httpsUrl}/protected`, { jar });
+      assert.equal(res.status, 503);
+      assert.equal(res.body.code, 'service_unavailable');
+      const bearer = await send('GET', `${authless.httpsUrl}/protected`, {
+        jar,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(bearer.status, 200, 'bearer requests never ask auth');
+    } finally {
+      await authless.stop();
     }
   });
 
