@@ -126,6 +126,12 @@ describe('cookie sessions: login, the gateway exchange, CSRF and the session rul
     const second = await exchange(cookie);
     assert.equal(second.headers.get('x-session-token-cache'), 'hit');
     assert.equal(second.headers.get('x-session-authorization'), first.headers.get('x-session-authorization'));
+    const metrics = await (await fetch(`${auth.url}/metrics`)).text();
+    for (const outcome of ['cached', 'minted'])
+      assert.match(
+        metrics,
+        new RegExp(`^auth_cookie_exchange_total\\{[^}]*outcome="${outcome}"[^}]*\\} [1-9]`, 'm'),
+      );
   });
 
   it('when the cache is off, then every exchange signs a new token', async () => {

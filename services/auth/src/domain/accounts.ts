@@ -44,6 +44,8 @@ export interface AccountDeps {
     bcrypt?: (op: 'hash' | 'compare', seconds: number) => void;
     login?: (outcome: 'success' | 'invalid_credentials' | 'rate_limited') => void;
     refreshReuse?: () => void;
+    /** The gateway's cookie exchange: a cached token served, a token minted, or the cookie refused. */
+    cookieExchange?: (outcome: 'cached' | 'minted' | 'invalid_session') => void;
   };
 }
 

@@ -3,6 +3,7 @@
  * cookie value (`tokens.ts`, only its SHA-256 stored). Use cases: check a cookie, exchange it for a short-lived
  * access token for the gateway to forward upstream (the "phantom token"), rotate it, and the CSRF rule.
  */
+import { HttpProblem } from '@authstack/http-problem';
 import type { AccountDeps, RequestMeta } from './accounts.ts';
 import { crossSiteRequest, invalidSession } from './errors.ts';
 import { hashRefreshToken, newSessionCookie, parseSessionCookie, signAccessToken } from './tokens.ts';
@@ -34,11 +35,22 @@ export async function exchangeSessionCookie(
   deps: AccountDeps,
   value: string,
 ): Promise<{ token: string; cached: boolean }> {
-  const session = await useSessionCookie(deps, value);
-  if (session.cachedToken) return { token: session.cachedToken, cached: true };
+  let session: CookieSession;
+  try {
+    session = await useSessionCookie(deps, value);
+  } catch (error) {
+    if (error instanceof HttpProblem && error.status === 401)
+      deps.observe?.cookieExchange?.('invalid_session');
+    throw error;
+  }
+  if (session.cachedToken) {
+    deps.observe?.cookieExchange?.('cached');
+    return { token: session.cachedToken, cached: true };
+  }
   const user = await deps.users.findById(session.userId);
   if (!user || user.disabled) {
     await deps.sessions.revoke(session.userId, session.sid);
+    deps.observe?.cookieExchange?.('invalid_session');
     throw invalidSession();
   }
   const now = deps.now();
@@ -56,6 +68,7 @@ export async function exchangeSessionCookie(
     if (until > now)
       await deps.sessions.cacheToken(session.userId, session.sid, session.cookieHash, token, until);
   }
+  deps.observe?.cookieExchange?.('minted');
   return { token, cached: false };
 }
 
