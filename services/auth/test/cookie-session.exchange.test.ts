@@ -220,6 +220,13 @@ describe('cookie sessions: login, the gateway exchange, CSRF and the session rul
     assert.equal(forged.status, 403);
     assert.equal(forged.body.code, 'cross_site_request');
     assert.equal((await exchange(cookie)).status, 200, 'the forged request changed nothing');
+    const loginCsrf = await http(`${auth.url}/auth/login?session=cookie`, {
+      body: { username: name, password: STRONG_PASSWORD },
+      headers: { origin: 'https://evil.example' },
+    });
+    assert.equal(loginCsrf.status, 403, 'another site cannot log the browser in');
+    assert.equal(loginCsrf.body.code, 'cross_site_request');
+    assert.deepEqual(loginCsrf.headers.getSetCookie(), []);
   });
 
   it('when the cookie alone calls /auth/me and /auth/sessions, then they answer for its session, which the list marks as a cookie session', async () => {

@@ -247,6 +247,9 @@ describe('cookie sessions through the gateway', () => {
     // The page's own origin is allowed, and so is a client that sends neither header.
     const own = { origin: gateway.httpsUrl, 'sec-fetch-site': 'same-origin' };
     assert.equal((await send('GET', `${gateway.httpsUrl}/auth/me`, { jar, headers: own })).status, 200);
+    const ownPost = await send('POST', `${gateway.httpsUrl}/api/protected`, { jar, headers: own });
+    assert.equal(ownPost.status, 404, 'past the exchange: the resource has no POST route');
+    assert.equal(ownPost.body.code, 'not_found');
     const out = await send('POST', `${gateway.httpsUrl}/logout`, { jar, headers: own });
     assert.equal(out.status, 200);
     const again = await cookieLogin(name);

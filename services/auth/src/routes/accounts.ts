@@ -91,6 +91,8 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards, cookies: 
   // The tutorial's /login alias always asks for a cookie (the gateway adds ?session=cookie). The JSON is the same.
   router.post('/login', async (req, res) => {
     const cookie = wantsCookie(req);
+    // Login CSRF (another site logging the browser into the attacker's account): the same origin rule.
+    if (cookie) checkSameSiteRequest(req);
     const input = parse(credentials, req.body, CREDENTIALS_HINT);
     const issued = await login(deps, input, requestMeta(req), { cookie });
     if (issued.sessionCookie) {
