@@ -22,6 +22,7 @@ export const REDACT_PATHS = [
   'req.headers["x-refresh-token"]',
   'res.headers["set-cookie"]',
   'res.headers["x-session-authorization"]',
+  'res.headers["x-session-set-cookie"]',
   '*.password',
   '*.current_password',
   '*.new_password',

@@ -38,8 +38,9 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use(httpLogger(deps.logger));
   app.use(deps.metrics.middleware);
-  // The gateway's cookie-to-token exchange (nginx auth_request; a GET without a body).
-  app.use(exchangeRoutes(deps.accounts));
+  // The gateway's cookie-to-token exchange (nginx auth_request; a GET without a body). A session cookie's Max-Age
+  // is the session's absolute lifetime; the idle one is enforced in Redis.
+  app.use(exchangeRoutes(deps.accounts, deps.config.refreshAbsoluteTtl));
   app.use(requireJsonBody);
   app.use(express.json({ limit: deps.config.bodyLimit, strict: true, type: 'application/json' }));
 
@@ -51,13 +52,12 @@ export function buildApp(deps: AppDeps): Express {
   });
   const bearer = {
     session,
-    sessionOrCookie: bearerOrCookie(deps.accounts, session),
+    sessionOrCookie: bearerOrCookie(deps.accounts, session, deps.config.refreshAbsoluteTtl),
     token: requireAuth(deps.verifier),
   };
 
   app.use(wellKnownRoutes(deps.keyring, deps.config));
   app.use('/auth/admin', adminRoutes(deps.accounts, bearer.session));
-  // A session cookie lives as long as the session's absolute lifetime; the idle one is enforced in Redis.
   app.use('/auth', accountRoutes(deps.accounts, bearer, { maxAge: deps.config.refreshAbsoluteTtl }));
 
   errorRoutes(app, deps.logger);

@@ -158,10 +158,11 @@ describe('cookie sessions: login, the gateway exchange, CSRF and the session rul
     }
   });
 
-  it('when a role is granted, then the next exchange carries it (the cached token is dropped)', async () => {
+  it('when a role is granted, then the next exchange carries it (the cached token is dropped) and rotates the cookie; the old value lasts only the grace period', async () => {
     const name = await newUser();
     const { cookie, login } = await cookieLogin(name);
     assert.deepEqual(mintedClaims(await exchange(cookie)).roles, ['user']);
+    assert.equal((await exchange(cookie)).headers.get('x-session-set-cookie'), null, 'no rotation before');
     const patch = await http(`${auth.url}/auth/admin/users/${login.user.id}`, {
       method: 'PATCH',
       token: admin.access_token,
@@ -171,6 +172,40 @@ describe('cookie sessions: login, the gateway exchange, CSRF and the session rul
     const after = await exchange(cookie);
     assert.equal(after.headers.get('x-session-token-cache'), 'miss');
     assert.deepEqual(mintedClaims(after).roles, ['user', 'admin']);
+    const setCookie = after.headers.get('x-session-set-cookie') ?? '';
+    assert.match(
+      setCookie,
+      /^__Host-session=[A-Za-z0-9_-]{87}; Path=\/; Secure; HttpOnly; SameSite=Strict; Max-Age=7200$/,
+    );
+    const next = setCookie.slice(COOKIE.length + 1, COOKIE.length + 88);
+    assert.notEqual(next, cookie);
+    const inFlight = await exchange(cookie);
+    assert.equal(inFlight.status, 200, 'a request already sent with the old value still passes');
+    assert.equal(inFlight.headers.get('x-session-set-cookie'), null, 'rotated once');
+    assert.equal((await exchange(next)).status, 200);
+    try {
+      offset = 31_000; // ROTATION_GRACE_MS is 30 s
+      assert.equal((await exchange(cookie)).status, 401, 'the old value after the grace period');
+      assert.equal((await exchange(next)).status, 200);
+    } finally {
+      offset = 0;
+    }
+  });
+
+  it('when roles change and the cookie next calls an auth route, then that answer rotates the cookie', async () => {
+    const name = await newUser();
+    const { cookie, login } = await cookieLogin(name);
+    await http(`${auth.url}/auth/admin/users/${login.user.id}`, {
+      method: 'PATCH',
+      token: admin.access_token,
+      body: { roles: ['user', 'admin'] },
+    });
+    const me = await http(`${auth.url}/auth/me`, { headers: { cookie: `${COOKIE}=${cookie}` } });
+    assert.equal(me.status, 200);
+    assert.deepEqual(me.body.roles, ['user', 'admin']);
+    const next = cookieOf(me);
+    assert.ok(next && next !== cookie);
+    assert.equal((await exchange(next)).status, 200);
   });
 
   it('when there is no cookie, or a Bearer token is present, then the exchange has nothing to do (204)', async () => {
@@ -312,7 +347,7 @@ describe('cookie sessions: login, the gateway exchange, CSRF and the session rul
     assert.equal((await exchange(cCookie)).status, 401);
   });
 
-  it('when the password is changed with the cookie, then the cookie is rotated: the old value is refused, the new one works', async () => {
+  it('when the password is changed with the cookie, then the cookie is rotated: the old value is refused at once, the new one works', async () => {
     const name = await newUser();
     const { cookie } = await cookieLogin(name);
     const res = await http(`${auth.url}/auth/password`, {

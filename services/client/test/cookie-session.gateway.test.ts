@@ -23,6 +23,7 @@ import { startTestResource, type TestResource } from '../../resource/test/suppor
 import { ApiError, AuthClient } from '../src/sdk.ts';
 
 const COOKIE = '__Host-session';
+const ADMIN = { username: 'doorkeeper', password: 'opens every door here 5' };
 const hostPort = (url: string) => new URL(url).host;
 type Body = Record<string, unknown>;
 
@@ -60,7 +61,13 @@ describe('cookie sessions through the gateway', () => {
 
   before(async () => {
     db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db, { TRUST_PROXY: 'loopback' }));
+    auth = await startTestAuth(
+      testEnv(db, {
+        TRUST_PROXY: 'loopback',
+        BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
+        BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      }),
+    );
     resource = await startTestResource({
       JWT_ISSUER: auth.config.issuer,
       JWT_AUDIENCE: auth.config.audience,
@@ -118,7 +125,12 @@ describe('cookie sessions through the gateway', () => {
     const setCookies = res.headers.getSetCookie();
     init.jar?.store(setCookies);
     const text = await res.text();
-    return { status: res.status, setCookies, body: (text ? JSON.parse(text) : {}) as Body };
+    return {
+      status: res.status,
+      headers: res.headers,
+      setCookies,
+      body: (text ? JSON.parse(text) : {}) as Body,
+    };
   }
 
   async function newUser(base = gateway.httpsUrl) {
@@ -304,6 +316,40 @@ describe('cookie sessions through the gateway', () => {
     } finally {
       await authless.stop();
     }
+  });
+
+  it('when an admin grants a role, then /admin answers the cookie session at its next request, which also rotates the cookie', async () => {
+    const name = await newUser();
+    const { jar, login } = await cookieLogin(name);
+    const before = jar.cookies.get(COOKIE)!;
+    const refused = await send('GET', `${gateway.httpsUrl}/admin`, { jar });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.code, 'insufficient_scope');
+    assert.deepEqual(refused.setCookies, []);
+    const admin = await send('POST', `${gateway.httpsUrl}/auth/login`, { body: ADMIN });
+    const grant = await send(
+      'PATCH',
+      `${gateway.httpsUrl}/auth/admin/users/${(login.body.user as Body).id}`,
+      {
+        headers: { authorization: `Bearer ${String(admin.body.access_token)}` },
+        body: { roles: ['user', 'admin'] },
+      },
+    );
+    assert.equal(grant.status, 200);
+
+    const panel = await send('GET', `${gateway.httpsUrl}/admin`, { jar });
+    assert.equal(panel.status, 200);
+    assert.equal(panel.body.message, `Welcome to the admin panel, ${name}!`);
+    assert.equal(panel.setCookies.length, 1);
+    assert.match(
+      panel.setCookies[0]!,
+      /^__Host-session=[A-Za-z0-9_-]{87}; Path=\/; Secure; HttpOnly; SameSite=Strict; Max-Age=\d+$/,
+    );
+    assert.notEqual(jar.cookies.get(COOKIE), before, 'the jar took the new value');
+    assert.match(panel.headers.get('strict-transport-security') ?? '', /max-age=/, 'security headers kept');
+    const again = await send('GET', `${gateway.httpsUrl}/admin`, { jar });
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.setCookies, [], 'rotated once');
   });
 
   it('when the SDK runs in cookie mode, then it keeps only the cookie, reaches the resource and auth with it, and logout ends it', async () => {

@@ -48,8 +48,9 @@ export async function updateUser(
   if (!result) throw userNotFound();
   const { before, after } = result;
   if (roles && before.roles.join() !== after.roles.join()) {
-    // Cookie sessions: the next request mints a token with the new roles (no cached one with the old).
-    await deps.sessions.forgetTokens(after.id);
+    // Cookie sessions: the next request mints a token with the new roles (no cached one with the old), and the
+    // cookie gets a new value (a privilege change).
+    await deps.sessions.privilegesChanged(after.id);
     await audit(deps, meta, {
       type: 'role_change',
       userId: after.id,

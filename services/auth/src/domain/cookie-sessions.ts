@@ -13,7 +13,15 @@ export interface CookieSession {
   sid: string;
   cookieHash: string;
   cachedToken: string | undefined;
+  /** The account's roles changed since this cookie was made: it is to get a new value now. */
+  rotate: boolean;
 }
+
+/**
+ * After a rotation for a privilege change, the previous value still counts this long, so requests the browser
+ * already sent with it do not fail; the first answer carries the new value.
+ */
+export const ROTATION_GRACE_MS = 30_000;
 
 /** The live session a cookie value names (sliding its idle lifetime), else `invalid_session`. */
 export async function useSessionCookie(deps: AccountDeps, value: string): Promise<CookieSession> {
@@ -22,7 +30,35 @@ export async function useSessionCookie(deps: AccountDeps, value: string): Promis
   const cookieHash = hashRefreshToken(value);
   const result = await deps.sessions.useCookie(parts.userId, parts.sessionId, cookieHash, deps.now());
   if (result.outcome !== 'ok') throw invalidSession();
-  return { userId: parts.userId, sid: parts.sessionId, cookieHash, cachedToken: result.cachedToken };
+  return {
+    userId: parts.userId,
+    sid: parts.sessionId,
+    cookieHash,
+    cachedToken: result.cachedToken,
+    rotate: result.rotate,
+  };
+}
+
+/**
+ * A cookie due for rotation (roles changed) gets its new value: returns it, or undefined when there is nothing to
+ * do or a concurrent request rotated it first (that one's answer carries the new value; this one's stays valid for
+ * the grace period).
+ */
+export async function rotateIfDue(deps: AccountDeps, session: CookieSession): Promise<string | undefined> {
+  if (!session.rotate) return undefined;
+  const next = newSessionCookie({ userId: session.userId, sessionId: session.sid });
+  const nextHash = hashRefreshToken(next);
+  const rotated = await deps.sessions.rotateCookie(
+    session.userId,
+    session.sid,
+    session.cookieHash,
+    nextHash,
+    deps.now() + ROTATION_GRACE_MS,
+  );
+  if (!rotated) return undefined;
+  session.cookieHash = nextHash;
+  session.rotate = false;
+  return next;
 }
 
 /**
@@ -34,7 +70,7 @@ export async function useSessionCookie(deps: AccountDeps, value: string): Promis
 export async function exchangeSessionCookie(
   deps: AccountDeps,
   value: string,
-): Promise<{ token: string; cached: boolean }> {
+): Promise<{ token: string; cached: boolean; newCookie?: string }> {
   let session: CookieSession;
   try {
     session = await useSessionCookie(deps, value);
@@ -47,6 +83,8 @@ export async function exchangeSessionCookie(
     deps.observe?.cookieExchange?.('cached');
     return { token: session.cachedToken, cached: true };
   }
+  // A rotation mark comes with the cached token dropped, so it is always handled here.
+  const newCookie = await rotateIfDue(deps, session);
   const user = await deps.users.findById(session.userId);
   if (!user || user.disabled) {
     await deps.sessions.revoke(session.userId, session.sid);
@@ -69,7 +107,7 @@ export async function exchangeSessionCookie(
       await deps.sessions.cacheToken(session.userId, session.sid, session.cookieHash, token, until);
   }
   deps.observe?.cookieExchange?.('minted');
-  return { token, cached: false };
+  return newCookie ? { token, cached: false, newCookie } : { token, cached: false };
 }
 
 /** A new cookie value for the same session; the old one stops working at once. */

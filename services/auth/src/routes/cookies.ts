@@ -5,7 +5,12 @@
  */
 import { type Request, type RequestHandler, type Response, Router } from 'express';
 import type { AccountDeps } from '../domain/accounts.ts';
-import { checkSameSite, exchangeSessionCookie, useSessionCookie } from '../domain/cookie-sessions.ts';
+import {
+  checkSameSite,
+  exchangeSessionCookie,
+  rotateIfDue,
+  useSessionCookie,
+} from '../domain/cookie-sessions.ts';
 
 /** `__Host-`: only set with Secure, from a secure origin, without Domain, with Path=/ (RFC 6265bis). */
 export const SESSION_COOKIE = '__Host-session';
@@ -22,8 +27,11 @@ export function readSessionCookie(req: Request): string | undefined {
   return undefined;
 }
 
+export const sessionCookieHeader = (value: string, maxAgeSeconds: number) =>
+  `${SESSION_COOKIE}=${value}; ${ATTRIBUTES}; Max-Age=${maxAgeSeconds}`;
+
 export function setSessionCookie(res: Response, value: string, maxAgeSeconds: number): void {
-  res.append('Set-Cookie', `${SESSION_COOKIE}=${value}; ${ATTRIBUTES}; Max-Age=${maxAgeSeconds}`);
+  res.append('Set-Cookie', sessionCookieHeader(value, maxAgeSeconds));
 }
 
 export function clearSessionCookie(res: Response): void {
@@ -47,9 +55,10 @@ export function checkSameSiteRequest(req: Request, method = req.method): void {
 /**
  * Bearer token when `Authorization` is present (verified by `bearer`), else the session cookie (its live
  * session, and the CSRF rule for state-changing methods), else `bearer` again (401 token_missing).
- * A cookie sets `res.locals.auth` to `{ sub, sid }` and `res.locals.cookieSession`.
+ * A cookie sets `res.locals.auth` to `{ sub, sid }` and `res.locals.cookieSession`; a cookie due for rotation
+ * (roles changed) gets its new value in this answer.
  */
-export function bearerOrCookie(deps: AccountDeps, bearer: RequestHandler): RequestHandler {
+export function bearerOrCookie(deps: AccountDeps, bearer: RequestHandler, maxAge: number): RequestHandler {
   return async (req, res, next) => {
     const cookie = req.headers.authorization ? undefined : readSessionCookie(req);
     if (cookie === undefined) {
@@ -59,6 +68,8 @@ export function bearerOrCookie(deps: AccountDeps, bearer: RequestHandler): Reque
     try {
       checkSameSiteRequest(req);
       const session = await useSessionCookie(deps, cookie);
+      const rotated = await rotateIfDue(deps, session);
+      if (rotated) setSessionCookie(res, rotated, maxAge);
       res.locals.auth = { sub: session.userId, sid: session.sid };
       res.locals.cookieSession = session;
       next();
@@ -73,9 +84,10 @@ export function bearerOrCookie(deps: AccountDeps, bearer: RequestHandler): Reque
  * token (bearer wins) or no session cookie; 403 `cross_site_request` for a state-changing request from another
  * site (the original method comes in X-Original-Method; without it the request counts as state-changing);
  * 401 `invalid_session`; else 200 with `X-Session-Authorization: Bearer <access token>` for the gateway to
- * forward upstream. Never cached; the token is never sent to the browser.
+ * forward upstream, and `X-Session-Set-Cookie` when the cookie was rotated (the gateway adds it to the answer).
+ * Never cached; the token is never sent to the browser.
  */
-export function exchangeRoutes(deps: AccountDeps): Router {
+export function exchangeRoutes(deps: AccountDeps, maxAge: number): Router {
   const router = Router();
   router.get('/internal/session-token', async (req, res) => {
     res.set('Cache-Control', 'no-store');
@@ -85,7 +97,8 @@ export function exchangeRoutes(deps: AccountDeps): Router {
       return;
     }
     checkSameSiteRequest(req, req.get('x-original-method') ?? 'POST');
-    const { token, cached } = await exchangeSessionCookie(deps, cookie);
+    const { token, cached, newCookie } = await exchangeSessionCookie(deps, cookie);
+    if (newCookie) res.set('X-Session-Set-Cookie', sessionCookieHeader(newCookie, maxAge));
     res
       .set('X-Session-Authorization', `Bearer ${token}`)
       .set('X-Session-Token-Cache', cached ? 'hit' : 'miss')

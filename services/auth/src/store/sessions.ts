@@ -7,7 +7,9 @@
  *                           secret), abs_exp (ms). TTL (ms) = min(idle lifetime, time left to the absolute one).
  *                           A cookie session (`routes/cookies.ts`) also has ck (SHA-256 of the cookie value) and,
  *                           while the gateway's minted-token cache holds one, at (an access token for the gateway
- *                           to forward) and at_until (ms, when it stops being served).
+ *                           to forward) and at_until (ms, when it stops being served); after a rotation ck_prev and
+ *                           ck_prev_until (the previous cookie's hash, and until when it still counts); rot = 1 when
+ *                           the account's roles changed and the cookie is to be rotated at its next use.
  *   user-sessions:{<uid>}   sorted set of the user's sids, scored by creation time (ms): the index for
  *                           logout-all, password change, disabling, the session list and the per-user cap.
  *                           Deleted with the user's last session; its TTL is kept at least as long as
@@ -140,12 +142,15 @@ if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
 return count
 `;
 
-// KEYS[1] session, KEYS[2] index. ARGV: sid, cookie hash, now ms, idle ttl ms. Checks a cookie and slides the
-// session's idle lifetime. Returns {'ok', cached token or ''} or {'unknown'} / {'expired'}.
+// KEYS[1] session, KEYS[2] index. ARGV: sid, cookie hash, now ms, idle ttl ms. Checks a cookie (the current one,
+// or the one before it during its short grace after a rotation) and slides the session's idle lifetime. Returns
+// {'ok', cached token or '', '1' when the current cookie is due for rotation else '0'}, or {'unknown'} / {'expired'}.
 const COOKIE_USE = `${DROP_FROM_INDEX}
-local s = redis.call('HMGET', KEYS[1], 'ck', 'abs_exp', 'at', 'at_until')
-if not s[1] or s[1] ~= ARGV[2] then return {'unknown'} end
+local s = redis.call('HMGET', KEYS[1], 'ck', 'abs_exp', 'at', 'at_until', 'rot', 'ck_prev', 'ck_prev_until')
 local now = tonumber(ARGV[3])
+local current = s[1] and s[1] == ARGV[2]
+local previous = s[6] and s[6] == ARGV[2] and tonumber(s[7]) > now
+if not current and not previous then return {'unknown'} end
 local left = tonumber(s[2]) - now
 if left <= 0 then
   redis.call('DEL', KEYS[1])
@@ -156,8 +161,10 @@ local ttl = math.min(tonumber(ARGV[4]), left)
 redis.call('HSET', KEYS[1], 'last_used', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ttl)
 if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
-if s[3] and tonumber(s[4]) > now then return {'ok', s[3]} end
-return {'ok', ''}
+local rotate = '0'
+if current and s[5] == '1' then rotate = '1' end
+if s[3] and tonumber(s[4]) > now then return {'ok', s[3], rotate} end
+return {'ok', '', rotate}
 `;
 
 // KEYS[1] session. ARGV: cookie hash, token, serve-until ms. Caches a minted token while the cookie is current.
@@ -167,18 +174,22 @@ redis.call('HSET', KEYS[1], 'at', ARGV[2], 'at_until', ARGV[3])
 return 1
 `;
 
-// KEYS[1] session. ARGV: current cookie hash, next cookie hash. A new cookie value; the cached token goes too.
+// KEYS[1] session. ARGV: current cookie hash, next cookie hash, ms until which the current one still counts
+// (0: not at all). A new cookie value; the cached token and the rotation mark go too.
 const COOKIE_ROTATE = `
 if redis.call('HGET', KEYS[1], 'ck') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'ck', ARGV[2])
-redis.call('HDEL', KEYS[1], 'at', 'at_until')
+redis.call('HSET', KEYS[1], 'ck', ARGV[2], 'ck_prev', ARGV[1], 'ck_prev_until', ARGV[3])
+redis.call('HDEL', KEYS[1], 'at', 'at_until', 'rot')
 return 1
 `;
 
-// KEYS[1] index. ARGV: session-key base. Drops the cached minted tokens of every session of the user.
-const FORGET_TOKENS = `
+// KEYS[1] index. ARGV: session-key base. The user's privileges changed: drops the cached minted tokens of every
+// session of the user, and marks each cookie session's cookie for rotation at its next use.
+const PRIVILEGES_CHANGED = `
 for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  redis.call('HDEL', ARGV[1] .. sid, 'at', 'at_until')
+  local key = ARGV[1] .. sid
+  redis.call('HDEL', key, 'at', 'at_until')
+  if redis.call('HEXISTS', key, 'ck') == 1 then redis.call('HSET', key, 'rot', '1') end
 end
 return 1
 `;
@@ -194,7 +205,7 @@ export interface SessionView {
 }
 
 export type CookieUse =
-  | { outcome: 'ok'; cachedToken: string | undefined }
+  | { outcome: 'ok'; cachedToken: string | undefined; rotate: boolean }
   | { outcome: 'unknown' | 'expired' };
 
 export function createSessionStore(redis: Redis, prefix: string, settings: SessionSettings) {
@@ -326,7 +337,7 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
      */
     useCookie(userId: string, sid: string, cookieHash: string, now: number): Promise<CookieUse> {
       return withRedis(async () => {
-        const [outcome, token] = (await redis.eval(
+        const [outcome, token, rotate] = (await redis.eval(
           COOKIE_USE,
           2,
           sessionKey(userId, sid),
@@ -336,7 +347,7 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
           String(now),
           String(settings.idleTtl * 1000),
         )) as string[];
-        if (outcome === 'ok') return { outcome, cachedToken: token || undefined };
+        if (outcome === 'ok') return { outcome, cachedToken: token || undefined, rotate: rotate === '1' };
         return { outcome: outcome as 'unknown' | 'expired' };
       });
     },
@@ -348,18 +359,37 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
       });
     },
 
-    /** Swap the session's cookie for a new one (and drop its cached token); false when it was not current. */
-    rotateCookie(userId: string, sid: string, currentHash: string, nextHash: string): Promise<boolean> {
+    /**
+     * Swap the session's cookie for a new one (and drop its cached token); false when it was not current. The old
+     * value keeps working until `previousUntil` (ms; 0 for not at all), for requests already under way.
+     */
+    rotateCookie(
+      userId: string,
+      sid: string,
+      currentHash: string,
+      nextHash: string,
+      previousUntil = 0,
+    ): Promise<boolean> {
       return withRedis(
         async () =>
-          (await redis.eval(COOKIE_ROTATE, 1, sessionKey(userId, sid), currentHash, nextHash)) === 1,
+          (await redis.eval(
+            COOKIE_ROTATE,
+            1,
+            sessionKey(userId, sid),
+            currentHash,
+            nextHash,
+            String(previousUntil),
+          )) === 1,
       );
     },
 
-    /** Drop the cached minted tokens of every session of the user (their roles changed). */
-    forgetTokens(userId: string): Promise<void> {
+    /**
+     * The user's roles changed: drop the cached minted tokens of every session of the user and mark each cookie
+     * for rotation at its next use.
+     */
+    privilegesChanged(userId: string): Promise<void> {
       return withRedis(async () => {
-        await redis.eval(FORGET_TOKENS, 1, userSessionsKey(userId), sessionKeyBase(userId));
+        await redis.eval(PRIVILEGES_CHANGED, 1, userSessionsKey(userId), sessionKeyBase(userId));
       });
     },
 
