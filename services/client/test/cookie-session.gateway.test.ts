@@ -3,10 +3,15 @@
  * phantom token the resource receives instead of the cookie, CSRF, and no session fixation.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { infraUrls, type TestDatabase } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
 import { Agent, fetch } from 'undici';
@@ -25,6 +30,8 @@ import { ApiError, AuthClient } from '../src/sdk.ts';
 const COOKIE = '__Host-session';
 const ADMIN = { username: 'doorkeeper', password: 'opens every door here 5' };
 const hostPort = (url: string) => new URL(url).host;
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const run = promisify(execFile);
 type Body = Record<string, unknown>;
 
 /**
@@ -372,5 +379,42 @@ describe('cookie sessions through the gateway', () => {
       assert.equal(error.status, 401);
       return true;
     });
+  });
+
+  it('when the CLI runs with --session cookie and a token file, then the file keeps the cookie (mode 0600, no token) and the next command uses it', async () => {
+    const name = await newUser();
+    const dir = mkdtempSync(join(tmpdir(), 'authstack-cli-'));
+    const file = join(dir, 'session.json');
+    const cli = (...args: string[]) =>
+      run(
+        process.execPath,
+        [
+          'services/client/src/cli.ts',
+          '--base-url',
+          gateway.httpsUrl,
+          '--ca',
+          certs.ca,
+          '--session',
+          'cookie',
+          '--token-file',
+          file,
+          ...args,
+        ],
+        { cwd: ROOT, env: { PATH: process.env.PATH, AUTHSTACK_PASSWORD: STRONG_PASSWORD } },
+      );
+    try {
+      await cli('login', name);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(saved), ['cookies']);
+      assert.match(String((saved.cookies as Record<string, string>)[COOKIE]), /^[A-Za-z0-9_-]{87}$/);
+      assert.doesNotMatch(readFileSync(file, 'utf8'), /eyJ/, 'no token in the file');
+      const page = JSON.parse((await cli('protected')).stdout) as Body;
+      assert.equal(page.username, name);
+      await cli('logout');
+      assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { cookies: {} });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
