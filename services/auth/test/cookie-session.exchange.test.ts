@@ -4,6 +4,7 @@
  * change, disabling, the list, the cap, the absolute lifetime, rotation).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { http, type JsonResponse, type TestDatabase } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
@@ -190,6 +191,26 @@ describe('cookie sessions: login, the gateway exchange, CSRF and the session rul
     } finally {
       offset = 0;
     }
+  });
+
+  it('when a token minted before a role change is cached after it (a race), then it is not served: the next exchange mints with the new roles', async () => {
+    const name = await newUser();
+    const { cookie, login } = await cookieLogin(name);
+    const { sid } = decodePart(login.access_token, 1) as { sid: string };
+    const stale = mintedClaims(await exchange(cookie)); // minted and cached with ['user']
+    // The race, step by step: the role change lands, then a concurrent exchange stores what it minted before.
+    await auth.service.sessions.privilegesChanged(login.user.id);
+    const cookieHash = createHash('sha256').update(cookie).digest('base64url');
+    await auth.service.sessions.cacheToken(
+      login.user.id,
+      sid,
+      cookieHash,
+      'stale-token',
+      Date.now() + 60_000,
+    );
+    const next = await exchange(cookie);
+    assert.equal(next.headers.get('x-session-token-cache'), 'miss');
+    assert.notEqual(mintedClaims(next).jti, stale.jti);
   });
 
   it('when roles change and the cookie next calls an auth route, then that answer rotates the cookie', async () => {

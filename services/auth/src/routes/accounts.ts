@@ -12,11 +12,7 @@ import {
   type RequestMeta,
   register,
 } from '../domain/accounts.ts';
-import {
-  logoutSessionCookie,
-  rotateSessionCookie,
-  type useSessionCookie,
-} from '../domain/cookie-sessions.ts';
+import { type CookieSession, logoutSessionCookie, rotateSessionCookie } from '../domain/cookie-sessions.ts';
 import { invalidInput } from '../domain/errors.ts';
 import {
   changePassword,
@@ -184,9 +180,7 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards, cookies: 
       requestMeta(req),
     );
     // A new cookie value for this session: the privilege of the old one (a password now changed) ends with it.
-    const cookieSession = res.locals.cookieSession as
-      | Awaited<ReturnType<typeof useSessionCookie>>
-      | undefined;
+    const cookieSession = res.locals.cookieSession as CookieSession | undefined;
     if (cookieSession) setSessionCookie(res, await rotateSessionCookie(deps, cookieSession), cookies.maxAge);
     res.json({ status: 'success', message: 'Password changed; other sessions were signed out', revoked });
   });

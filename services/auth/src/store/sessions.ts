@@ -167,9 +167,11 @@ if s[3] and tonumber(s[4]) > now then return {'ok', s[3], rotate} end
 return {'ok', '', rotate}
 `;
 
-// KEYS[1] session. ARGV: cookie hash, token, serve-until ms. Caches a minted token while the cookie is current.
+// KEYS[1] session. ARGV: cookie hash, token, serve-until ms. Caches a minted token while the cookie is current
+// and not marked for rotation (roles changed while the token was being minted: it may carry the old ones).
 const COOKIE_CACHE = `
-if redis.call('HGET', KEYS[1], 'ck') ~= ARGV[1] then return 0 end
+local s = redis.call('HMGET', KEYS[1], 'ck', 'rot')
+if s[1] ~= ARGV[1] or s[2] == '1' then return 0 end
 redis.call('HSET', KEYS[1], 'at', ARGV[2], 'at_until', ARGV[3])
 return 1
 `;
