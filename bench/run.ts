@@ -7,6 +7,8 @@
  *   - the protected path against the unauthenticated endpoint of the same service;
  *   - stateless against session-checked verification, and with the verified-token cache off;
  *   - through the HTTPS gateway against direct;
+ *   - the cookie path through the gateway (auth_request exchange, phantom token) next to the bearer path, with
+ *     the minted-token cache on (COOKIE_TOKEN_CACHE_TTL=30) and off (0);
  *   - login under overload, with and without admission control (bench/overload.ts).
  * Writes bench/results/latest.json and the tables in docs/benchmarks.md.
  *
@@ -119,24 +121,26 @@ async function pathRows(ctx: {
   stops: (() => Promise<void>)[];
 }): Promise<Row[]> {
   const { redisUrl, certs, stops } = ctx;
-  const auth = await startAuth(
-    loadAuthConfig({
-      DATABASE_URL: ctx.dbUrl,
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: ctx.redisPrefix,
-      KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      PASSWORD_PEPPER: randomBytes(32).toString('base64'),
-      PORT: '0',
-      BCRYPT_COST: String(COST),
-      ACCESS_TOKEN_TTL: '3600',
-      LOG_LEVEL: 'silent',
-      REGISTER_MAX_PER_IP_PER_HOUR: '100000',
-      LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '100000',
-      LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: '1000000',
-      LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: '1000000',
-    }),
-  );
+  const authEnv = {
+    DATABASE_URL: ctx.dbUrl,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: ctx.redisPrefix,
+    KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    PASSWORD_PEPPER: randomBytes(32).toString('base64'),
+    PORT: '0',
+    BCRYPT_COST: String(COST),
+    ACCESS_TOKEN_TTL: '3600',
+    LOG_LEVEL: 'silent',
+    REGISTER_MAX_PER_IP_PER_HOUR: '100000',
+    LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '100000',
+    LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: '1000000',
+    LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: '1000000',
+  };
+  const auth = await startAuth(loadAuthConfig(authEnv));
   stops.push(auth.stop);
+  // The same service with the minted-token cache off: every cookie exchange signs a token.
+  const authNoTokenCache = await startAuth(loadAuthConfig({ ...authEnv, COOKIE_TOKEN_CACHE_TTL: '0' }));
+  stops.push(authNoTokenCache.stop);
   const resourceEnv = {
     PORT: '0',
     LOG_LEVEL: 'silent',
@@ -157,6 +161,12 @@ async function pathRows(ctx: {
     loginBurst: '100000',
   });
   stops.push(gateway.stop);
+  const gatewayNoTokenCache = await startGateway({
+    authUpstream: new URL(authNoTokenCache.url).host,
+    resourceUpstream: new URL(stateless.url).host,
+    certs,
+  });
+  stops.push(gatewayNoTokenCache.stop);
 
   // Users, one per connection, and a token; the gateway's certificate is verified once with the CA
   // (autocannon itself never verifies certificates).
@@ -169,6 +179,10 @@ async function pathRows(ctx: {
   const token = (await api.login(users[0]!.username, users[0]!.password)).tokens.accessToken;
   const bearer = { authorization: `Bearer ${token}` };
   const bodies = users.map((u) => JSON.stringify(u));
+  // A cookie session (one browser): the gateway exchanges the cookie for a token on every request.
+  const browser = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca), mode: 'cookie' });
+  await browser.login(users[1]!.username, users[1]!.password);
+  const cookie = { cookie: `__Host-session=${browser.cookies['__Host-session']}` };
 
   const rows: Row[] = [];
   rows.push(
@@ -210,6 +224,20 @@ async function pathRows(ctx: {
       connections: 32,
       headers: bearer,
     }),
+  );
+  rows.push(
+    await measure(
+      'protected, cookie session, through the gateway, minted-token cache on',
+      `${gateway.httpsUrl}/api/protected`,
+      { connections: 32, headers: cookie },
+    ),
+  );
+  rows.push(
+    await measure(
+      'protected, cookie session, through the gateway, minted-token cache off',
+      `${gatewayNoTokenCache.httpsUrl}/api/protected`,
+      { connections: 32, headers: cookie },
+    ),
   );
 
   return rows;

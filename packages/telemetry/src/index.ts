@@ -21,6 +21,8 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers["x-refresh-token"]',
   'res.headers["set-cookie"]',
+  'res.headers["x-session-authorization"]',
+  'res.headers["x-session-set-cookie"]',
   '*.password',
   '*.current_password',
   '*.new_password',

@@ -69,6 +69,7 @@ const schema = z
     REFRESH_IDLE_TTL: seconds(1, 90 * 86400, 7 * 86400),
     REFRESH_ABSOLUTE_TTL: seconds(1, 365 * 86400, 30 * 86400),
     SESSIONS_MAX_PER_USER: z.coerce.number().int().min(1).max(1000).default(50),
+    COOKIE_TOKEN_CACHE_TTL: seconds(0, 3600, 30),
     JWKS_MAX_AGE: seconds(0, 86400, 300),
     KEY_ACTIVATION_DELAY: seconds(0, 7 * 86400, 600),
     KEY_RELOAD_INTERVAL: seconds(1, 3600, 30),
@@ -118,6 +119,13 @@ const schema = z
         message: 'must differ from KEY_ENCRYPTION_KEY (one key, one purpose)',
       });
     }
+    if (env.COOKIE_TOKEN_CACHE_TTL >= env.ACCESS_TOKEN_TTL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['COOKIE_TOKEN_CACHE_TTL'],
+        message: 'must be less than ACCESS_TOKEN_TTL (a cached token is served only while it is fresh)',
+      });
+    }
     if (env.REFRESH_ABSOLUTE_TTL < env.REFRESH_IDLE_TTL) {
       ctx.addIssue({
         code: 'custom',
@@ -160,6 +168,8 @@ export interface AuthConfig {
   refreshAbsoluteTtl: number;
   /** Live sessions per account; a login beyond it ends the account's oldest session. */
   sessionsMaxPerUser: number;
+  /** Seconds the gateway exchange serves a cookie session's minted access token again (0: off). */
+  cookieTokenCache: number;
   jwksMaxAge: number;
   keyActivationDelay: number;
   keyReloadInterval: number;
@@ -194,6 +204,7 @@ export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
     refreshIdleTtl: e.REFRESH_IDLE_TTL,
     refreshAbsoluteTtl: e.REFRESH_ABSOLUTE_TTL,
     sessionsMaxPerUser: e.SESSIONS_MAX_PER_USER,
+    cookieTokenCache: e.COOKIE_TOKEN_CACHE_TTL,
     jwksMaxAge: e.JWKS_MAX_AGE,
     keyActivationDelay: e.KEY_ACTIVATION_DELAY,
     keyReloadInterval: e.KEY_RELOAD_INTERVAL,

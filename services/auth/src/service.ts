@@ -96,6 +96,12 @@ export async function createAuthService(
     help: 'Refresh tokens presented again after rotation (each revokes its session)',
     registers: [metrics.registry],
   });
+  const cookieExchanges = new Counter({
+    name: 'auth_cookie_exchange_total',
+    help: "The gateway's cookie-to-token exchanges by outcome (cached token served, token minted, cookie refused)",
+    labelNames: ['outcome'] as const,
+    registers: [metrics.registry],
+  });
   const logins = new Counter({
     name: 'auth_login_total',
     help: 'Login attempts by outcome',
@@ -214,11 +220,13 @@ export async function createAuthService(
       ttl: config.accessTokenTtl,
     },
     refreshIdleTtl: config.refreshIdleTtl,
+    cookieTokenCache: config.cookieTokenCache,
     now,
     observe: {
       bcrypt: (op, seconds) => bcryptSeconds.observe({ op }, seconds),
       login: (outcome) => logins.inc({ outcome }),
       refreshReuse: () => refreshReuse.inc(),
+      cookieExchange: (outcome) => cookieExchanges.inc({ outcome }),
     },
   };
 

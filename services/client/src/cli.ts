@@ -3,10 +3,11 @@
  * authstack CLI: `node services/client/src/cli.ts <command>` (or `make scenarios`).
  * Tokens stay in memory unless --token-file is given; that file is written as a new file with mode 0600
  * and renamed into place, never through a symbolic link (token-file.ts). The base URL must be HTTPS; plain
- * HTTP only to a loopback address with --insecure-http-loopback.
+ * HTTP only to a loopback address with --insecure-http-loopback. `--session cookie` logs in with a cookie session
+ * instead: the file then keeps the session cookie, no token.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { checkBaseUrl } from './base-url.ts';
 import { formatTable, runScenarios } from './scenarios.ts';
 import { ApiError, AuthClient, type Tokens } from './sdk.ts';
@@ -23,13 +24,18 @@ const program = new Command()
   )
   .option(
     '--token-file <file>',
-    'keep tokens between commands in this file (mode 0600)',
+    'keep tokens (or, with --session cookie, the session cookie) between commands in this file (mode 0600)',
     process.env.TOKEN_FILE,
   )
   .option(
     '--insecure-http-loopback',
     'allow a plain http:// base URL to a loopback address (passwords and tokens unencrypted on this machine)',
     false,
+  )
+  .addOption(
+    new Option('--session <mode>', 'bearer tokens, or a cookie session (a cookie jar)')
+      .choices(['bearer', 'cookie'])
+      .default(process.env.AUTHSTACK_SESSION ?? 'bearer'),
   );
 
 interface Globals {
@@ -37,21 +43,36 @@ interface Globals {
   ca?: string;
   tokenFile?: string;
   insecureHttpLoopback: boolean;
+  session: 'bearer' | 'cookie';
+}
+
+function save(file: string | undefined, value: unknown): void {
+  if (!file) return;
+  writeTokenFile(file, JSON.stringify(value ?? null));
 }
 
 function client(): AuthClient {
   const opts = program.opts<Globals>();
   const saved = opts.tokenFile ? readTokenFile(opts.tokenFile) : undefined;
-  const stored = saved ? (JSON.parse(saved) as Tokens | null) : undefined;
-  return new AuthClient({
+  const stored = saved ? (JSON.parse(saved) as (Tokens & { cookies?: never }) | null) : undefined;
+  const base = {
     baseUrl: opts.baseUrl,
     insecureHttpLoopback: opts.insecureHttpLoopback,
     ...(opts.ca ? { ca: readFileSync(opts.ca) } : {}),
+  };
+  if (opts.session === 'cookie') {
+    const cookies = (stored as { cookies?: Record<string, string> } | null | undefined)?.cookies;
+    return new AuthClient({
+      ...base,
+      mode: 'cookie',
+      ...(cookies ? { cookies } : {}),
+      onCookies: (jar) => save(opts.tokenFile, { cookies: jar }),
+    });
+  }
+  return new AuthClient({
+    ...base,
     ...(stored ? { tokens: stored } : {}),
-    onTokens: (tokens) => {
-      if (!opts.tokenFile) return;
-      writeTokenFile(opts.tokenFile, JSON.stringify(tokens ?? null));
-    },
+    onTokens: (tokens) => save(opts.tokenFile, tokens),
   });
 }
 
@@ -85,6 +106,7 @@ program
     print({
       message: result.message,
       user: result.user,
+      session: program.opts<Globals>().session,
       tokens_saved: Boolean(program.opts<Globals>().tokenFile),
     });
   });

@@ -6,7 +6,10 @@
  * - keeps the tokens in memory; refresh is single-flight (concurrent callers share one refresh, since
  *   presenting a refresh token twice is reuse and ends the session);
  * - `request()` attaches the access token and, on 401 `token_expired`, refreshes once and retries;
- * - failures are `ApiError`s built from the problem+json body (`status`, `code`, `retryAfter`).
+ * - failures are `ApiError`s built from the problem+json body (`status`, `code`, `retryAfter`);
+ * - `mode: 'cookie'` logs in with a cookie session instead (`/auth/login?session=cookie`): a small cookie jar keeps
+ *   the `__Host-session` cookie and sends it back, no token is kept or sent, and the gateway turns the cookie into
+ *   an access token for the resource. Browsers do the same with their own jar.
  */
 import { Agent, type Dispatcher, fetch } from 'undici';
 import { checkBaseUrl } from './base-url.ts';
@@ -63,12 +66,48 @@ export interface Session {
   ip: string;
   user_agent: string;
   current: boolean;
+  /** Opened with a session cookie. */
+  cookie: boolean;
 }
 
 export interface RawResponse<T = Record<string, unknown>> {
   status: number;
   headers: Headers;
   body: T;
+}
+
+/**
+ * Cookies for one site, the way simple HTTP clients keep them (Python `requests` does much the same): every
+ * Set-Cookie's name and value, removed by `Max-Age=0`, all sent back in one Cookie header.
+ */
+export class CookieJar {
+  readonly #cookies = new Map<string, string>();
+
+  constructor(initial: Record<string, string> = {}) {
+    for (const [name, value] of Object.entries(initial)) this.#cookies.set(name, value);
+  }
+
+  /** Keep what the response set; true when anything changed. */
+  store(setCookies: string[]): boolean {
+    for (const line of setCookies) {
+      const [pair = '', ...attributes] = line.split(';');
+      const at = pair.indexOf('=');
+      if (at <= 0) continue;
+      const name = pair.slice(0, at).trim();
+      if (attributes.some((a) => /^\s*max-age\s*=\s*0\s*$/i.test(a))) this.#cookies.delete(name);
+      else this.#cookies.set(name, pair.slice(at + 1).trim());
+    }
+    return setCookies.length > 0;
+  }
+
+  header(): string | undefined {
+    if (this.#cookies.size === 0) return undefined;
+    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  toJSON(): Record<string, string> {
+    return Object.fromEntries(this.#cookies);
+  }
 }
 
 export interface AuthClientOptions {
@@ -83,6 +122,12 @@ export interface AuthClientOptions {
   onTokens?: (tokens: Tokens | undefined) => void;
   /** Allow a plain `http://` base URL, and only to a loopback address. Default false: HTTPS only. */
   insecureHttpLoopback?: boolean;
+  /** `bearer` (default): tokens in memory, `Authorization: Bearer`. `cookie`: a cookie session, a cookie jar. */
+  mode?: 'bearer' | 'cookie';
+  /** Cookie mode: cookies from an earlier run. */
+  cookies?: Record<string, string>;
+  /** Cookie mode: told whenever the jar changes. */
+  onCookies?: (cookies: Record<string, string>) => void;
 }
 
 interface TokenResponse {
@@ -100,6 +145,8 @@ export class AuthClient {
   #tokens: Tokens | undefined;
   #refreshing: Promise<Tokens> | undefined;
   #onTokens: ((tokens: Tokens | undefined) => void) | undefined;
+  #jar: CookieJar | undefined;
+  #onCookies: ((cookies: Record<string, string>) => void) | undefined;
 
   constructor(options: AuthClientOptions) {
     checkBaseUrl(options.baseUrl, options.insecureHttpLoopback);
@@ -108,6 +155,17 @@ export class AuthClient {
     this.#userAgent = options.userAgent ?? 'authstack-client/0.1';
     this.#tokens = options.tokens;
     this.#onTokens = options.onTokens;
+    this.#jar = options.mode === 'cookie' ? new CookieJar(options.cookies) : undefined;
+    this.#onCookies = options.onCookies;
+  }
+
+  get mode(): 'bearer' | 'cookie' {
+    return this.#jar ? 'cookie' : 'bearer';
+  }
+
+  /** Cookie mode: the jar's cookies (name to value). */
+  get cookies(): Record<string, string> {
+    return this.#jar?.toJSON() ?? {};
   }
 
   get tokens(): Tokens | undefined {
@@ -127,6 +185,8 @@ export class AuthClient {
     };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     if (init.token) headers.authorization = `Bearer ${init.token}`;
+    const cookie = this.#jar?.header();
+    if (cookie && headers.cookie === undefined) headers.cookie = cookie;
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers,
@@ -134,6 +194,7 @@ export class AuthClient {
       ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
       redirect: 'manual',
     });
+    if (this.#jar?.store(response.headers.getSetCookie())) this.#onCookies?.(this.#jar.toJSON());
     const text = await response.text();
     let body: unknown = {};
     try {
@@ -172,12 +233,21 @@ export class AuthClient {
     return body.user;
   }
 
+  /** Bearer mode keeps the tokens; cookie mode keeps only the session cookie (the tokens are not stored). */
   async login(username: string, password: string): Promise<LoginResult> {
+    const path = this.#jar ? '/auth/login?session=cookie' : '/auth/login';
     const body = await this.#expect<TokenResponse>(
       [200],
-      await this.call('POST', '/auth/login', { body: { username, password } }),
+      await this.call('POST', path, { body: { username, password } }),
     );
-    return { message: body.message, user: body.user, tokens: this.#store(body) };
+    const tokens = this.#jar
+      ? {
+          accessToken: body.access_token,
+          refreshToken: body.refresh_token,
+          accessExpiresAt: Date.now() + body.expires_in * 1000,
+        }
+      : this.#store(body);
+    return { message: body.message, user: body.user, tokens };
   }
 
   /** Swap the refresh token for a new pair. Concurrent callers share one request. */
@@ -209,7 +279,12 @@ export class AuthClient {
     const send = () =>
       this.call(method, path, { ...(body !== undefined ? { body } : {}), token: this.#tokens?.accessToken });
     let response = await send();
-    if (response.status === 401 && (response.body as Problem).code === 'token_expired' && this.#tokens) {
+    if (
+      !this.#jar &&
+      response.status === 401 &&
+      (response.body as Problem).code === 'token_expired' &&
+      this.#tokens
+    ) {
       await this.refresh();
       response = await send();
     }
@@ -225,6 +300,11 @@ export class AuthClient {
   }
 
   async logout(): Promise<void> {
+    if (this.#jar) {
+      // The cookie names the session; the answer clears it from the jar.
+      await this.#expect([200], await this.call('POST', '/auth/logout'));
+      return;
+    }
     if (!this.#tokens) return;
     await this.#expect(
       [200],

@@ -14,6 +14,7 @@ import { checkPasswordPolicy, type PasswordHasher, type Verification } from './p
 import {
   hashRefreshToken,
   newRefreshToken,
+  newSessionCookie,
   newTokenFamily,
   signAccessToken,
   type TokenSettings,
@@ -38,12 +39,16 @@ export interface AccountDeps {
   passwords: PasswordHasher;
   tokens: TokenSettings;
   refreshIdleTtl: number;
+  /** Seconds a cookie session's minted access token is served again (0: every exchange signs). */
+  cookieTokenCache: number;
   now: () => number;
   /** Observes bcrypt time and login outcomes (metrics). */
   observe?: {
     bcrypt?: (op: 'hash' | 'compare', seconds: number) => void;
     login?: (outcome: 'success' | 'invalid_credentials' | 'rate_limited' | 'overloaded') => void;
     refreshReuse?: () => void;
+    /** The gateway's cookie exchange: a cached token served, a token minted, or the cookie refused. */
+    cookieExchange?: (outcome: 'cached' | 'minted' | 'invalid_session') => void;
   };
 }
 
@@ -113,6 +118,8 @@ export interface IssuedTokens {
   refreshExpiresIn: number;
   sessionId: string;
   user: PublicUser;
+  /** The session cookie's value, when the login opened a cookie session. */
+  sessionCookie?: string;
 }
 
 /**
@@ -125,6 +132,7 @@ export async function login(
   deps: AccountDeps,
   input: { username: string; password: string },
   meta: RequestMeta,
+  options: { cookie?: boolean } = {},
 ): Promise<IssuedTokens> {
   const username = normalizeUsername(input.username);
   let ticket: AdmissionTicket;
@@ -135,7 +143,7 @@ export async function login(
     throw error;
   }
   try {
-    return await admittedLogin(deps, input, meta, username, ticket);
+    return await admittedLogin(deps, input, meta, username, ticket, options);
   } finally {
     ticket.release();
   }
@@ -147,6 +155,7 @@ async function admittedLogin(
   meta: RequestMeta,
   username: string,
   ticket: AdmissionTicket,
+  options: { cookie?: boolean },
 ): Promise<IssuedTokens> {
   let attempt: LoginAttempt;
   try {
@@ -194,9 +203,12 @@ async function admittedLogin(
     const sessionId = randomUUID();
     const family = newTokenFamily();
     const refreshToken = newRefreshToken({ userId: user.id, sessionId, generation: 1, family });
+    // Always a new value: a cookie known before the login is never the one used after it (no fixation).
+    const sessionCookie = options.cookie ? newSessionCookie({ userId: user.id, sessionId }) : undefined;
     const evicted = await deps.sessions.create(
       { sid: sessionId, userId: user.id, createdAt: deps.now(), ip: meta.ip, userAgent: meta.userAgent },
       { generation: 1, tokenHash: hashRefreshToken(refreshToken), familyHash: hashRefreshToken(family) },
+      sessionCookie ? hashRefreshToken(sessionCookie) : undefined,
     );
     // A disable or password change may have landed during the bcrypt time above, and revoked the user's
     // sessions before this one existed. Read the account again now that the session exists: either this
@@ -220,6 +232,7 @@ async function admittedLogin(
       username: user.username,
       details: {
         sid: sessionId,
+        ...(sessionCookie ? { cookie: true } : {}),
         ...(upgradedHash ? { rehashed: true } : {}),
         // Sessions ended because the account reached SESSIONS_MAX_PER_USER (oldest first).
         ...(evicted.length > 0 ? { evicted } : {}),
@@ -227,7 +240,8 @@ async function admittedLogin(
     });
     await attempt.succeeded();
     deps.observe?.login?.('success');
-    return issueTokens(deps, current, sessionId, refreshToken);
+    const issued = issueTokens(deps, current, sessionId, refreshToken);
+    return sessionCookie ? { ...issued, sessionCookie } : issued;
   } catch (error) {
     await attempt.release();
     throw error;

@@ -100,3 +100,21 @@ export const overloaded = (retryAfterSec: number) =>
     headers: { 'Retry-After': String(retryAfterSec) },
     extra: { retry_after: retryAfterSec },
   });
+
+/** The session cookie is unknown, expired or revoked (or its account was disabled). */
+export const invalidSession = () =>
+  new HttpProblem({
+    status: 401,
+    code: 'invalid_session',
+    title: 'Session ended or unknown',
+    detail: 'The session cookie is unknown, expired or revoked. Log in again.',
+  });
+
+/** A state-changing request authenticated by the session cookie came from another site (CSRF). */
+export const crossSiteRequest = () =>
+  new HttpProblem({
+    status: 403,
+    code: 'cross_site_request',
+    title: 'Cross-site request refused',
+    detail: 'A request that changes state with the session cookie must come from this site.',
+  });

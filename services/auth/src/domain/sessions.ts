@@ -93,6 +93,8 @@ export interface SessionSummary {
   ip: string;
   user_agent: string;
   current: boolean;
+  /** Opened with a session cookie (it also has a refresh token). */
+  cookie: boolean;
 }
 
 export async function listSessions(
@@ -108,6 +110,7 @@ export async function listSessions(
     ip: s.ip,
     user_agent: s.userAgent,
     current: s.id === currentSid,
+    cookie: s.cookie,
   }));
 }
 
