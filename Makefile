@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers
+.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers seed unseed load
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,21 @@ migrate: ## create the database when missing and apply migrations (loads .env)
 
 rotate-key: ## stage a new signing key (loads .env)
 	$(NODE24) . scripts/lib.sh && load_env .env && node services/auth/src/cli/rotate-key.ts
+
+USERS ?= 1000
+USERS_FILE := load-tests/data/users.json
+LOAD_TEST_USERS_CLI := services/auth/src/cli/load-test-users.ts
+
+seed: ## USERS=N load-test accounts straight into PostgreSQL (container stack when up, else native), users file for k6
+	@mkdir -p load-tests/data load-tests/results
+	@if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) exec -T auth node $(LOAD_TEST_USERS_CLI) seed $(USERS) > $(USERS_FILE).tmp; else \
+	  $(NODE24) . scripts/lib.sh && load_env .env && node $(LOAD_TEST_USERS_CLI) seed $(USERS) > $(USERS_FILE).tmp; fi
+	@mv $(USERS_FILE).tmp $(USERS_FILE) && echo "wrote $(USERS_FILE)"
+
+unseed: ## remove every load-test account and its sessions (container stack when up, else native)
+	@if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) exec -T auth node $(LOAD_TEST_USERS_CLI) unseed; else \
+	  $(NODE24) . scripts/lib.sh && load_env .env && node $(LOAD_TEST_USERS_CLI) unseed; fi
+	@rm -f $(USERS_FILE)
 
 certs: ## a local CA and the gateway's server certificate in certs/ (git-ignored)
 	bash infra/certs/make-certs.sh
