@@ -55,6 +55,22 @@ unseed: ## remove every load-test account and its sessions (container stack when
 	  $(NODE24) . scripts/lib.sh && load_env .env && node $(LOAD_TEST_USERS_CLI) unseed; fi
 	@rm -f $(USERS_FILE)
 
+SCRIPT ?= 01-login
+PROFILE ?= smoke
+RATE ?= 8
+# The raised limits of docker-compose.load.yml, except for the credential-stuffing script: it tests the human limits.
+LOAD_COMPOSE = $(COMPOSE) -f docker-compose.yml $(if $(findstring credential-stuffing,$(SCRIPT)),,-f docker-compose.load.yml)
+
+load: ## a k6 run on the container stack with the load limits: SCRIPT=01-login PROFILE=average RATE=8 (make seed first)
+	@test -f $(USERS_FILE) || { echo "make load: no $(USERS_FILE); run make seed USERS=1000 first" >&2; exit 1; }
+	@test -f load-tests/$(SCRIPT).ts || { echo "make load: no load-tests/$(SCRIPT).ts" >&2; exit 1; }
+	@mkdir -p load-tests/results
+	$(LOAD_COMPOSE) up -d --wait
+	K6_USER=$$(id -u):$$(id -g) K6_PROFILE=$(PROFILE) K6_RATE=$(RATE) K6_DURATION=$${DURATION:-} \
+	  K6_REPORT=$(SCRIPT)-$(PROFILE)-$$(date -u +%Y%m%dT%H%M%SZ) \
+	  $(LOAD_COMPOSE) --profile load run --rm k6 run /load-tests/$(SCRIPT).ts
+	@echo "reports in load-tests/results/; 'make up' restores the human limits"
+
 certs: ## a local CA and the gateway's server certificate in certs/ (git-ignored)
 	bash infra/certs/make-certs.sh
 

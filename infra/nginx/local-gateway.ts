@@ -50,6 +50,7 @@ export async function startGateway(options: {
   loginBurst?: string;
   registerRate?: string;
   registerBurst?: string;
+  connLimit?: string;
 }): Promise<Gateway> {
   const [httpsPort, httpPort, healthPort] = [await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'authstack-nginx-'));
@@ -66,6 +67,7 @@ export async function startGateway(options: {
     LOGIN_BURST: options.loginBurst ?? '100',
     REGISTER_RATE: options.registerRate ?? '50r/s',
     REGISTER_BURST: options.registerBurst ?? '100',
+    CONN_LIMIT: options.connLimit ?? '50',
   });
   const nginx: ChildProcess = spawn('nginx', ['-c', conf, '-p', dir], {
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -415,6 +415,7 @@ describe('gateway templates', () => {
       LOGIN_BURST: '20',
       REGISTER_RATE: '5r/s',
       REGISTER_BURST: '10',
+      CONN_LIMIT: '50',
     });
     assert.equal(result.status, 0, result.output);
   });

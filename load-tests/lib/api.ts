@@ -12,11 +12,11 @@ interface UsersFile {
 }
 
 // `make seed USERS=N` writes the users file; k6 reads it once and shares it between VUs (SharedArray).
-const USERS_FILE = __ENV.USERS_FILE || import.meta.resolve('../data/users.json');
+const USERS_PATH = __ENV.USERS_PATH || import.meta.resolve('../data/users.json');
 const readUsers = (): UsersFile => {
-  const parsed = JSON.parse(open(USERS_FILE)) as UsersFile;
+  const parsed = JSON.parse(open(USERS_PATH)) as UsersFile;
   if (!Array.isArray(parsed.usernames) || parsed.usernames.length === 0 || !parsed.password)
-    throw new Error(`${USERS_FILE}: no load-test users; run make seed USERS=N first`);
+    throw new Error(`${USERS_PATH}: no load-test users; run make seed USERS=N first`);
   return parsed;
 };
 export const usernames = new SharedArray('usernames', () => readUsers().usernames);

@@ -66,7 +66,7 @@ describe('the k6 scripts under the k6 stand-in, against the real native stack th
     env = {
       BASE_URL: gateway.httpsUrl,
       SSL_CERT_FILE: certs.ca,
-      USERS_FILE: join(work, 'users.json'),
+      USERS_PATH: join(work, 'users.json'),
       RESULTS_DIR: work,
       PROFILE: 'smoke',
       THINK: '0',
