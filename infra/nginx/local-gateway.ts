@@ -39,6 +39,8 @@ export interface Gateway {
   httpPort: number;
   httpsUrl: string;
   httpUrl: string;
+  /** nginx's access log: one JSON line per request (log_format gateway_json). */
+  accessLog: string;
   stop(): Promise<void>;
 }
 
@@ -91,6 +93,7 @@ export async function startGateway(options: {
     httpPort,
     httpsUrl: `https://localhost:${httpsPort}`,
     httpUrl: `http://127.0.0.1:${httpPort}`,
+    accessLog: join(dir, 'access.log'),
     async stop() {
       if (nginx.exitCode === null) nginx.kill('SIGTERM');
       await exited;
