@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers seed unseed load
+.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers seed unseed load observe
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,7 @@ SCRIPT ?= 01-login
 PROFILE ?= smoke
 RATE ?= 8
 # The raised limits of docker-compose.load.yml, except for the credential-stuffing script: it tests the human limits.
+OBSERVING = $(shell docker compose ps --status running -q prometheus 2>/dev/null)
 LOAD_COMPOSE = $(COMPOSE) -f docker-compose.yml $(if $(findstring credential-stuffing,$(SCRIPT)),,-f docker-compose.load.yml)
 
 load: ## a k6 run on the container stack with the load limits: SCRIPT=01-login PROFILE=average RATE=8 (make seed first)
@@ -68,8 +69,12 @@ load: ## a k6 run on the container stack with the load limits: SCRIPT=01-login P
 	$(LOAD_COMPOSE) up -d --wait
 	K6_USER=$$(id -u):$$(id -g) K6_PROFILE=$(PROFILE) K6_RATE=$(RATE) K6_DURATION=$${DURATION:-} \
 	  K6_REPORT=$(SCRIPT)-$(PROFILE)-$$(date -u +%Y%m%dT%H%M%SZ) \
-	  $(LOAD_COMPOSE) --profile load run --rm k6 run /load-tests/$(SCRIPT).ts
+	  $(LOAD_COMPOSE) --profile load run --rm k6 run $(if $(OBSERVING),-o experimental-prometheus-rw) /load-tests/$(SCRIPT).ts
 	@echo "reports in load-tests/results/; 'make up' restores the human limits"
+
+observe: ## the observability profile: Prometheus :9090, Grafana :3000 (dashboard authstack), Jaeger :16686, on 127.0.0.1
+	$(COMPOSE) --profile observability up -d --wait
+	@echo "Grafana http://127.0.0.1:$${GRAFANA_PORT:-3000} (anonymous viewer; admin password in secrets/grafana_admin_password)"
 
 certs: ## a local CA and the gateway's server certificate in certs/ (git-ignored)
 	bash infra/certs/make-certs.sh
@@ -86,7 +91,7 @@ up: ## the container stack: env and certs when missing, build, start, wait, then
 	$(COMPOSE) run --rm client scenarios
 
 down: ## stop the container stack and remove its containers (volumes are kept; add -v by hand to drop them)
-	$(COMPOSE) --profile tools --profile load down --remove-orphans
+	$(COMPOSE) --profile tools --profile load --profile observability down --remove-orphans
 
 logs: ## follow the container stack's logs
 	$(COMPOSE) logs -f --tail=100
