@@ -298,12 +298,17 @@ describe('Dockerfiles', () => {
       assert.match(text(), /npm ci --omit=dev --workspace services\//);
       assert.match(text(), /^USER node$/m);
       assert.match(text(), /^ENTRYPOINT \["tini", "--"/m);
-      const command = /^(?:CMD|ENTRYPOINT) \[(?:"tini", "--", )?"(node|sh)", "([^"]+)"/m.exec(
-        text().replace(/^ENTRYPOINT \["tini", "--"\]\n/m, ''),
-      );
+      // node may preload the tracing module (a no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set), nothing else.
+      const command =
+        /^(?:CMD|ENTRYPOINT) \[(?:"tini", "--", )?"(node|sh)", (?:"--import", "@authstack\/telemetry\/tracing", )?"([^"]+)"/m.exec(
+          text().replace(/^ENTRYPOINT \["tini", "--"\]\n/m, ''),
+        );
       assert.ok(command, 'a command');
       if (command[1] === 'sh')
-        assert.match(readFileSync(join(ROOT, command[2]!), 'utf8'), /^exec node services\//m);
+        assert.match(
+          readFileSync(join(ROOT, command[2]!), 'utf8'),
+          /^exec node (--import @authstack\/telemetry\/tracing )?services\//m,
+        );
       else assert.match(command[2]!, /^services\//);
       assert.doesNotMatch(text(), /^(CMD|ENTRYPOINT) \["npm"/m);
       if (name !== 'client') assert.match(text(), /^HEALTHCHECK /m);

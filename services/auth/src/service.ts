@@ -2,8 +2,9 @@
  * Wires the auth service together: pool, Redis, stores, keyring, verifier, metrics and the app.
  * `createAuthService()` connects and prepares (signing key, bootstrap admin) but does not listen.
  */
-import { createLogger, createMetrics, type Logger } from '@authstack/telemetry';
+import { createLogger, createMetrics, type Logger, withSpan } from '@authstack/telemetry';
 import { createVerifier, localKeySet } from '@authstack/verifier';
+import bcrypt from 'bcrypt';
 import type { Express } from 'express';
 import { Counter, Histogram } from 'prom-client';
 import { buildApp } from './app.ts';
@@ -109,7 +110,7 @@ export async function createAuthService(
       await closeConnections();
       throw error;
     }),
-    ...(options.bcrypt ? { bcrypt: options.bcrypt } : {}),
+    bcrypt: tracedBcrypt(options.bcrypt ?? bcrypt),
   });
   await passwords.warm();
   const accounts: AccountDeps = {
@@ -182,5 +183,15 @@ export async function createAuthService(
       shuttingDown = true;
       await closeConnections();
     },
+  };
+}
+
+/** bcrypt with a span per hash and per comparison (no-ops unless tracing is on: packages/telemetry/src/tracing.ts). */
+function tracedBcrypt(engine: Bcrypt): Bcrypt {
+  return {
+    hash: (data, cost) =>
+      withSpan('auth', 'bcrypt.hash', { 'bcrypt.cost': cost }, () => engine.hash(data, cost)),
+    compare: (data, encrypted) =>
+      withSpan('auth', 'bcrypt.compare', {}, () => engine.compare(data, encrypted)),
   };
 }
