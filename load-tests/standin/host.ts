@@ -59,6 +59,18 @@ function send(req: HttpRequest, ca: Buffer | undefined): Promise<HttpReply> {
 
 /** Run `script` (a path) with `env` as its __ENV. TLS is verified against env.SSL_CERT_FILE when set. */
 export async function runK6Script(script: string, env: Record<string, string>): Promise<StandinResult> {
+  return run(script, env, false) as Promise<StandinResult>;
+}
+
+/** Only import `script` (its init code) under `env` and return its exported `options`, as k6 would read them. */
+export async function k6Options(
+  script: string,
+  env: Record<string, string>,
+): Promise<Record<string, unknown>> {
+  return ((await run(script, env, true)) as { options: Record<string, unknown> }).options;
+}
+
+async function run(script: string, env: Record<string, string>, optionsOnly: boolean): Promise<unknown> {
   const ca = env.SSL_CERT_FILE ? readFileSync(env.SSL_CERT_FILE) : undefined;
   const { port1, port2 } = new MessageChannel();
   const signal = new Int32Array(new SharedArrayBuffer(4));
@@ -69,12 +81,12 @@ export async function runK6Script(script: string, env: Record<string, string>): 
     Atomics.notify(signal, 0);
   });
   const worker = new Worker(new URL('./runner.ts', import.meta.url), {
-    workerData: { script, env, port: port2, signal },
+    workerData: { script, env, port: port2, signal, optionsOnly },
     transferList: [port2],
     execArgv: [],
   });
   try {
-    return await new Promise<StandinResult>((resolve, reject) => {
+    return await new Promise<unknown>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`k6 stand-in exited (${code}) before reporting`)));

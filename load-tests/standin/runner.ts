@@ -8,8 +8,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { connect, state } from './runtime.ts';
 
-const { script, env, port, signal } = workerData as {
+const { script, env, port, signal, optionsOnly } = workerData as {
   script: string;
+  optionsOnly: boolean;
   env: Record<string, string>;
   port: MessagePort;
   signal: Int32Array;
@@ -79,6 +80,10 @@ function summaryData() {
 }
 
 const mod = (await import(pathToFileURL(script).href)) as ScriptModule;
+if (optionsOnly) {
+  parentPort?.postMessage({ options: JSON.parse(JSON.stringify(mod.options ?? {})) });
+  process.exit(0);
+}
 const scenarios = mod.options?.scenarios;
 if (!scenarios || Object.keys(scenarios).length === 0)
   throw new Error(`${script}: options.scenarios is empty`);

@@ -10,7 +10,7 @@ import type { TestDatabase } from '@authstack/testing';
 import { type Gateway, makeCerts, startGateway } from '../../infra/nginx/local-gateway.ts';
 import { migratedDatabase, startTestAuth, type TestAuth, testEnv } from '../../services/auth/test/support.ts';
 import { startTestResource, type TestResource } from '../../services/resource/test/support.ts';
-import { runK6Script, type StandinResult } from './host.ts';
+import { k6Options, runK6Script, type StandinResult } from './host.ts';
 
 const LOAD_TESTS = fileURLToPath(new URL('../', import.meta.url));
 const SEED_CLI = fileURLToPath(new URL('../../services/auth/src/cli/load-test-users.ts', import.meta.url));
@@ -130,5 +130,62 @@ describe('the k6 scripts under the k6 stand-in, against the real native stack th
     assert.equal(result.metrics.attacker_successes, undefined, 'no attacker attempt succeeded');
     assert.ok((result.metrics.limiter_refusals?.values.passes ?? 0) > 0, 'the limiter refused some');
     assert.equal(result.checks['never logged in']?.passes, 10);
+  });
+});
+
+describe("the k6 scripts' options under every profile (init code only, no target)", () => {
+  const SCRIPTS = ['01-login', '02-protected', '03-refresh', '04-journey', '05-credential-stuffing'];
+  const PROFILES = ['smoke', 'average', 'stress', 'spike', 'soak', 'breakpoint'];
+  let work: string;
+  let users: string;
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'authstack-k6-options-'));
+    users = join(work, 'users.json');
+    writeFileSync(users, JSON.stringify({ password: 'p', usernames: ['loadtest-000000'] }));
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  for (const profile of PROFILES) {
+    it(`when PROFILE=${profile}, then every script has its scenarios, a setupTimeout and the thresholds the profile asks for`, async () => {
+      for (const name of SCRIPTS) {
+        const options = (await k6Options(script(name), {
+          PROFILE: profile,
+          USERS_PATH: users,
+          RATE: '10',
+        })) as {
+          setupTimeout: string;
+          scenarios: Record<string, { executor: string; exec: string; stages?: { target: number }[] }>;
+          thresholds: Record<string, (string | { threshold: string; abortOnFail: boolean })[]>;
+        };
+        assert.equal(options.setupTimeout, '2m', name);
+        const scenarios = Object.values(options.scenarios);
+        assert.ok(scenarios.length > 0, name);
+        for (const scenario of scenarios) {
+          assert.equal(
+            scenario.executor,
+            profile === 'smoke' ? 'constant-vus' : 'ramping-arrival-rate',
+            name,
+          );
+          assert.ok(scenario.exec, name);
+        }
+        const rules = Object.values(options.thresholds).flat();
+        assert.ok(rules.length > 0, name);
+        for (const rule of rules) {
+          if (profile === 'breakpoint')
+            assert.equal(typeof rule === 'object' && rule.abortOnFail, true, name);
+          else assert.equal(typeof rule, 'string', name);
+        }
+        if (profile === 'breakpoint')
+          assert.equal(scenarios[0]!.stages!.at(-1)!.target, 100, 'MAX_RATE = RATE x 10');
+        if (profile === 'spike') assert.equal(scenarios[0]!.stages![0]!.target, 40, 'RATE x SPIKE_FACTOR 4');
+      }
+    });
+  }
+
+  it('when PROFILE names no k6 test type, then the script refuses to load and says which exist', async () => {
+    await assert.rejects(
+      k6Options(script('01-login'), { PROFILE: 'heavy', USERS_PATH: users }),
+      /PROFILE=heavy: use smoke, average, stress, spike, soak or breakpoint/,
+    );
   });
 });
