@@ -59,17 +59,18 @@ SCRIPT ?= 01-login
 PROFILE ?= smoke
 RATE ?= 8
 # The raised limits of docker-compose.load.yml, except for the credential-stuffing script: it tests the human limits.
+# While the observability profile runs, recreating the gateway must recreate the exporter in its network namespace.
 OBSERVING = $(shell docker compose ps --status running -q prometheus 2>/dev/null)
 LOAD_COMPOSE = $(COMPOSE) -f docker-compose.yml $(if $(findstring credential-stuffing,$(SCRIPT)),,-f docker-compose.load.yml)
 
-load: ## a k6 run on the container stack with the load limits: SCRIPT=01-login PROFILE=average RATE=8 (make seed first)
+load: ## k6 on the container stack, load limits: SCRIPT=01-login PROFILE=average RATE=8 [K6_ARGS='-e MAX_RATE=80'] (make seed first)
 	@test -f $(USERS_FILE) || { echo "make load: no $(USERS_FILE); run make seed USERS=1000 first" >&2; exit 1; }
 	@test -f load-tests/$(SCRIPT).ts || { echo "make load: no load-tests/$(SCRIPT).ts" >&2; exit 1; }
 	@mkdir -p load-tests/results
-	$(LOAD_COMPOSE) up -d --wait
+	$(LOAD_COMPOSE) $(if $(OBSERVING),--profile observability) up -d --wait
 	K6_USER=$$(id -u):$$(id -g) K6_PROFILE=$(PROFILE) K6_RATE=$(RATE) K6_DURATION=$${DURATION:-} \
 	  K6_REPORT=$(SCRIPT)-$(PROFILE)-$$(date -u +%Y%m%dT%H%M%SZ) \
-	  $(LOAD_COMPOSE) --profile load run --rm k6 run $(if $(OBSERVING),-o experimental-prometheus-rw) /load-tests/$(SCRIPT).ts
+	  $(LOAD_COMPOSE) --profile load run --rm k6 run $(if $(OBSERVING),-o experimental-prometheus-rw) $(K6_ARGS) /load-tests/$(SCRIPT).ts
 	@echo "reports in load-tests/results/; 'make up' restores the human limits"
 
 observe: ## the observability profile: Prometheus :9090, Grafana :3000 (dashboard authstack), Jaeger :16686, on 127.0.0.1
@@ -87,7 +88,7 @@ up: ## the container stack: env and certs when missing, build, start, wait, then
 	@bash scripts/make-env.sh
 	@bash infra/certs/make-certs.sh
 	$(COMPOSE) --profile tools build
-	$(COMPOSE) up -d --wait
+	$(COMPOSE) $(if $(OBSERVING),--profile observability) up -d --wait
 	$(COMPOSE) run --rm client scenarios
 
 down: ## stop the container stack and remove its containers (volumes are kept; add -v by hand to drop them)
