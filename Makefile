@@ -46,7 +46,7 @@ LOAD_TEST_USERS_CLI := services/auth/src/cli/load-test-users.ts
 
 seed: ## USERS=N load-test accounts straight into PostgreSQL (container stack when up, else native), users file for k6
 	@mkdir -p load-tests/data load-tests/results
-	@if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) exec -T auth node $(LOAD_TEST_USERS_CLI) seed $(USERS) > $(USERS_FILE).tmp; else \
+	@umask 077; if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) exec -T auth node $(LOAD_TEST_USERS_CLI) seed $(USERS) > $(USERS_FILE).tmp; else \
 	  $(NODE24) . scripts/lib.sh && load_env .env && node $(LOAD_TEST_USERS_CLI) seed $(USERS) > $(USERS_FILE).tmp; fi
 	@mv $(USERS_FILE).tmp $(USERS_FILE) && echo "wrote $(USERS_FILE)"
 
