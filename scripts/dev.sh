@@ -53,8 +53,10 @@ up() {
   # libuv's thread pool runs the async bcrypt hashes: one thread per core, at least 4 (services/auth/bin/start.sh).
   if [ -z "${UV_THREADPOOL_SIZE:-}" ]; then cores="$(nproc)"; export UV_THREADPOOL_SIZE=$((cores > 4 ? cores : 4)); fi
   node services/auth/src/migrate.ts >"$LOG_DIR/migrate.log" 2>&1 || { cat "$LOG_DIR/migrate.log" >&2; exit 1; }
-  PORT="$AUTH_PORT" start auth "http://127.0.0.1:$AUTH_PORT/readyz" node services/auth/src/server.ts
-  PORT="$RESOURCE_PORT" start resource "http://127.0.0.1:$RESOURCE_PORT/readyz" node services/resource/src/server.ts
+  OTEL_SERVICE_NAME=auth PORT="$AUTH_PORT" start auth "http://127.0.0.1:$AUTH_PORT/readyz" \
+    node --import @authstack/telemetry/tracing services/auth/src/server.ts
+  OTEL_SERVICE_NAME=resource PORT="$RESOURCE_PORT" start resource "http://127.0.0.1:$RESOURCE_PORT/readyz" \
+    node --import @authstack/telemetry/tracing services/resource/src/server.ts
 
   # The gateway: the same templates as the container, rendered for 127.0.0.1 and the local certificates.
   bash infra/certs/make-certs.sh >/dev/null
@@ -68,6 +70,7 @@ up() {
     TLS_CERTIFICATE="$PWD/certs/server.crt" TLS_CERTIFICATE_KEY="$PWD/certs/server.key" \
     LOGIN_RATE="${GATEWAY_LOGIN_RATE:-10r/s}" LOGIN_BURST="${GATEWAY_LOGIN_BURST:-20}" \
     REGISTER_RATE="${GATEWAY_REGISTER_RATE:-5r/s}" REGISTER_BURST="${GATEWAY_REGISTER_BURST:-10}" \
+    CONN_LIMIT="${GATEWAY_CONN_LIMIT:-50}" \
     node infra/nginx/render.ts "$PWD/$DEV_DIR/nginx" >/dev/null
   nginx -t -q -c "$PWD/$DEV_DIR/nginx/nginx.conf" -p "$PWD/$DEV_DIR/nginx" 2>"$LOG_DIR/nginx-test.log" || {
     cat "$LOG_DIR/nginx-test.log" >&2; exit 1; }

@@ -39,6 +39,8 @@ export interface Gateway {
   httpPort: number;
   httpsUrl: string;
   httpUrl: string;
+  /** nginx's access log: one JSON line per request (log_format gateway_json). */
+  accessLog: string;
   stop(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export async function startGateway(options: {
   loginBurst?: string;
   registerRate?: string;
   registerBurst?: string;
+  connLimit?: string;
 }): Promise<Gateway> {
   const [httpsPort, httpPort, healthPort] = [await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'authstack-nginx-'));
@@ -66,6 +69,7 @@ export async function startGateway(options: {
     LOGIN_BURST: options.loginBurst ?? '100',
     REGISTER_RATE: options.registerRate ?? '50r/s',
     REGISTER_BURST: options.registerBurst ?? '100',
+    CONN_LIMIT: options.connLimit ?? '50',
   });
   const nginx: ChildProcess = spawn('nginx', ['-c', conf, '-p', dir], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -89,6 +93,7 @@ export async function startGateway(options: {
     httpPort,
     httpsUrl: `https://localhost:${httpsPort}`,
     httpUrl: `http://127.0.0.1:${httpPort}`,
+    accessLog: join(dir, 'access.log'),
     async stop() {
       if (nginx.exitCode === null) nginx.kill('SIGTERM');
       await exited;

@@ -4,8 +4,9 @@
  */
 
 import os from 'node:os';
-import { createLogger, createMetrics, type Logger } from '@authstack/telemetry';
+import { createLogger, createMetrics, type Logger, withSpan } from '@authstack/telemetry';
 import { createVerifier, localKeySet } from '@authstack/verifier';
+import bcrypt from 'bcrypt';
 import type { Express } from 'express';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { buildApp } from './app.ts';
@@ -135,7 +136,7 @@ export async function createAuthService(
       await closeConnections();
       throw error;
     }),
-    ...(options.bcrypt ? { bcrypt: options.bcrypt } : {}),
+    bcrypt: tracedBcrypt(options.bcrypt ?? bcrypt),
   });
   await passwords.warm();
   const admission = createAdmission(
@@ -278,5 +279,15 @@ export async function createAuthService(
       shuttingDown = true;
       await closeConnections();
     },
+  };
+}
+
+/** bcrypt with a span per hash and per comparison (no-ops unless tracing is on: packages/telemetry/src/tracing.ts). */
+function tracedBcrypt(engine: Bcrypt): Bcrypt {
+  return {
+    hash: (data, cost) =>
+      withSpan('auth', 'bcrypt.hash', { 'bcrypt.cost': cost }, () => engine.hash(data, cost)),
+    compare: (data, encrypted) =>
+      withSpan('auth', 'bcrypt.compare', {}, () => engine.compare(data, encrypted)),
   };
 }

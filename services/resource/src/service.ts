@@ -1,6 +1,6 @@
 /** Wires the resource service: remote key set, verifier (with metrics), optional session check, app. */
 import { createRedis, withRedis } from '@authstack/redis';
-import { createLogger, createMetrics, type Logger } from '@authstack/telemetry';
+import { createLogger, createMetrics, type Logger, withSpan } from '@authstack/telemetry';
 import {
   type AccessTokenClaims,
   createVerifier,
@@ -77,16 +77,21 @@ export async function createResourceService(
     ...(options.now ? { now: options.now } : {}),
   });
   const verifier: Verifier = {
-    async verify(token) {
-      try {
-        const claims = await inner.verify(token);
-        verifications.inc({ result: 'valid' });
-        return claims;
-      } catch (error) {
-        verifications.inc({ result: (error as { code?: string }).code ?? 'error' });
-        throw error;
-      }
-    },
+    // A span per verification (a no-op unless tracing is on): signature and claims, never a call to auth.
+    verify: (token) =>
+      withSpan('resource', 'jwt.verify', {}, async (annotate) => {
+        try {
+          const claims = await inner.verify(token);
+          verifications.inc({ result: 'valid' });
+          annotate('jwt.result', 'valid');
+          return claims;
+        } catch (error) {
+          const result = (error as { code?: string }).code ?? 'error';
+          verifications.inc({ result });
+          annotate('jwt.result', result);
+          throw error;
+        }
+      }),
     stats: () => inner.stats(),
   };
   new Gauge({
