@@ -33,6 +33,7 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9:_-]{1,64}$/)
     .default('authstack:'),
   TRUST_PROXY: z.string().min(1).default('loopback'),
+  EXPLAIN_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(60),
   SHUTDOWN_TIMEOUT: z.coerce.number().int().min(1).max(120).default(10),
 });
 
@@ -54,6 +55,7 @@ export interface ResourceConfig {
   redisUrl: string;
   redisKeyPrefix: string;
   trustProxy: string;
+  explainPerMinute: number;
   shutdownTimeout: number;
 }
 
@@ -82,6 +84,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     trustProxy: e.TRUST_PROXY,
+    explainPerMinute: e.EXPLAIN_RATE_LIMIT,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
   });
 }

@@ -76,17 +76,25 @@ export async function createResourceService(
     cacheSize: config.tokenCacheSize,
     ...(options.now ? { now: options.now } : {}),
   });
+  // The same counts as the metric, for the study console's JSON summary (GET /api/stats).
+  const results: Record<string, number> = {};
+  const count = (result: string) => {
+    verifications.inc({ result });
+    results[result] = (results[result] ?? 0) + 1;
+  };
   const verifier: Verifier = {
     async verify(token) {
       try {
         const claims = await inner.verify(token);
-        verifications.inc({ result: 'valid' });
+        count('valid');
         return claims;
       } catch (error) {
-        verifications.inc({ result: (error as { code?: string }).code ?? 'error' });
+        count((error as { code?: string }).code ?? 'error');
         throw error;
       }
     },
+    // Explanations are not verifications: they are neither counted nor cached.
+    explain: (token, explainOptions) => inner.explain(token, explainOptions),
     stats: () => inner.stats(),
   };
   new Gauge({
@@ -101,6 +109,18 @@ export async function createResourceService(
       this.set({ stat: 'size' }, stats.cacheSize);
     },
   });
+
+  const sessionChecks = new Counter({
+    name: 'resource_session_checks_total',
+    help: 'Session-mode checks of a verified token by result (alive or revoked)',
+    labelNames: ['result'] as const,
+    registers: [metrics.registry],
+  });
+  const sessionResults: Record<string, number> = {};
+  const countCheck = (result: 'alive' | 'revoked') => {
+    sessionChecks.inc({ result });
+    sessionResults[result] = (sessionResults[result] ?? 0) + 1;
+  };
 
   let redis: Redis | undefined;
   let sessionCheck: ((claims: AccessTokenClaims) => Promise<void>) | undefined;
@@ -124,6 +144,7 @@ export async function createResourceService(
       } catch (error) {
         throw serviceUnavailable('redis', error);
       }
+      countCheck(alive === 1 ? 'alive' : 'revoked');
       if (alive !== 1) throw new VerifyError('session_revoked');
     };
   }
@@ -148,6 +169,12 @@ export async function createResourceService(
     verifier,
     trustProxy: config.trustProxy,
     ready,
+    study: {
+      verifyMode: config.verifyMode,
+      results: () => ({ ...results }),
+      sessionChecks: () => ({ ...sessionResults }),
+      explainPerMinute: config.explainPerMinute,
+    },
     ...(sessionCheck ? { sessionCheck } : {}),
   });
   return {
