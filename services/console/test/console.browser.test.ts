@@ -96,7 +96,7 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
         '--disable-sync',
         `--ignore-certificate-errors-spki-list=${spkiPin(certs.cert)}`,
       ],
-      viewport: { width: 1280, height: 1600 },
+      viewport: { width: 1280, height: 1200 },
     });
     page = context.pages()[0] ?? (await context.newPage());
     // Every CSP refusal reaches the test: the DOM event (added before any page script runs) and chromium's own
@@ -236,7 +236,7 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
   }
 
   it('when the refresh token is rotated, then the old one is refused', async () => {
-    await shot('02-forgeries');
+    await shot('01-forgeries');
     await page.click('#refresh');
     await page.locator('#rotation-log li').first().waitFor();
     await page.click('#old-refresh');
@@ -273,6 +273,12 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
     assert.match(await text('#stats-stateless'), /valid: \d+/);
     assert.match(await text('#stats-session'), /session check revoked: 1/);
     await shot('03-revocation-window');
+    if (process.env.CONSOLE_README_SCREENSHOT === '1') {
+      // The README's picture: both modes after logout, the explanation and the forgeries, in one screen.
+      await page.evaluate(`document.getElementById('h-modes').scrollIntoView()`);
+      mkdirSync(join(ROOT, 'docs/images'), { recursive: true });
+      writeFileSync(README_SHOT, await page.screenshot({ fullPage: false }));
+    }
     await assertNothingStored();
   });
 
@@ -286,10 +292,6 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
     await page.click('#show-jwks');
     await until('#jwks li', /signed the current access token/);
     await shot('04-admin');
-    if (process.env.CONSOLE_README_SCREENSHOT === '1') {
-      mkdirSync(join(ROOT, 'docs/images'), { recursive: true });
-      writeFileSync(README_SHOT, await page.screenshot({ fullPage: false }));
-    }
     await assertNothingStored();
   });
 

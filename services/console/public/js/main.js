@@ -253,6 +253,7 @@ async function forge(source) {
     return;
   }
   const forged = await build(state.access);
+  /** @type {HTMLTextAreaElement} */ (el('explain-token')).value = forged.token;
   const explained = await explainToken(forged.token, forged.options);
   const x = explained.body.explanation;
   const row = document.createElement('tr');
