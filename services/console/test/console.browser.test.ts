@@ -151,6 +151,8 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
   async function login(credentials: { username: string; password: string }): Promise<void> {
     await page.fill('#username', credentials.username);
     await page.fill('#password', credentials.password);
+    // Clear the status first, so that the wait below sees this login's message, not the previous one's.
+    await page.evaluate(`document.getElementById('status').textContent = ''`);
     await page.press('#password', 'Enter'); // the keyboard submits the form
     await until('#status', new RegExp(`^Logged in as ${credentials.username};`));
   }
