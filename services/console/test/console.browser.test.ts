@@ -63,6 +63,9 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
         BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
         BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
         TRUST_PROXY: 'loopback',
+        // A rotated key signs at once here, so the test can watch it go from published to signing.
+        JWKS_MAX_AGE: '0',
+        KEY_ACTIVATION_DELAY: '0',
       }),
     );
     const resourceEnv = {
@@ -284,7 +287,7 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
     await assertNothingStored();
   });
 
-  it('when an admin logs in, then the users list shows the learner', async () => {
+  it('when an admin logs in, then the users list shows the learner, a rotated key appears in the JWKS then signs, and a disable shows', async () => {
     await login(ADMIN);
     await page.click('#list-users');
     await page.locator(`#users tr[data-user="${learner.username}"]`).waitFor();
@@ -293,6 +296,23 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
     await page.locator('#events tr').first().waitFor();
     await page.click('#show-jwks');
     await until('#jwks li', /signed the current access token/);
+    const keysBefore = await page.locator('#jwks li').count();
+    await page.click('#rotate-key');
+    await until('#admin-result', /^202: key \S+ staged/);
+    await page.locator('#jwks li').nth(keysBefore).waitFor(); // the staged key is published at once
+    const staged = /key (\S+) staged/.exec(await text('#admin-result'))?.[1];
+    assert.ok(staged);
+    assert.notEqual(await text('#kid'), staged);
+    await eventually(async () => {
+      // One refresh at a time (a second one in flight would present a rotated token: reuse), each awaited.
+      const refreshed = page.waitForResponse((r) => r.url().endsWith('/.well-known/jwks.json'));
+      await page.click('#refresh'); // a new access token: signed by the new key once it is active
+      await refreshed; // the page fetches the JWKS after it has shown the new token
+      return (await text('#kid')) === staged;
+    }, 10_000);
+    const learnerRow = page.locator(`#users tr[data-user="${learner.username}"]`);
+    await learnerRow.getByRole('button', { name: `Disable ${learner.username}` }).click();
+    await until(`#users tr[data-user="${learner.username}"] td:nth-child(3)`, /^yes$/);
     await shot('04-admin');
     await assertNothingStored();
   });
