@@ -191,8 +191,8 @@ async function explainToken(token, options = {}) {
   return call('POST', '/api/explain', { body: { token, ...options } });
 }
 
-/** @param {Answer} answer */
-function showExplanation(answer) {
+/** @param {Answer} answer @param {string} what the token explained, in words */
+function showExplanation(answer, what) {
   const list = el('explain-steps');
   list.replaceChildren();
   if (answer.status !== 200) {
@@ -200,12 +200,10 @@ function showExplanation(answer) {
     return;
   }
   const x = answer.body.explanation;
-  say(
-    'explain-verdict',
-    x.valid
-      ? `accepted by the ${answer.body.mode} verifier (cache hit now: ${x.cacheHit ? 'yes' : 'no'})`
-      : `refused: ${x.code}${x.claim ? ` (claim ${x.claim}: ${x.reason})` : ''}`,
-  );
+  const verdict = x.valid
+    ? `accepted by the ${answer.body.mode} verifier (cache hit now: ${x.cacheHit ? 'yes' : 'no'})`
+    : `refused: ${x.code}${x.claim ? ` (claim ${x.claim}: ${x.reason})` : ''}`;
+  say('explain-verdict', `${verdict}. Explained: ${what}.`);
   const cache = document.createElement('li');
   cache.className = 'passed';
   cache.textContent = `cache: ${x.cacheHit ? 'hit, verify() would answer from the verified-token cache' : 'miss, verify() would run every step below'}`;
@@ -221,7 +219,7 @@ function showExplanation(answer) {
 
 async function explain() {
   const token = /** @type {HTMLTextAreaElement} */ (el('explain-token')).value.trim();
-  showExplanation(await explainToken(token));
+  showExplanation(await explainToken(token), 'the token in the box');
 }
 
 /** @type {Record<string, (token: string) => Promise<{ token: string, options?: { at?: number, audience?: string }, call: boolean }>>} */
@@ -281,7 +279,7 @@ async function forge(source) {
   }
   el('forgeries').querySelector(`tr[data-forgery="${name}"]`)?.remove();
   el('forgeries').append(row);
-  showExplanation(explained);
+  showExplanation(explained, `the "${source.textContent}" forgery`);
 }
 
 async function listSessions() {
