@@ -9,6 +9,8 @@ import { eventually } from '@authstack/testing';
 import { renderGateway } from './render.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The study console's static files (served at /console/). */
+export const CONSOLE_ROOT = join(ROOT, 'services/console/public');
 
 export async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -47,6 +49,10 @@ export interface Gateway {
 export async function startGateway(options: {
   authUpstream: string;
   resourceUpstream: string;
+  /** The session-mode resource behind /api-session/; default: the same as `resourceUpstream`. */
+  resourceSessionUpstream?: string;
+  /** The console's static files; default: the repository's services/console/public. */
+  consoleRoot?: string;
   certs: { cert: string; key: string };
   loginRate?: string;
   loginBurst?: string;
@@ -63,6 +69,8 @@ export async function startGateway(options: {
     GATEWAY_PUBLIC_HTTPS_PORT: String(httpsPort),
     AUTH_UPSTREAM: options.authUpstream,
     RESOURCE_UPSTREAM: options.resourceUpstream,
+    RESOURCE_SESSION_UPSTREAM: options.resourceSessionUpstream ?? options.resourceUpstream,
+    CONSOLE_ROOT: options.consoleRoot ?? CONSOLE_ROOT,
     TLS_CERTIFICATE: options.certs.cert,
     TLS_CERTIFICATE_KEY: options.certs.key,
     LOGIN_RATE: options.loginRate ?? '50r/s',

@@ -128,7 +128,7 @@ describe('docker-compose.yml', () => {
     const dependsOn = (name: string) => Object.keys((compose.services[name]?.depends_on ?? {}) as object);
     assert.deepEqual(dependsOn('auth').sort(), ['migrate', 'redis']);
     assert.ok(dependsOn('migrate').includes('postgres'));
-    assert.deepEqual(dependsOn('gateway').sort(), ['auth', 'resource']);
+    assert.deepEqual(dependsOn('gateway').sort(), ['auth', 'resource', 'resource-session']);
     assert.deepEqual(dependsOn('client'), ['gateway']);
   });
 
@@ -221,7 +221,7 @@ describe('docker-compose.yml', () => {
     assert.equal(compose.networks.backend!.internal, true);
     for (const name of ['client', 'k6'])
       assert.deepEqual(networksOf(compose.services[name]!), ['edge'], name);
-    for (const name of ['postgres', 'redis', 'migrate', 'auth', 'resource'])
+    for (const name of ['postgres', 'redis', 'migrate', 'auth', 'resource', 'resource-session'])
       assert.deepEqual(networksOf(compose.services[name]!), ['backend'], name);
     assert.deepEqual(networksOf(compose.services.gateway!).sort(), ['backend', 'edge']);
   });
@@ -229,7 +229,7 @@ describe('docker-compose.yml', () => {
   it('auth and resource trust only the gateway as a proxy: its fixed backend address, inside the subnet', () => {
     const gateway = compose.services.gateway!.networks as Record<string, { ipv4_address?: string }>;
     const address = gateway.backend!.ipv4_address!;
-    for (const name of ['auth', 'resource'])
+    for (const name of ['auth', 'resource', 'resource-session'])
       assert.equal(compose.services[name]!.environment!.TRUST_PROXY, address, name);
     const subnet = interpolate(compose.networks.backend!.ipam!.config[0]!.subnet);
     assert.equal(
@@ -411,7 +411,7 @@ describe('gateway templates', () => {
         NGINX_INCLUDE_DIR: '',
         GATEWAY_ACCESS_LOG: join(certs, 'access.log'), // /var/log/nginx in the image; a file of this test here
       },
-      '127.0.0.1 localhost\n127.0.0.2 auth\n127.0.0.3 resource\n',
+      '127.0.0.1 localhost\n127.0.0.2 auth\n127.0.0.3 resource\n127.0.0.4 resource-session\n',
     );
     assert.equal(result.status, 0, result.output);
     assert.match(result.output, /syntax is ok/);
@@ -426,6 +426,8 @@ describe('gateway templates', () => {
       GATEWAY_PUBLIC_HTTPS_PORT: '8443',
       AUTH_UPSTREAM: '127.0.0.1:3001',
       RESOURCE_UPSTREAM: '127.0.0.1:3002',
+      RESOURCE_SESSION_UPSTREAM: '127.0.0.1:3003',
+      CONSOLE_ROOT: join(ROOT, 'services/console/public'),
       TLS_CERTIFICATE: join(certs, 'server.crt'),
       TLS_CERTIFICATE_KEY: join(certs, 'server.key'),
       LOGIN_RATE: '10r/s',
