@@ -17,7 +17,7 @@ mkdir -p "$CACHE"
 
 # The pinned tags, read from where they are used so they cannot drift.
 mapfile -t TAGS < <({
-  grep -hoE '^\s*image:\s*(postgres|redis|nginx):[^ ]+' docker-compose.yml | awk '{print $2}'
+  grep -hoE '^\s*image:\s*(postgres|redis|nginx|prom/prometheus|nginx/nginx-prometheus-exporter):[^ ]+' docker-compose.yml | awk '{print $2}'
   grep -hoE '^ARG NODE_IMAGE=\S+' services/*/Dockerfile | cut -d= -f2
   grep -hoE "Container\('(postgres|redis):[^']+'\)" packages/testing/src/global-setup.ts | sed -E "s/.*\('([^']+)'\)/\1/"
 } | sort -u)
@@ -58,7 +58,7 @@ node_context() { # the Node binary and npm, packed from the npm registry into th
 }
 
 for tag in "${TAGS[@]}"; do
-  name="${tag%%:*}"
+  name="${tag%%:*}"; name="${name##*/}"
   [ -d "$LOOKALIKES/$name" ] || die "no look-alike for $tag in $LOOKALIKES/"
   hash="$(input_hash "$name" "$NODE_VERSION")"
   current="$(label "$tag" authstack.ci.hash)"
