@@ -195,6 +195,7 @@ async function admittedLogin(
     throw invalidCredentials();
   }
 
+  let created: string | undefined;
   try {
     const upgradedHash = verification.needsUpgrade
       ? await timed(deps, 'hash', () => deps.passwords.hash(input.password))
@@ -205,6 +206,7 @@ async function admittedLogin(
     const refreshToken = newRefreshToken({ userId: user.id, sessionId, generation: 1, family });
     // Always a new value: a cookie known before the login is never the one used after it (no fixation).
     const sessionCookie = options.cookie ? newSessionCookie({ userId: user.id, sessionId }) : undefined;
+    created = sessionId;
     const evicted = await deps.sessions.create(
       { sid: sessionId, userId: user.id, createdAt: deps.now(), ip: meta.ip, userAgent: meta.userAgent },
       { generation: 1, tokenHash: hashRefreshToken(refreshToken), familyHash: hashRefreshToken(family) },
@@ -243,6 +245,9 @@ async function admittedLogin(
     const issued = issueTokens(deps, current, sessionId, refreshToken);
     return sessionCookie ? { ...issued, sessionCookie } : issued;
   } catch (error) {
+    // A session the client never receives (the audit write, the login record or the signing failed after it was
+    // created) must not stay behind as a live session: end it, best effort, before answering the error.
+    if (created) await deps.sessions.revoke(user.id, created).catch(() => {});
     await attempt.release();
     throw error;
   }
