@@ -44,6 +44,8 @@ certs: ## a local CA and the gateway's server certificate in certs/ (git-ignored
 	bash infra/certs/make-certs.sh
 
 COMPOSE := docker compose
+# The commit the images report on /healthz (unknown outside a git checkout).
+export BUILD_COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 STACK_RUNNING = $(shell docker compose ps --status running -q gateway 2>/dev/null)
 
 up: ## the container stack: env and certs when missing, build, start, wait, then run the client scenarios

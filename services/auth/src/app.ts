@@ -3,7 +3,7 @@
  * and tests start the app on port 0.
  */
 import { requireJsonBody } from '@authstack/http-problem';
-import { errorRoutes, operationalRoutes } from '@authstack/lifecycle';
+import { type BuildInfo, errorRoutes, operationalRoutes } from '@authstack/lifecycle';
 import { httpLogger, type Logger, type Metrics } from '@authstack/telemetry';
 import { requireAuth, type Verifier, VerifyError } from '@authstack/verifier';
 import express, { type Express } from 'express';
@@ -16,6 +16,8 @@ import { wellKnownRoutes } from './routes/well-known.ts';
 import type { SessionStore } from './store/sessions.ts';
 
 export interface AppDeps {
+  /** Reported on /healthz. */
+  build?: BuildInfo;
   config: Pick<AuthConfig, 'issuer' | 'jwksMaxAge' | 'trustProxy' | 'bodyLimit'>;
   logger: Logger;
   metrics: Metrics;

@@ -2,6 +2,7 @@
  * Wires the auth service together: pool, Redis, stores, keyring, verifier, metrics and the app.
  * `createAuthService()` connects and prepares (signing key, bootstrap admin) but does not listen.
  */
+import { type BuildInfo, buildInfo } from '@authstack/lifecycle';
 import { createLogger, createMetrics, type Logger } from '@authstack/telemetry';
 import { createVerifier, localKeySet } from '@authstack/verifier';
 import type { Express } from 'express';
@@ -22,6 +23,8 @@ import { createUserStore } from './store/users.ts';
 
 export interface AuthService {
   app: Express;
+  /** Package version and commit: on /healthz and in the start-up log. */
+  build: BuildInfo;
   config: Readonly<AuthConfig>;
   logger: Logger;
   db: Db;
@@ -169,10 +172,22 @@ export async function createAuthService(
     return dbUp && redisUp;
   };
 
-  const app = buildApp({ config, logger, metrics, accounts, keyring, sessions, verifier, ready });
+  const build = buildInfo('auth', new URL('../package.json', import.meta.url));
+  const app = buildApp({
+    build,
+    config,
+    logger,
+    metrics,
+    accounts,
+    keyring,
+    sessions,
+    verifier,
+    ready,
+  });
 
   return {
     app,
+    build,
     config,
     logger,
     db,

@@ -4,12 +4,14 @@
  * claim checks); in session mode one Redis round trip also checks that the token's session is alive.
  */
 import type { TrustProxy } from '@authstack/config';
-import { errorRoutes, operationalRoutes } from '@authstack/lifecycle';
+import { type BuildInfo, errorRoutes, operationalRoutes } from '@authstack/lifecycle';
 import { httpLogger, type Logger, type Metrics } from '@authstack/telemetry';
 import { type AccessTokenClaims, requireAuth, requireRole, type Verifier } from '@authstack/verifier';
 import express, { type Express, type RequestHandler } from 'express';
 
 export interface AppDeps {
+  /** Reported on /healthz. */
+  build?: BuildInfo;
   logger: Logger;
   metrics: Metrics;
   verifier: Verifier;
