@@ -1,9 +1,9 @@
 /** Thin routes: validate the body into plain data, call a use case, write the response. */
+import { Credentials, PasswordChangeRequest, RefreshRequest, SessionIdParam } from '@authstack/contract';
 import { HttpProblem } from '@authstack/http-problem';
 import { requestId } from '@authstack/telemetry';
 import { type AccessTokenClaims, VerifyError } from '@authstack/verifier';
 import { type Request, type RequestHandler, type Response, Router } from 'express';
-import { z } from 'zod';
 import {
   type AccountDeps,
   type IssuedTokens,
@@ -23,16 +23,10 @@ import {
 import { clientAddress } from './client-address.ts';
 import { parse } from './validation.ts';
 
-const noNul = (value: string) => !value.includes('\u0000');
-const secret = z.string().min(1).max(1024).refine(noNul, 'must not contain NUL');
-
-const credentials = z.object({
-  username: z.string().min(1).max(256).refine(noNul, 'must not contain NUL'),
-  password: secret,
-});
-const refreshBody = z.object({ refresh_token: z.string().min(1).max(512) });
-const passwordBody = z.object({ current_password: secret, new_password: secret });
-const sessionId = z.uuid();
+const credentials = Credentials;
+const refreshBody = RefreshRequest;
+const passwordBody = PasswordChangeRequest;
+const sessionId = SessionIdParam.shape.id;
 
 const CREDENTIALS_HINT = 'Send a JSON object with string fields "username" and "password".';
 
