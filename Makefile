@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images outdated
+.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down api-docs logs scenarios bench docker-setup ci-images test-containers audit images outdated
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,10 @@ up: ## the container stack: env and certs when missing, build, start, wait, then
 
 down: ## stop the container stack and remove its containers (volumes are kept; add -v by hand to drop them)
 	$(COMPOSE) --profile tools --profile load down --remove-orphans
+
+
+api-docs: ## rewrite docs/api.md's endpoint tables from the OpenAPI documents (a test checks they are current)
+	$(NODE24) node scripts/api-docs.ts
 
 logs: ## follow the container stack's logs
 	$(COMPOSE) logs -f --tail=100

@@ -47,6 +47,8 @@ const AUTH_COMMON: Codes = {
   500: ['internal_error'],
 };
 const RESOURCE_COMMON: Codes = { 400: ['bad_request'], 404: ['not_found'], 500: ['internal_error'] };
+/** The codes any route may answer (docs/api.md lists them once, under "Every service"). */
+export const COMMON_CODES: ReadonlySet<string> = new Set(Object.values(AUTH_COMMON).flat());
 
 const GUARDS: Record<Guard, Codes> = {
   none: {},
