@@ -59,7 +59,6 @@ up: ## the container stack: env and certs when missing, build, start, wait, then
 down: ## stop the container stack and remove its containers (volumes are kept; add -v by hand to drop them)
 	$(COMPOSE) --profile tools --profile load down --remove-orphans
 
-
 api-docs: ## rewrite docs/api.md's endpoint tables from the OpenAPI documents (a test checks they are current)
 	$(NODE24) node scripts/api-docs.ts
 

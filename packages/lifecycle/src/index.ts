@@ -130,7 +130,12 @@ export async function runMain<C>(
     console.error(`${name}: start-up failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   }
-  running.service.logger.info({ url: running.url, ...running.service.build }, `${name} listening`);
+  // The logger already names the service; the url last, where readers of this line have found it.
+  const build = running.service.build;
+  running.service.logger.info(
+    { ...(build ? { version: build.version, commit: build.commit } : {}), url: running.url },
+    `${name} listening`,
+  );
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       running.service.logger.info({ signal }, 'shutting down');

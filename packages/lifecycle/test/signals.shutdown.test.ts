@@ -85,9 +85,11 @@ describe('runMain: configuration, start-up and signals', () => {
   it('when started with BUILD_COMMIT set, then the start-up log and /healthz name the version and that commit', async () => {
     const service = run({ BUILD_COMMIT: '0123456789ab' });
     try {
-      const line = JSON.parse(await service.line(/"msg":"fixture listening"/)) as Record<string, string>;
+      const raw = await service.line(/"msg":"fixture listening"/);
+      const line = JSON.parse(raw) as Record<string, string>;
       const build = { service: 'fixture', version: '0.1.0', commit: '0123456789ab' };
       assert.deepEqual({ service: line.service, version: line.version, commit: line.commit }, build);
+      assert.equal(raw.split('"service":').length, 2, 'the service is named once');
       assert.deepEqual(await (await fetch(`${line.url}/healthz`)).json(), { status: 'ok', ...build });
     } finally {
       service.child.kill('SIGTERM');
