@@ -203,7 +203,13 @@ export const EventPage = z
   .object({ events: z.array(AuditEvent), next_cursor: z.string().nullable() })
   .meta({ id: 'EventPage' });
 
-export const IMPORT_REFUSALS = ['invalid_username', 'malformed_hash', 'invalid_roles', 'duplicate'] as const;
+export const IMPORT_REFUSALS = [
+  'invalid_username',
+  'malformed_hash',
+  'cost_too_high',
+  'invalid_roles',
+  'duplicate',
+] as const;
 export const ImportResult = z
   .object({
     status: success,

@@ -44,6 +44,7 @@ describe('admin: import and export accounts', () => {
       { username: username(), password_hash: `$2b$04$${'a'.repeat(52)}` },
       { username: username(), password_hash: `$2b$99$${'a'.repeat(53)}` },
       { username: username(), password_hash: `$hmac-sha256$2x$04$${'a'.repeat(53)}` },
+      { username: username(), password_hash: `$hmac-sha256$2b$17$${'a'.repeat(53)}` },
       { username: 'no way!', password_hash: good },
       { username: username(), password_hash: good, roles: ['root'] },
       { username: BOOT.username, password_hash: good },
@@ -59,10 +60,11 @@ describe('admin: import and export accounts', () => {
         [2, 'malformed_hash'],
         [3, 'malformed_hash'],
         [4, 'malformed_hash'],
-        [5, 'invalid_username'],
-        [6, 'invalid_roles'],
-        [7, 'duplicate'],
+        [5, 'cost_too_high'],
+        [6, 'invalid_username'],
+        [7, 'invalid_roles'],
         [8, 'duplicate'],
+        [9, 'duplicate'],
       ],
     );
     const found = await http<{ users: { roles: string[]; disabled: boolean }[] }>(
@@ -77,7 +79,12 @@ describe('admin: import and export accounts', () => {
       `${stack.auth.url}/auth/admin/events?type=accounts_imported&limit=1`,
       { token: stack.admin.access_token },
     );
-    assert.deepEqual(audit.body.events[0]?.details, { by: BOOT.username, imported: 2, refused: 8 });
+    assert.deepEqual(audit.body.events[0]?.details, {
+      by: BOOT.username,
+      imported: 2,
+      refused: 9,
+      admins: [b],
+    });
   });
 
   it('when a plain $2b$ hash from elsewhere is imported, then that password logs in and the hash is upgraded to the peppered scheme', async () => {

@@ -252,12 +252,21 @@ export async function* exportAccounts(
  */
 const BCRYPT_HASH = /^(?:\$hmac-sha256)?\$2[ab]\$(?:0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$/;
 
+/**
+ * The costliest hash an import accepts: the highest BCRYPT_COST the service can be configured with. Every failed
+ * login costs as much as the costliest stored hash (equal cost, see passwords.ts), so one imported hash of cost 31
+ * would make every refused login take hours.
+ */
+export const MAX_IMPORT_COST = 16;
+const costOf = (hash: string) => Number(/\$2[ab]\$(\d{2})\$/.exec(hash)![1]);
+
 type ImportRefusal = { index: number; username: string; reason: (typeof IMPORT_REFUSALS)[number] };
 
 /**
  * Create accounts with their hashes. Each account is checked on its own: a name that is not valid once
- * normalised, a malformed hash, an unknown role, or a name already taken (in the database or earlier in the same
- * batch) is refused and reported; the others are created. Audited as `accounts_imported`.
+ * normalised, a malformed hash, a hash costlier than MAX_IMPORT_COST, an unknown role, or a name already taken (in
+ * the database or earlier in the same batch) is refused and reported; the others are created. Audited as
+ * `accounts_imported`, naming the accounts imported as admins.
  */
 export async function importAccounts(
   deps: AccountDeps,
@@ -267,6 +276,7 @@ export async function importAccounts(
 ): Promise<{ imported: number; refused: ImportRefusal[] }> {
   const refused: ImportRefusal[] = [];
   const seen = new Set<string>();
+  const admins: string[] = [];
   let imported = 0;
   for (const [index, account] of accounts.entries()) {
     const username = normalizeUsername(account.username);
@@ -274,6 +284,7 @@ export async function importAccounts(
       refused.push({ index, username: account.username, reason });
     if (!isValidUsername(username)) refuse('invalid_username');
     else if (!BCRYPT_HASH.test(account.password_hash)) refuse('malformed_hash');
+    else if (costOf(account.password_hash) > MAX_IMPORT_COST) refuse('cost_too_high');
     else if (!(account.roles ?? []).every((role) => (ROLES as readonly string[]).includes(role)))
       refuse('invalid_roles');
     else if (seen.has(username)) refuse('duplicate');
@@ -286,13 +297,22 @@ export async function importAccounts(
         disabled: account.disabled ?? false,
         createdAt: account.created_at ? new Date(account.created_at) : undefined,
       });
-      if (created) imported += 1;
-      else refuse('duplicate');
+      if (!created) refuse('duplicate');
+      else {
+        imported += 1;
+        if (created.roles.includes('admin')) admins.push(created.username);
+      }
     }
   }
   await audit(deps, meta, {
     type: 'accounts_imported',
-    details: { by: actor.username, imported, refused: refused.length },
+    // Accounts imported with the admin role are named: an import can grant admin.
+    details: {
+      by: actor.username,
+      imported,
+      refused: refused.length,
+      ...(admins.length > 0 ? { admins } : {}),
+    },
   });
   return { imported, refused };
 }
