@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down api-docs logs scenarios bench docker-setup ci-images test-containers audit images outdated
+.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images outdated seed unseed load observe api-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,6 +40,43 @@ migrate: ## create the database when missing and apply migrations (loads .env)
 rotate-key: ## stage a new signing key (loads .env)
 	$(NODE24) . scripts/lib.sh && load_env .env && node services/auth/src/cli/rotate-key.ts
 
+USERS ?= 1000
+USERS_FILE := load-tests/data/users.json
+LOAD_TEST_USERS_CLI := services/auth/src/cli/load-test-users.ts
+
+seed: ## USERS=N load-test accounts straight into PostgreSQL (container stack when up, else native), users file for k6
+	@mkdir -p load-tests/data load-tests/results
+	@umask 077; if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) exec -T auth node $(LOAD_TEST_USERS_CLI) seed $(USERS) > $(USERS_FILE).tmp; else \
+	  $(NODE24) . scripts/lib.sh && load_env .env && node $(LOAD_TEST_USERS_CLI) seed $(USERS) > $(USERS_FILE).tmp; fi
+	@mv $(USERS_FILE).tmp $(USERS_FILE) && echo "wrote $(USERS_FILE)"
+
+unseed: ## remove every load-test account and its sessions (container stack when up, else native)
+	@if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) exec -T auth node $(LOAD_TEST_USERS_CLI) unseed; else \
+	  $(NODE24) . scripts/lib.sh && load_env .env && node $(LOAD_TEST_USERS_CLI) unseed; fi
+	@rm -f $(USERS_FILE)
+
+SCRIPT ?= 01-login
+PROFILE ?= smoke
+RATE ?= 8
+# The raised limits of docker-compose.load.yml, except for the credential-stuffing script: it tests the human limits.
+# While the observability profile runs, recreating the gateway must recreate the exporter in its network namespace.
+OBSERVING = $(shell docker compose ps --status running -q prometheus 2>/dev/null)
+LOAD_COMPOSE = $(COMPOSE) -f docker-compose.yml $(if $(findstring credential-stuffing,$(SCRIPT)),,-f docker-compose.load.yml)
+
+load: ## k6 on the container stack, load limits: SCRIPT=01-login PROFILE=average RATE=8 [K6_ARGS='-e MAX_RATE=80'] (make seed first)
+	@test -f $(USERS_FILE) || { echo "make load: no $(USERS_FILE); run make seed USERS=1000 first" >&2; exit 1; }
+	@test -f load-tests/$(SCRIPT).ts || { echo "make load: no load-tests/$(SCRIPT).ts" >&2; exit 1; }
+	@mkdir -p load-tests/results
+	$(LOAD_COMPOSE) $(if $(OBSERVING),--profile observability) up -d --wait
+	K6_USER=$$(id -u):$$(id -g) K6_PROFILE=$(PROFILE) K6_RATE=$(RATE) K6_DURATION=$${DURATION:-} \
+	  K6_REPORT=$(SCRIPT)-$(PROFILE)-$$(date -u +%Y%m%dT%H%M%SZ) \
+	  $(LOAD_COMPOSE) --profile load run --rm k6 run $(if $(OBSERVING),-o experimental-prometheus-rw) $(K6_ARGS) /load-tests/$(SCRIPT).ts
+	@echo "reports in load-tests/results/; 'make up' restores the human limits"
+
+observe: ## the observability profile: Prometheus :9090, Grafana :3000 (dashboard authstack), Jaeger :16686, on 127.0.0.1
+	$(COMPOSE) --profile observability up -d --wait
+	@echo "Grafana http://127.0.0.1:$${GRAFANA_PORT:-3000} (anonymous viewer; admin password in secrets/grafana_admin_password)"
+
 certs: ## a local CA and the gateway's server certificate in certs/ (git-ignored)
 	bash infra/certs/make-certs.sh
 
@@ -53,11 +90,11 @@ up: ## the container stack: env and certs when missing, build, start, wait, then
 	@bash scripts/make-env.sh
 	@bash infra/certs/make-certs.sh
 	$(COMPOSE) --profile tools build
-	$(COMPOSE) up -d --wait
+	$(COMPOSE) $(if $(OBSERVING),--profile observability) up -d --wait
 	$(COMPOSE) run --rm client scenarios
 
 down: ## stop the container stack and remove its containers (volumes are kept; add -v by hand to drop them)
-	$(COMPOSE) --profile tools --profile load down --remove-orphans
+	$(COMPOSE) --profile tools --profile load --profile observability down --remove-orphans
 
 api-docs: ## rewrite docs/api.md's endpoint tables from the OpenAPI documents (a test checks they are current)
 	$(NODE24) node scripts/api-docs.ts
@@ -89,5 +126,5 @@ outdated: ## dependencies behind their latest version (majors not taken are expl
 images: ## build the three service images (as make up does)
 	$(COMPOSE) --profile tools build
 
-bench: ## the benchmark: login vs bcrypt ceiling, protected vs public, stateless vs session, gateway vs direct
+bench: ## the benchmark: login vs bcrypt ceiling, protected vs public, stateless vs session, gateway vs direct, login under overload
 	$(NODE24) node --import tsx bench/run.ts

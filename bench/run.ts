@@ -6,17 +6,25 @@
  *   - the login rate (direct and through the gateway) against that ceiling;
  *   - the protected path against the unauthenticated endpoint of the same service;
  *   - stateless against session-checked verification, and with the verified-token cache off;
- *   - through the HTTPS gateway against direct.
- * Writes bench/results/latest.json and the table in docs/benchmarks.md.
+ *   - through the HTTPS gateway against direct;
+ *   - the cookie path through the gateway (auth_request exchange, phantom token) next to the bearer path, with
+ *     the minted-token cache on (COOKIE_TOKEN_CACHE_TTL=30) and off (0);
+ *   - login under overload, with and without admission control (bench/overload.ts).
+ * Writes bench/results/latest.json and the tables in docs/benchmarks.md.
+ *
+ * Options: `--only paths|overload` runs one group (the other's figures in the JSON and the docs are kept),
+ * `--seconds N` per row (default BENCH_SECONDS or 10), `--dry-run` prints the figures and writes nothing.
+ *   node --import tsx bench/run.ts --only overload --seconds 5 --dry-run
  *
  * Everything runs on 127.0.0.1 and stops by itself; the load generator shares the machine's cores with the
  * services, so figures are for comparison on one machine, not capacity planning.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { createTestDatabase, infraUrls, redisNamespace } from '@authstack/testing';
 import autocannon from 'autocannon';
 import bcrypt from 'bcrypt';
@@ -27,9 +35,24 @@ import { startAuth } from '../services/auth/src/server.ts';
 import { AuthClient } from '../services/client/src/sdk.ts';
 import { loadConfig as loadResourceConfig } from '../services/resource/src/config.ts';
 import { startResource } from '../services/resource/src/server.ts';
+import { type OverloadReport, overloadRows, overloadTable } from './overload.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const { values: ARGS } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    seconds: { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
+  },
+});
+const ALL_GROUPS = ['paths', 'overload'] as const;
+if (ARGS.only !== undefined && !(ALL_GROUPS as readonly string[]).includes(ARGS.only)) {
+  throw new Error(`--only: one of ${ALL_GROUPS.join(', ')}`);
+}
+const GROUPS = new Set<string>(ARGS.only ? [ARGS.only] : ALL_GROUPS);
+const SECONDS = Number(ARGS.seconds ?? process.env.BENCH_SECONDS ?? 10);
+if (!Number.isInteger(SECONDS) || SECONDS < 1)
+  throw new Error('--seconds: a whole number of seconds, at least 1');
 const COST = Number(process.env.BCRYPT_COST ?? 12);
 const CORES = os.availableParallelism();
 
@@ -90,6 +113,136 @@ async function measure(
   return row;
 }
 
+async function pathRows(ctx: {
+  dbUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  certs: ReturnType<typeof makeCerts>;
+  stops: (() => Promise<void>)[];
+}): Promise<Row[]> {
+  const { redisUrl, certs, stops } = ctx;
+  const authEnv = {
+    DATABASE_URL: ctx.dbUrl,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: ctx.redisPrefix,
+    KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    PASSWORD_PEPPER: randomBytes(32).toString('base64'),
+    PORT: '0',
+    BCRYPT_COST: String(COST),
+    ACCESS_TOKEN_TTL: '3600',
+    LOG_LEVEL: 'silent',
+    REGISTER_MAX_PER_IP_PER_HOUR: '100000',
+    LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '100000',
+    LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: '1000000',
+    LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: '1000000',
+  };
+  const auth = await startAuth(loadAuthConfig(authEnv));
+  stops.push(auth.stop);
+  // The same service with the minted-token cache off: every cookie exchange signs a token.
+  const authNoTokenCache = await startAuth(loadAuthConfig({ ...authEnv, COOKIE_TOKEN_CACHE_TTL: '0' }));
+  stops.push(authNoTokenCache.stop);
+  const resourceEnv = {
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    JWT_ISSUER: auth.service.config.issuer,
+    JWKS_URI: `${auth.url}/.well-known/jwks.json`,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: ctx.redisPrefix,
+  };
+  const stateless = await startResource(loadResourceConfig(resourceEnv));
+  const noCache = await startResource(loadResourceConfig({ ...resourceEnv, TOKEN_CACHE_SIZE: '0' }));
+  const session = await startResource(loadResourceConfig({ ...resourceEnv, VERIFY_MODE: 'session' }));
+  stops.push(stateless.stop, noCache.stop, session.stop);
+  const gateway = await startGateway({
+    authUpstream: new URL(auth.url).host,
+    resourceUpstream: new URL(stateless.url).host,
+    certs,
+    loginRate: '100000r/s',
+    loginBurst: '100000',
+  });
+  stops.push(gateway.stop);
+  const gatewayNoTokenCache = await startGateway({
+    authUpstream: new URL(authNoTokenCache.url).host,
+    resourceUpstream: new URL(stateless.url).host,
+    certs,
+  });
+  stops.push(gatewayNoTokenCache.stop);
+
+  // Users, one per connection, and a token; the gateway's certificate is verified once with the CA
+  // (autocannon itself never verifies certificates).
+  const api = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca) });
+  const users = Array.from({ length: 8 }, (_, n) => ({
+    username: `bench${n}${randomBytes(3).toString('hex')}`,
+    password: 'benchmark passphrase',
+  }));
+  for (const user of users) await api.register(user.username, user.password);
+  const token = (await api.login(users[0]!.username, users[0]!.password)).tokens.accessToken;
+  const bearer = { authorization: `Bearer ${token}` };
+  const bodies = users.map((u) => JSON.stringify(u));
+  // A cookie session (one browser): the gateway exchanges the cookie for a token on every request.
+  const browser = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca), mode: 'cookie' });
+  await browser.login(users[1]!.username, users[1]!.password);
+  const cookie = { cookie: `__Host-session=${browser.cookies['__Host-session']}` };
+
+  const rows: Row[] = [];
+  rows.push(
+    await measure('login, direct', `${auth.url}/auth/login`, { connections: 8, method: 'POST', bodies }),
+  );
+  rows.push(
+    await measure('login, through the gateway', `${gateway.httpsUrl}/auth/login`, {
+      connections: 8,
+      method: 'POST',
+      bodies,
+    }),
+  );
+  rows.push(await measure('public (no auth), direct', `${stateless.url}/api/public`, { connections: 32 }));
+  rows.push(
+    await measure('protected, stateless, direct', `${stateless.url}/api/protected`, {
+      connections: 32,
+      headers: bearer,
+    }),
+  );
+  rows.push(
+    await measure('protected, stateless, no token cache, direct', `${noCache.url}/api/protected`, {
+      connections: 32,
+      headers: bearer,
+    }),
+  );
+  rows.push(
+    await measure('protected, session-checked, direct', `${session.url}/api/protected`, {
+      connections: 32,
+      headers: bearer,
+    }),
+  );
+  rows.push(
+    await measure('public (no auth), through the gateway', `${gateway.httpsUrl}/api/public`, {
+      connections: 32,
+    }),
+  );
+  rows.push(
+    await measure('protected, stateless, through the gateway', `${gateway.httpsUrl}/api/protected`, {
+      connections: 32,
+      headers: bearer,
+    }),
+  );
+  rows.push(
+    await measure(
+      'protected, cookie session, through the gateway, minted-token cache on',
+      `${gateway.httpsUrl}/api/protected`,
+      { connections: 32, headers: cookie },
+    ),
+  );
+  rows.push(
+    await measure(
+      'protected, cookie session, through the gateway, minted-token cache off',
+      `${gatewayNoTokenCache.httpsUrl}/api/protected`,
+      { connections: 32, headers: cookie },
+    ),
+  );
+
+  return rows;
+}
+
 async function main(): Promise<void> {
   const { redisUrl } = infraUrls();
   const db = await createTestDatabase();
@@ -111,98 +264,22 @@ async function main(): Promise<void> {
       `bench: bcrypt cost ${COST}: ${bcryptMs.toFixed(1)} ms (median of 8); ceiling ${ceiling.toFixed(1)} logins/s on ${CORES} cores`,
     );
 
-    const auth = await startAuth(
-      loadAuthConfig({
-        DATABASE_URL: db.url,
-        REDIS_URL: redisUrl,
-        REDIS_KEY_PREFIX: redis.prefix,
-        KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-        PASSWORD_PEPPER: randomBytes(32).toString('base64'),
-        PORT: '0',
-        BCRYPT_COST: String(COST),
-        ACCESS_TOKEN_TTL: '3600',
-        LOG_LEVEL: 'silent',
-        REGISTER_MAX_PER_IP_PER_HOUR: '100000',
-        LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '100000',
-        LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: '1000000',
-        LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: '1000000',
-      }),
-    );
-    stops.push(auth.stop);
-    const resourceEnv = {
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      JWT_ISSUER: auth.service.config.issuer,
-      JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: redis.prefix,
-    };
-    const stateless = await startResource(loadResourceConfig(resourceEnv));
-    const noCache = await startResource(loadResourceConfig({ ...resourceEnv, TOKEN_CACHE_SIZE: '0' }));
-    const session = await startResource(loadResourceConfig({ ...resourceEnv, VERIFY_MODE: 'session' }));
-    stops.push(stateless.stop, noCache.stop, session.stop);
-    const gateway = await startGateway({
-      authUpstream: new URL(auth.url).host,
-      resourceUpstream: new URL(stateless.url).host,
-      certs,
-      loginRate: '100000r/s',
-      loginBurst: '100000',
-    });
-    stops.push(gateway.stop);
-
-    // Users, one per connection, and a token; the gateway's certificate is verified once with the CA
-    // (autocannon itself never verifies certificates).
-    const api = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca) });
-    const users = Array.from({ length: 8 }, (_, n) => ({
-      username: `bench${n}${randomBytes(3).toString('hex')}`,
-      password: 'benchmark passphrase',
-    }));
-    for (const user of users) await api.register(user.username, user.password);
-    const token = (await api.login(users[0]!.username, users[0]!.password)).tokens.accessToken;
-    const bearer = { authorization: `Bearer ${token}` };
-    const bodies = users.map((u) => JSON.stringify(u));
-
-    const rows: Row[] = [];
-    rows.push(
-      await measure('login, direct', `${auth.url}/auth/login`, { connections: 8, method: 'POST', bodies }),
-    );
-    rows.push(
-      await measure('login, through the gateway', `${gateway.httpsUrl}/auth/login`, {
-        connections: 8,
-        method: 'POST',
-        bodies,
-      }),
-    );
-    rows.push(await measure('public (no auth), direct', `${stateless.url}/api/public`, { connections: 32 }));
-    rows.push(
-      await measure('protected, stateless, direct', `${stateless.url}/api/protected`, {
-        connections: 32,
-        headers: bearer,
-      }),
-    );
-    rows.push(
-      await measure('protected, stateless, no token cache, direct', `${noCache.url}/api/protected`, {
-        connections: 32,
-        headers: bearer,
-      }),
-    );
-    rows.push(
-      await measure('protected, session-checked, direct', `${session.url}/api/protected`, {
-        connections: 32,
-        headers: bearer,
-      }),
-    );
-    rows.push(
-      await measure('public (no auth), through the gateway', `${gateway.httpsUrl}/api/public`, {
-        connections: 32,
-      }),
-    );
-    rows.push(
-      await measure('protected, stateless, through the gateway', `${gateway.httpsUrl}/api/protected`, {
-        connections: 32,
-        headers: bearer,
-      }),
-    );
+    const rows = GROUPS.has('paths')
+      ? await pathRows({ dbUrl: db.url, redisUrl, redisPrefix: redis.prefix, certs, stops })
+      : [];
+    const overload = GROUPS.has('overload')
+      ? await overloadRows(
+          {
+            databaseUrl: db.url,
+            redisUrl,
+            redisPrefix: redis.prefix,
+            cost: COST,
+            ceiling: Math.round(ceiling * 10) / 10,
+            seconds: SECONDS,
+          },
+          (line) => console.log(line),
+        )
+      : undefined;
 
     const nginxVersion = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.replace(
       /^nginx version: /,
@@ -224,9 +301,26 @@ async function main(): Promise<void> {
         ceiling_logins_per_s: Math.round(ceiling * 10) / 10,
       },
       rows,
+      ...(overload ? { overload } : {}),
     };
-    writeFileSync(`${ROOT}bench/results/latest.json`, `${JSON.stringify(report, null, 2)}\n`);
-    writeDocs(report);
+    if (ARGS['dry-run']) {
+      console.log('bench: --dry-run: nothing written');
+      return;
+    }
+    // A run of one group keeps the other group's figures.
+    const resultsPath = `${ROOT}bench/results/latest.json`;
+    const previous = existsSync(resultsPath)
+      ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as Partial<typeof report>)
+      : {};
+    const merged = {
+      ...previous,
+      ...report,
+      rows: GROUPS.has('paths') ? rows : (previous.rows ?? []),
+      ...(overload ? { overload } : previous.overload ? { overload: previous.overload } : {}),
+    };
+    writeFileSync(resultsPath, `${JSON.stringify(merged, null, 2)}\n`);
+    if (GROUPS.has('paths')) writeDocs(report);
+    if (overload) writeOverloadDocs(report, overload);
     console.log('bench: wrote bench/results/latest.json and docs/benchmarks.md');
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
@@ -261,6 +355,31 @@ function writeDocs(report: {
   ].join('\n');
   const begin = '<!-- bench:begin -->';
   const end = '<!-- bench:end -->';
+  writeFileSync(path, text.replace(new RegExp(`${begin}[\\s\\S]*${end}`), `${begin}\n${table}\n${end}`));
+}
+
+function writeOverloadDocs(
+  report: {
+    date: string;
+    machine: { cpu: string; cores: number };
+    seconds_per_row: number;
+    bcrypt: { cost: number; median_ms: number; ceiling_logins_per_s: number };
+  },
+  overload: OverloadReport,
+): void {
+  const path = `${ROOT}docs/benchmarks.md`;
+  const table = overloadTable(overload, {
+    date: report.date,
+    cores: report.machine.cores,
+    cpu: report.machine.cpu,
+    seconds: report.seconds_per_row,
+    cost: report.bcrypt.cost,
+    bcryptMs: report.bcrypt.median_ms,
+    ceiling: report.bcrypt.ceiling_logins_per_s,
+  });
+  const begin = '<!-- bench-overload:begin -->';
+  const end = '<!-- bench-overload:end -->';
+  const text = readFileSync(path, 'utf8');
   writeFileSync(path, text.replace(new RegExp(`${begin}[\\s\\S]*${end}`), `${begin}\n${table}\n${end}`));
 }
 

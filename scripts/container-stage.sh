@@ -6,7 +6,8 @@
 #   2. `make up` unchanged: build, up --wait, the client container's scenarios;
 #   3. a plain `docker compose up -d --wait`;
 #   4. the drills (infra/container-test): secrets, isolation, Redis auth, database role, ports, seed paths, image
-#      contents, scaling and failover, Redis and PostgreSQL restarts, auth down;
+#      contents, scaling and failover, Redis and PostgreSQL restarts, auth down; then the observability profile
+#      (Prometheus finds every replica, promtool check config);
 #   5. the testcontainers path: the auth suite with no DATABASE_URL / REDIS_URL;
 #   6. `make down`, and no container of the project left running.
 # It uses a project name and ports of its own, so a stack a developer has up is left alone, and removes its
@@ -20,13 +21,14 @@ die() { echo "container-stage: FAILED: $*" >&2; exit 1; }
 export COMPOSE_PROJECT_NAME="${STAGE_PROJECT:-authstack-ci}"
 export GATEWAY_HTTPS_PORT="${STAGE_HTTPS_PORT:-18443}" GATEWAY_HTTP_PORT="${STAGE_HTTP_PORT:-18080}"
 export BACKEND_SUBNET="${STAGE_BACKEND_SUBNET:-172.30.250.0/24}" GATEWAY_BACKEND_IP="${STAGE_GATEWAY_IP:-172.30.250.10}"
+export PROMETHEUS_PORT="${STAGE_PROMETHEUS_PORT:-19090}" GRAFANA_PORT="${STAGE_GRAFANA_PORT:-13000}" JAEGER_PORT="${STAGE_JAEGER_PORT:-16687}"
 # Builds behind a TLS-intercepting proxy (as on CI's machines) need the system's CA bundle for npm ci.
 if [ -z "${BUILD_CA_FILE:-}" ] && [ -s /etc/ssl/certs/ca-certificates.crt ]; then
   export BUILD_CA_FILE=/etc/ssl/certs/ca-certificates.crt
 fi
 
 cleanup() {
-  docker compose --profile tools --profile load down -v --remove-orphans >/dev/null 2>&1 || true
+  docker compose --profile tools --profile load --profile observability down -v --remove-orphans >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -45,7 +47,13 @@ say "2. a plain docker compose up -d --wait"
 docker compose up -d --wait || die "docker compose up -d --wait"
 
 say "3. the drills"
-node --import tsx --test --test-reporter=spec --test-timeout=600000 "infra/container-test/**/*.test.ts" || die "the drills"
+node --import tsx --test --test-reporter=spec --test-timeout=600000 infra/container-test/stack.drills.test.ts \
+  || die "the drills"
+
+say "3b. the observability profile: Prometheus and the nginx exporter (Grafana and Jaeger: checked statically)"
+docker compose --profile observability up -d --wait prometheus nginx-exporter || die "the observability profile"
+node --import tsx --test --test-reporter=spec --test-timeout=300000 infra/container-test/observability.profile.test.ts \
+  || die "the observability profile's checks"
 
 say "4. the testcontainers path: the auth suite without DATABASE_URL and REDIS_URL"
 (

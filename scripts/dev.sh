@@ -49,12 +49,18 @@ up() {
   export HOST=127.0.0.1
   AUTH_PORT="${AUTH_PORT:-3001}"
   RESOURCE_PORT="${RESOURCE_PORT:-3002}"
+  RESOURCE_SESSION_PORT="${RESOURCE_SESSION_PORT:-3003}"
   export JWKS_URI="${JWKS_URI:-http://127.0.0.1:$AUTH_PORT/.well-known/jwks.json}"
   # libuv's thread pool runs the async bcrypt hashes: one thread per core, at least 4 (services/auth/bin/start.sh).
   if [ -z "${UV_THREADPOOL_SIZE:-}" ]; then cores="$(nproc)"; export UV_THREADPOOL_SIZE=$((cores > 4 ? cores : 4)); fi
   node services/auth/src/migrate.ts >"$LOG_DIR/migrate.log" 2>&1 || { cat "$LOG_DIR/migrate.log" >&2; exit 1; }
-  PORT="$AUTH_PORT" start auth "http://127.0.0.1:$AUTH_PORT/readyz" node services/auth/src/server.ts
-  PORT="$RESOURCE_PORT" start resource "http://127.0.0.1:$RESOURCE_PORT/readyz" node services/resource/src/server.ts
+  OTEL_SERVICE_NAME=auth PORT="$AUTH_PORT" start auth "http://127.0.0.1:$AUTH_PORT/readyz" \
+    node --import @authstack/telemetry/tracing services/auth/src/server.ts
+  OTEL_SERVICE_NAME=resource PORT="$RESOURCE_PORT" start resource "http://127.0.0.1:$RESOURCE_PORT/readyz" \
+    node --import @authstack/telemetry/tracing services/resource/src/server.ts
+  # A second resource in session mode, behind /api-session/: the study console compares the two (docs/console.md).
+  OTEL_SERVICE_NAME=resource-session PORT="$RESOURCE_SESSION_PORT" VERIFY_MODE=session start resource-session \
+    "http://127.0.0.1:$RESOURCE_SESSION_PORT/readyz" node --import @authstack/telemetry/tracing services/resource/src/server.ts
 
   # The gateway: the same templates as the container, rendered for 127.0.0.1 and the local certificates.
   bash infra/certs/make-certs.sh >/dev/null
@@ -65,9 +71,11 @@ up() {
   GATEWAY_HTTPS_LISTEN="127.0.0.1:$GATEWAY_HTTPS_PORT" GATEWAY_HTTP_LISTEN="127.0.0.1:$GATEWAY_HTTP_PORT" \
     GATEWAY_HEALTH_LISTEN="127.0.0.1:$GATEWAY_HEALTH_PORT" GATEWAY_PUBLIC_HTTPS_PORT="$GATEWAY_HTTPS_PORT" \
     AUTH_UPSTREAM="127.0.0.1:$AUTH_PORT" RESOURCE_UPSTREAM="127.0.0.1:$RESOURCE_PORT" \
+    RESOURCE_SESSION_UPSTREAM="127.0.0.1:$RESOURCE_SESSION_PORT" CONSOLE_ROOT="$PWD/services/console/public" \
     TLS_CERTIFICATE="$PWD/certs/server.crt" TLS_CERTIFICATE_KEY="$PWD/certs/server.key" \
     LOGIN_RATE="${GATEWAY_LOGIN_RATE:-10r/s}" LOGIN_BURST="${GATEWAY_LOGIN_BURST:-20}" \
     REGISTER_RATE="${GATEWAY_REGISTER_RATE:-5r/s}" REGISTER_BURST="${GATEWAY_REGISTER_BURST:-10}" \
+    CONN_LIMIT="${GATEWAY_CONN_LIMIT:-50}" \
     node infra/nginx/render.ts "$PWD/$DEV_DIR/nginx" >/dev/null
   nginx -t -q -c "$PWD/$DEV_DIR/nginx/nginx.conf" -p "$PWD/$DEV_DIR/nginx" 2>"$LOG_DIR/nginx-test.log" || {
     cat "$LOG_DIR/nginx-test.log" >&2; exit 1; }
@@ -78,12 +86,15 @@ dev: the native stack is up (logs in $LOG_DIR/, stop with: make dev-down)
   gateway   https://localhost:$GATEWAY_HTTPS_PORT   (trust certs/ca.crt; http://localhost:$GATEWAY_HTTP_PORT redirects)
   auth      http://127.0.0.1:$AUTH_PORT        (direct; JWKS: /.well-known/jwks.json, metrics: /metrics)
   resource  http://127.0.0.1:$RESOURCE_PORT        (direct; GET /api/protected, /api/admin; metrics: /metrics)
+  resource  http://127.0.0.1:$RESOURCE_SESSION_PORT        (session mode; through the gateway at /api-session/)
+  console   https://localhost:$GATEWAY_HTTPS_PORT/console/   (the study console: docs/console.md)
 try: curl --cacert certs/ca.crt https://localhost:$GATEWAY_HTTPS_PORT/api/public
 URLS
 }
 
 down() {
   stop gateway
+  stop resource-session
   stop resource
   stop auth
 }

@@ -9,7 +9,8 @@ set -euo pipefail
 
 say() { echo "docker-setup: $*" >&2; }
 die() { echo "docker-setup: FAILED: $*" >&2; exit 1; }
-CACHE="${AUTHSTACK_CACHE:-/var/cache/authstack}"
+# Root (CI) caches in /var/cache; anyone else (a GitHub runner, a developer) in their own cache folder.
+if [ "$(id -u)" = 0 ]; then CACHE="${AUTHSTACK_CACHE:-/var/cache/authstack}"; else CACHE="${AUTHSTACK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/authstack}"; fi
 export DEBIAN_FRONTEND=noninteractive
 
 apt_install() {

@@ -29,6 +29,7 @@ put redis_password "$(random_hex 24)"
 kek="$(old KEY_ENCRYPTION_KEY)"; put key_encryption_key "${kek:-$(openssl rand -base64 32)}"
 admin="$(old BOOTSTRAP_ADMIN_PASSWORD)"; put bootstrap_admin_password "${admin:-$(random_hex 16)}"
 pepper="$(old PASSWORD_PEPPER)"; put password_pepper "${pepper:-$(openssl rand -base64 32)}"
+put grafana_admin_password "$(random_hex 16)" # the observability profile's Grafana (user admin)
 # Derived files: the URLs the containers connect with, and Redis's ACL (the default user needs the password).
 put database_owner_url "postgres://authstack:$(get postgres_password)@postgres:5432/authstack"
 put database_url "postgres://authstack_app:$(get db_app_password)@postgres:5432/authstack"

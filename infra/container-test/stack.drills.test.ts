@@ -147,6 +147,7 @@ describe('container stack drills', { concurrency: false }, () => {
       'postgres:5432',
       'auth:3001',
       'resource:3002',
+      'resource-session:3002',
       ...ips.flatMap((ip) => [`${ip}:6379`, `${ip}:5432`, `${ip}:3001`]),
       'gateway:8443', // the control: the one address the client side may reach
     ];
@@ -237,6 +238,26 @@ describe('container stack drills', { concurrency: false }, () => {
     assert.equal(protectedPage.body.message, `You are viewing protected content, ${username}!`);
     assert.equal((await api('GET', '/admin', undefined, token)).status, 403);
     assert.equal((await api('GET', '/protected')).status, 401);
+  });
+
+  it('when the study console and the session-mode resource are used through the published port, then the page is served under its CSP and logout shows the revocation window', async () => {
+    const page = await request(`${BASE}/console/`, { dispatcher });
+    assert.equal(page.statusCode, 200);
+    assert.match(String(await page.body.text()), /<script type="module" src="js\/main.js"><\/script>/);
+    const csp = String(page.headers['content-security-policy']);
+    assert.match(csp, /script-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    const script = await request(`${BASE}/console/js/main.js`, { dispatcher });
+    assert.equal(script.statusCode, 200);
+    await script.body.text();
+    assert.equal((await api('GET', '/api-session/stats')).body.mode, 'session');
+    assert.equal((await api('GET', '/api-session/metrics')).status, 404);
+    const { token } = await userSession();
+    assert.equal((await api('GET', '/api-session/protected', undefined, token)).status, 200);
+    assert.equal((await api('POST', '/auth/logout', undefined, token)).status, 200);
+    assert.equal((await api('GET', '/api/protected', undefined, token)).status, 200);
+    const revoked = await api('GET', '/api-session/protected', undefined, token);
+    assert.deepEqual([revoked.status, revoked.body.code], [401, 'session_revoked']);
   });
 
   it('when the production images are listed, then they carry no test code and run under tini', async () => {

@@ -9,6 +9,8 @@ import { eventually } from '@authstack/testing';
 import { renderGateway } from './render.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The study console's static files (served at /console/). */
+export const CONSOLE_ROOT = join(ROOT, 'services/console/public');
 
 export async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -39,17 +41,24 @@ export interface Gateway {
   httpPort: number;
   httpsUrl: string;
   httpUrl: string;
+  /** nginx's access log: one JSON line per request (log_format gateway_json). */
+  accessLog: string;
   stop(): Promise<void>;
 }
 
 export async function startGateway(options: {
   authUpstream: string;
   resourceUpstream: string;
+  /** The session-mode resource behind /api-session/; default: the same as `resourceUpstream`. */
+  resourceSessionUpstream?: string;
+  /** The console's static files; default: the repository's services/console/public. */
+  consoleRoot?: string;
   certs: { cert: string; key: string };
   loginRate?: string;
   loginBurst?: string;
   registerRate?: string;
   registerBurst?: string;
+  connLimit?: string;
 }): Promise<Gateway> {
   const [httpsPort, httpPort, healthPort] = [await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'authstack-nginx-'));
@@ -60,12 +69,15 @@ export async function startGateway(options: {
     GATEWAY_PUBLIC_HTTPS_PORT: String(httpsPort),
     AUTH_UPSTREAM: options.authUpstream,
     RESOURCE_UPSTREAM: options.resourceUpstream,
+    RESOURCE_SESSION_UPSTREAM: options.resourceSessionUpstream ?? options.resourceUpstream,
+    CONSOLE_ROOT: options.consoleRoot ?? CONSOLE_ROOT,
     TLS_CERTIFICATE: options.certs.cert,
     TLS_CERTIFICATE_KEY: options.certs.key,
     LOGIN_RATE: options.loginRate ?? '50r/s',
     LOGIN_BURST: options.loginBurst ?? '100',
     REGISTER_RATE: options.registerRate ?? '50r/s',
     REGISTER_BURST: options.registerBurst ?? '100',
+    CONN_LIMIT: options.connLimit ?? '50',
   });
   const nginx: ChildProcess = spawn('nginx', ['-c', conf, '-p', dir], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -89,6 +101,7 @@ export async function startGateway(options: {
     httpPort,
     httpsUrl: `https://localhost:${httpsPort}`,
     httpUrl: `http://127.0.0.1:${httpPort}`,
+    accessLog: join(dir, 'access.log'),
     async stop() {
       if (nginx.exitCode === null) nginx.kill('SIGTERM');
       await exited;

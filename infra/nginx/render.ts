@@ -31,6 +31,7 @@ export function renderGateway(outDir: string, variables: Variables): string {
   const vars: Variables = { ...variables };
   vars.NGINX_INCLUDE_DIR ||= outDir;
   vars.NGINX_RUN_DIR ||= outDir;
+  vars.GATEWAY_ACCESS_LOG ||= join(outDir, 'access.log');
   for (const file of readdirSync(TEMPLATES).filter((f) => f.endsWith('.template'))) {
     const text = readFileSync(join(TEMPLATES, file), 'utf8');
     writeFileSync(join(outDir, file.replace(/\.template$/, '')), renderTemplate(text, vars, file));

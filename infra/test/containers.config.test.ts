@@ -128,13 +128,23 @@ describe('docker-compose.yml', () => {
     const dependsOn = (name: string) => Object.keys((compose.services[name]?.depends_on ?? {}) as object);
     assert.deepEqual(dependsOn('auth').sort(), ['migrate', 'redis']);
     assert.ok(dependsOn('migrate').includes('postgres'));
-    assert.deepEqual(dependsOn('gateway').sort(), ['auth', 'resource']);
+    assert.deepEqual(dependsOn('gateway').sort(), ['auth', 'resource', 'resource-session']);
     assert.deepEqual(dependsOn('client'), ['gateway']);
   });
 
   it('only the gateway publishes ports, and by default only on 127.0.0.1', () => {
     const publishing = services.filter(([, s]) => s.ports && s.ports.length > 0).map(([name]) => name);
-    assert.deepEqual(publishing, ['gateway']);
+    // The observability profile's UIs are for the person at this machine: loopback only, always.
+    const observability = publishing.filter((name) =>
+      compose.services[name]!.profiles?.includes('observability'),
+    );
+    assert.deepEqual(observability.sort(), ['grafana', 'jaeger', 'prometheus']);
+    for (const name of observability)
+      for (const port of compose.services[name]!.ports!) assert.match(port, /^127\.0\.0\.1:/, name);
+    assert.deepEqual(
+      publishing.filter((name) => !observability.includes(name)),
+      ['gateway'],
+    );
     const ports = compose.services.gateway!.ports!.map((port) => interpolate(port));
     assert.deepEqual(ports, ['127.0.0.1:8443:8443', '127.0.0.1:8080:8080']);
     assert.deepEqual(
@@ -151,10 +161,11 @@ describe('docker-compose.yml', () => {
       for (const [key, value] of Object.entries(service.environment ?? {})) {
         const text = String(value);
         assert.doesNotMatch(text, /:\/\/[^/@]*:[^/@]*@/, `${name}.${key} carries a password`);
-        // CA_FILE and SSL_CERT_FILE name the local CA's certificate: public, not a secret.
+        // CA_FILE and SSL_CERT_FILE name the local CA's certificate: public, not a secret. BASE_URL, JWKS_URI and
+        // K6_PROMETHEUS_RW_SERVER_URL are in-network addresses without credentials (checked just above).
         if (key.endsWith('_FILE') && !/^(CA_FILE|SSL_CERT_FILE)$/.test(key))
           assert.match(text, /^\/run\/secrets\/[a-z_]+$/, `${name}.${key}`);
-        else if (secretish.test(key) && !/^(BASE_URL|JWKS_URI)$/.test(key))
+        else if (secretish.test(key) && !/^(BASE_URL|JWKS_URI|K6_PROMETHEUS_RW_SERVER_URL)$/.test(key))
           assert.fail(`${name}.${key} must be given as ${key}_FILE from a Compose secret`);
       }
       for (const secret of service.secrets ?? [])
@@ -210,7 +221,7 @@ describe('docker-compose.yml', () => {
     assert.equal(compose.networks.backend!.internal, true);
     for (const name of ['client', 'k6'])
       assert.deepEqual(networksOf(compose.services[name]!), ['edge'], name);
-    for (const name of ['postgres', 'redis', 'migrate', 'auth', 'resource'])
+    for (const name of ['postgres', 'redis', 'migrate', 'auth', 'resource', 'resource-session'])
       assert.deepEqual(networksOf(compose.services[name]!), ['backend'], name);
     assert.deepEqual(networksOf(compose.services.gateway!).sort(), ['backend', 'edge']);
   });
@@ -218,7 +229,7 @@ describe('docker-compose.yml', () => {
   it('auth and resource trust only the gateway as a proxy: its fixed backend address, inside the subnet', () => {
     const gateway = compose.services.gateway!.networks as Record<string, { ipv4_address?: string }>;
     const address = gateway.backend!.ipv4_address!;
-    for (const name of ['auth', 'resource'])
+    for (const name of ['auth', 'resource', 'resource-session'])
       assert.equal(compose.services[name]!.environment!.TRUST_PROXY, address, name);
     const subnet = interpolate(compose.networks.backend!.ipam!.config[0]!.subnet);
     assert.equal(
@@ -257,7 +268,7 @@ describe('docker-compose.yml', () => {
       else
         assert.match(
           service.image,
-          /^[a-z0-9/.-]+:\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$/,
+          /^[a-z0-9/.-]+:v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$/,
           `${name}: ${service.image}`,
         );
     }
@@ -287,12 +298,17 @@ describe('Dockerfiles', () => {
       assert.match(text(), /npm ci --omit=dev --workspace services\//);
       assert.match(text(), /^USER node$/m);
       assert.match(text(), /^ENTRYPOINT \["tini", "--"/m);
-      const command = /^(?:CMD|ENTRYPOINT) \[(?:"tini", "--", )?"(node|sh)", "([^"]+)"/m.exec(
-        text().replace(/^ENTRYPOINT \["tini", "--"\]\n/m, ''),
-      );
+      // node may preload the tracing module (a no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set), nothing else.
+      const command =
+        /^(?:CMD|ENTRYPOINT) \[(?:"tini", "--", )?"(node|sh)", (?:"--import", "@authstack\/telemetry\/tracing", )?"([^"]+)"/m.exec(
+          text().replace(/^ENTRYPOINT \["tini", "--"\]\n/m, ''),
+        );
       assert.ok(command, 'a command');
       if (command[1] === 'sh')
-        assert.match(readFileSync(join(ROOT, command[2]!), 'utf8'), /^exec node services\//m);
+        assert.match(
+          readFileSync(join(ROOT, command[2]!), 'utf8'),
+          /^exec node (--import @authstack\/telemetry\/tracing )?services\//m,
+        );
       else assert.match(command[2]!, /^services\//);
       assert.doesNotMatch(text(), /^(CMD|ENTRYPOINT) \["npm"/m);
       if (name !== 'client') assert.match(text(), /^HEALTHCHECK /m);
@@ -393,8 +409,9 @@ describe('gateway templates', () => {
         TLS_CERTIFICATE: join(certs, 'server.crt'),
         TLS_CERTIFICATE_KEY: join(certs, 'server.key'),
         NGINX_INCLUDE_DIR: '',
+        GATEWAY_ACCESS_LOG: join(certs, 'access.log'), // /var/log/nginx in the image; a file of this test here
       },
-      '127.0.0.1 localhost\n127.0.0.2 auth\n127.0.0.3 resource\n',
+      '127.0.0.1 localhost\n127.0.0.2 auth\n127.0.0.3 resource\n127.0.0.4 resource-session\n',
     );
     assert.equal(result.status, 0, result.output);
     assert.match(result.output, /syntax is ok/);
@@ -409,12 +426,15 @@ describe('gateway templates', () => {
       GATEWAY_PUBLIC_HTTPS_PORT: '8443',
       AUTH_UPSTREAM: '127.0.0.1:3001',
       RESOURCE_UPSTREAM: '127.0.0.1:3002',
+      RESOURCE_SESSION_UPSTREAM: '127.0.0.1:3003',
+      CONSOLE_ROOT: join(ROOT, 'services/console/public'),
       TLS_CERTIFICATE: join(certs, 'server.crt'),
       TLS_CERTIFICATE_KEY: join(certs, 'server.key'),
       LOGIN_RATE: '10r/s',
       LOGIN_BURST: '20',
       REGISTER_RATE: '5r/s',
       REGISTER_BURST: '10',
+      CONN_LIMIT: '50',
     });
     assert.equal(result.status, 0, result.output);
   });

@@ -148,6 +148,7 @@ export const Session = z
     ip: z.string(),
     user_agent: z.string(),
     current: z.boolean(),
+    cookie: z.boolean().meta({ description: 'Opened with a session cookie (it has a refresh token too).' }),
   })
   .meta({ id: 'Session' });
 export const SessionList = z.object({ sessions: z.array(Session) }).meta({ id: 'SessionList' });

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Request, RequestHandler } from 'express';
 import { type Logger, pino } from 'pino';
 import { pinoHttp } from 'pino-http';
@@ -21,6 +22,8 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers["x-refresh-token"]',
   'res.headers["set-cookie"]',
+  'res.headers["x-session-authorization"]',
+  'res.headers["x-session-set-cookie"]',
   '*.password',
   '*.current_password',
   '*.new_password',
@@ -125,4 +128,26 @@ export function createMetrics(service: string): Metrics {
     res.type(registry.contentType).send(await registry.metrics());
   };
   return { registry, middleware, handler };
+}
+
+/**
+ * A manual span around async work (bcrypt, token verification). Without tracing configured
+ * (packages/telemetry/src/tracing.ts) the API's tracer is a no-op and this only calls `work`.
+ */
+export async function withSpan<T>(
+  tracerName: string,
+  spanName: string,
+  attributes: Record<string, string | number | boolean>,
+  work: (annotate: (key: string, value: string | number | boolean) => void) => Promise<T>,
+): Promise<T> {
+  return trace.getTracer(tracerName).startActiveSpan(spanName, { attributes }, async (span) => {
+    try {
+      return await work((key, value) => span.setAttribute(key, value));
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
 }

@@ -23,14 +23,14 @@ export interface AccessTokenClaims {
   [claim: string]: unknown;
 }
 
-interface ClaimsPolicy {
+export interface ClaimsPolicy {
   issuer: string;
   audience: string;
   /** Leeway for `exp`, `nbf` and `iat`, in seconds. */
   toleranceSec: number;
 }
 
-type ClaimSet = Record<string, unknown>;
+export type ClaimSet = Record<string, unknown>;
 
 const REQUIRED_STRINGS = ['sub', 'username', 'sid', 'jti'] as const;
 
@@ -42,16 +42,23 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
-/** `iss` and `aud`: absent, of the wrong type or someone else's, each refused with its own code. */
-function checkIdentity(claims: ClaimSet, policy: ClaimsPolicy): void {
-  const { iss, aud } = claims;
+/** `iss`: absent, of the wrong type or someone else's. */
+export function checkIssuer(claims: ClaimSet, policy: ClaimsPolicy): string {
+  const { iss } = claims;
   if (iss === undefined) refuse('issuer_invalid', 'iss', 'missing');
   if (typeof iss !== 'string') refuse('issuer_invalid', 'iss', 'invalid');
   if (iss !== policy.issuer) refuse('issuer_invalid', 'iss', 'check_failed');
+  return iss;
+}
+
+/** `aud`: a string or an array of strings that contains ours. */
+export function checkAudience(claims: ClaimSet, policy: ClaimsPolicy): string[] {
+  const { aud } = claims;
   if (aud === undefined) refuse('audience_invalid', 'aud', 'missing');
   if (typeof aud !== 'string' && !isStringArray(aud)) refuse('audience_invalid', 'aud', 'invalid');
   const audiences = typeof aud === 'string' ? [aud] : aud;
   if (!audiences.includes(policy.audience)) refuse('audience_invalid', 'aud', 'check_failed');
+  return audiences;
 }
 
 /** A NumericDate (RFC 7519 section 2): `claims_invalid` when required and absent, or not a number. */
@@ -66,7 +73,7 @@ function numericDate(claims: ClaimSet, claim: 'exp' | 'iat' | 'nbf', required: b
 }
 
 /** The string claims and the `roles` array this stack relies on. */
-function checkShape(claims: ClaimSet): void {
+export function checkShape(claims: ClaimSet): void {
   for (const claim of REQUIRED_STRINGS) {
     if (claims[claim] === undefined) refuse('claims_invalid', claim, 'missing');
     if (typeof claims[claim] !== 'string') refuse('claims_invalid', claim, 'invalid');
@@ -79,7 +86,7 @@ function checkShape(claims: ClaimSet): void {
  * Time, with the leeway on every side: not before `nbf`, expired once `now >= exp + leeway`, and a token
  * issued in the future (`iat`) is not yet valid either.
  */
-function checkTime(claims: ClaimSet, nowSec: number, toleranceSec: number): void {
+export function checkTime(claims: ClaimSet, nowSec: number, toleranceSec: number): void {
   const exp = numericDate(claims, 'exp', true) as number;
   const iat = numericDate(claims, 'iat', true) as number;
   const nbf = numericDate(claims, 'nbf', false);
@@ -88,15 +95,10 @@ function checkTime(claims: ClaimSet, nowSec: number, toleranceSec: number): void
   if (iat > nowSec + toleranceSec) refuse('token_not_yet_valid', 'iat', 'check_failed');
 }
 
-/** The verified payload as typed claims, or a `VerifyError` naming the first claim that fails. */
-export function validateClaims(payload: unknown, policy: ClaimsPolicy, nowSec: number): AccessTokenClaims {
-  // jsonwebtoken hands back a string when the payload is not a JSON object: not a JWT claims set at all.
+/** The verified payload must be a JSON object: jsonwebtoken hands back a string when it is not. */
+export function claimSet(payload: unknown): ClaimSet {
   if (!payload || typeof payload !== 'object' || Array.isArray(payload)) {
     throw new VerifyError('token_malformed');
   }
-  const claims = payload as ClaimSet;
-  checkIdentity(claims, policy);
-  checkShape(claims);
-  checkTime(claims, nowSec, policy.toleranceSec);
-  return claims as AccessTokenClaims;
+  return payload as ClaimSet;
 }

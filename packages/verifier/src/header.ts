@@ -2,20 +2,20 @@
  * The JOSE header of a compact JWS, read before any key is looked up: the shape of the token, `alg` against the
  * verifier's pinned list (never taken from the token), `typ` (RFC 9068 section 4) and `kid`. Header parameters
  * that name keys (`jku`, `x5u`, `jwk`, `x5c`) are never read.
+ *
+ * Each check is its own function: `verifier.ts` runs them in order, and `explain()` reports them one by one.
  */
 import { VerifyError } from './errors.ts';
 import type { Algorithm } from './keys.ts';
 
-interface CheckedHeader {
-  alg: Algorithm;
-  kid: string;
-}
+export type JoseHeader = Record<string, unknown>;
 
 const ACCEPTED_TYPES = new Set(['at+jwt', 'application/at+jwt']);
 const MAX_KID_LENGTH = 256;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
-function decodeHeader(token: string): Record<string, unknown> {
+/** Three base64url parts whose first is a JSON object: the header, not yet trusted. */
+export function decodeHeader(token: string): JoseHeader {
   const parts = token.split('.');
   if (parts.length !== 3 || parts.some((part) => !BASE64URL.test(part)) || !parts[0] || !parts[1]) {
     throw new VerifyError('token_malformed');
@@ -28,20 +28,31 @@ function decodeHeader(token: string): Record<string, unknown> {
   }
   if (!header || typeof header !== 'object' || Array.isArray(header))
     throw new VerifyError('token_malformed');
-  return header as Record<string, unknown>;
+  return header as JoseHeader;
 }
 
-/** The header's `alg` and `kid`, once `alg` is allowed and `typ` says this is an access token. */
-export function checkHeader(token: string, algorithms: readonly Algorithm[]): CheckedHeader {
-  const { alg, typ, kid } = decodeHeader(token);
-  if (!algorithms.includes(alg as Algorithm)) throw new VerifyError('algorithm_not_allowed');
+/** `alg` must be in the verifier's pinned list: `none` and `HS*` can never be. */
+export function checkAlgorithm(header: JoseHeader, algorithms: readonly Algorithm[]): Algorithm {
+  if (!algorithms.includes(header.alg as Algorithm)) throw new VerifyError('algorithm_not_allowed');
+  return header.alg as Algorithm;
+}
+
+/** `typ` says this is an access token (RFC 9068 section 2.1), not an ID token or another JWT. */
+export function checkType(header: JoseHeader): string {
+  const { typ } = header;
   if (typ === undefined) throw new VerifyError('type_invalid', { claim: 'typ', reason: 'missing' });
   if (typeof typ !== 'string') throw new VerifyError('type_invalid', { claim: 'typ', reason: 'invalid' });
   if (!ACCEPTED_TYPES.has(typ.toLowerCase())) {
     throw new VerifyError('type_invalid', { claim: 'typ', reason: 'check_failed' });
   }
+  return typ;
+}
+
+/** A `kid` of bounded length; whether a key has it is the key source's question. */
+export function checkKid(header: JoseHeader): string {
+  const { kid } = header;
   if (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH) {
     throw new VerifyError('key_unknown');
   }
-  return { alg: alg as Algorithm, kid };
+  return kid;
 }

@@ -9,4 +9,13 @@ export {
   type VerificationKey,
 } from './keys.ts';
 export { requireAuth, requireRole } from './middleware.ts';
-export { createVerifier, type Verifier, type VerifierOptions } from './verifier.ts';
+export {
+  createVerifier,
+  type ExplainedStep,
+  type ExplainOptions,
+  type Explanation,
+  STEPS,
+  type StepName,
+  type Verifier,
+  type VerifierOptions,
+} from './verifier.ts';

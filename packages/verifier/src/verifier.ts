@@ -7,13 +7,24 @@
  *    turned off (any refusal there is `signature_invalid`);
  * 4. the claims (`claims.ts`): `iss`, `aud`, the required claims, `nbf`, `exp`, `iat`, in our own typed code
  *    against the injected clock with a small, bounded leeway.
+ *
+ * `verify()` and `explain()` run the same pipeline (`judge` below): `explain()` only records each step as it
+ * passes or fails, for the study console. It never fills the cache and never authorises anything.
  */
 import type { KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { LRUCache } from 'lru-cache';
-import { type AccessTokenClaims, validateClaims } from './claims.ts';
-import { VerifyError } from './errors.ts';
-import { checkHeader } from './header.ts';
+import {
+  type AccessTokenClaims,
+  type ClaimsPolicy,
+  checkAudience,
+  checkIssuer,
+  checkShape,
+  checkTime,
+  claimSet,
+} from './claims.ts';
+import { type ClaimFailure, VerifyError } from './errors.ts';
+import { checkAlgorithm, checkKid, checkType, decodeHeader } from './header.ts';
 import { ALGORITHMS, type Algorithm, isAlgorithm, type KeySource, keyFitsAlgorithm } from './keys.ts';
 
 export interface VerifierOptions {
@@ -30,12 +41,79 @@ export interface VerifierOptions {
   cacheSize?: number;
 }
 
+/** The steps of the pipeline, in order. */
+export type StepName =
+  | 'format'
+  | 'algorithm'
+  | 'type'
+  | 'kid'
+  | 'signature'
+  | 'claims_set'
+  | 'issuer'
+  | 'audience'
+  | 'required_claims'
+  | 'time';
+
+export const STEPS: readonly StepName[] = [
+  'format',
+  'algorithm',
+  'type',
+  'kid',
+  'signature',
+  'claims_set',
+  'issuer',
+  'audience',
+  'required_claims',
+  'time',
+];
+
+export interface ExplainedStep {
+  step: StepName;
+  /** `passed`, `failed`, or `not_reached` (an earlier step failed). */
+  outcome: 'passed' | 'failed' | 'not_reached';
+  detail: string;
+  code?: string;
+  claim?: string;
+  reason?: ClaimFailure;
+}
+
+export interface Explanation {
+  /** Would `verify()` accept this token under the (possibly overridden) policy at `at`? */
+  valid: boolean;
+  code?: string;
+  claim?: string;
+  reason?: ClaimFailure;
+  /** The instant judged, seconds since the epoch, and the leeway applied. */
+  at: number;
+  leewaySec: number;
+  issuer: string;
+  audience: string;
+  algorithms: Algorithm[];
+  /** Would `verify()` answer from the verified-token cache right now (the token was verified before)? */
+  cacheHit: boolean;
+  steps: ExplainedStep[];
+}
+
+export interface ExplainOptions {
+  /** Judge at this instant (seconds since the epoch) instead of now: "what happens once it expires?". */
+  at?: number;
+  /** Judge as a service with this audience would: "what if it is replayed to another API?". */
+  audience?: string;
+}
+
 export interface Verifier {
   verify(token: string | undefined): Promise<AccessTokenClaims>;
+  /** The same steps as `verify`, each reported; never throws a `VerifyError`, never caches, never counts. */
+  explain(token: string | undefined, options?: ExplainOptions): Promise<Explanation>;
   stats(): { cacheHits: number; cacheMisses: number; cacheSize: number };
 }
 
 const MAX_TOKEN_LENGTH = 8192;
+
+/** How the pipeline runs a step: `verify` just calls it; `explain` records what it saw. */
+type Run = <T>(step: StepName, check: () => T | Promise<T>, detail: (value: T) => string) => Promise<T>;
+
+const direct: Run = async (_step, check) => await check();
 
 /** The payload, once the signature is good; jsonwebtoken checks nothing else. */
 function verifySignature(token: string, key: KeyObject, alg: Algorithm): unknown {
@@ -51,6 +129,14 @@ function verifySignature(token: string, key: KeyObject, alg: Algorithm): unknown
   }
 }
 
+function checkFormat(token: string | undefined) {
+  if (!token) throw new VerifyError('token_missing');
+  if (token.length > MAX_TOKEN_LENGTH) throw new VerifyError('token_malformed');
+  return decodeHeader(token);
+}
+
+const iso = (sec: number) => new Date(sec * 1000).toISOString();
+
 export function createVerifier(options: VerifierOptions): Verifier {
   const algorithms = [...(options.algorithms ?? ['RS256'])];
   const tolerance = options.clockToleranceSec ?? 10;
@@ -63,19 +149,87 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const now = options.now ?? Date.now;
   const cacheSize = options.cacheSize ?? 10_000;
   const cache = cacheSize > 0 ? new LRUCache<string, AccessTokenClaims>({ max: cacheSize }) : undefined;
-  const policy = { issuer: options.issuer, audience: options.audience, toleranceSec: tolerance };
+  const basePolicy: ClaimsPolicy = {
+    issuer: options.issuer,
+    audience: options.audience,
+    toleranceSec: tolerance,
+  };
   let hits = 0;
   let misses = 0;
 
-  async function verifyUncached(token: string, nowSec: number): Promise<AccessTokenClaims> {
-    const { alg, kid } = checkHeader(token, algorithms);
-    const published = await options.keys.getKey(kid);
-    // One key, one algorithm (RFC 8725 section 3.1): the key's published `alg`, when it names one, must be the token's.
-    if ((published.alg !== undefined && published.alg !== alg) || !keyFitsAlgorithm(published.key, alg)) {
-      throw new VerifyError('key_unknown');
-    }
-    const payload = verifySignature(token, published.key, alg);
-    return validateClaims(payload, policy, nowSec);
+  /** The whole pipeline, one step at a time. */
+  async function judge(
+    token: string,
+    nowSec: number,
+    policy: ClaimsPolicy,
+    run: Run,
+  ): Promise<AccessTokenClaims> {
+    const header = await run(
+      'format',
+      () => checkFormat(token),
+      () => 'three base64url parts, a JSON object header, at most 8 KB',
+    );
+    const alg = await run(
+      'algorithm',
+      () => checkAlgorithm(header, algorithms),
+      (value) => `${value} is in the allow-list [${algorithms.join(', ')}]`,
+    );
+    await run(
+      'type',
+      () => checkType(header),
+      (typ) => `typ is ${typ}`,
+    );
+    const published = await run(
+      'kid',
+      async () => {
+        const key = await options.keys.getKey(checkKid(header));
+        // One key, one algorithm (RFC 8725 section 3.1): the key's published `alg`, when it names one, must be the token's.
+        if ((key.alg !== undefined && key.alg !== alg) || !keyFitsAlgorithm(key.key, alg)) {
+          throw new VerifyError('key_unknown');
+        }
+        return key;
+      },
+      (key) => `kid ${key.kid} is in the key set and its key fits ${alg}`,
+    );
+    const payload = await run(
+      'signature',
+      () => verifySignature(token, published.key, alg),
+      () => `${alg} signature verified with key ${published.kid}`,
+    );
+    const claims = await run(
+      'claims_set',
+      () => claimSet(payload),
+      () => 'the payload is a JSON object',
+    );
+    await run(
+      'issuer',
+      () => checkIssuer(claims, policy),
+      (iss) => `iss is ${iss}`,
+    );
+    await run(
+      'audience',
+      () => checkAudience(claims, policy),
+      (aud) => `aud [${aud.join(', ')}] contains ${policy.audience}`,
+    );
+    await run(
+      'required_claims',
+      () => checkShape(claims),
+      () => 'sub, username, sid, jti are strings; roles is an array of strings',
+    );
+    await run(
+      'time',
+      () => checkTime(claims, nowSec, policy.toleranceSec),
+      () =>
+        `now ${iso(nowSec)} is before exp ${iso(claims.exp as number)} + ${policy.toleranceSec} s leeway` +
+        (claims.nbf === undefined ? '' : ` and after nbf - leeway`),
+    );
+    return claims as AccessTokenClaims;
+  }
+
+  function cached(token: string, nowSec: number): AccessTokenClaims | undefined {
+    const entry = cache?.peek(token);
+    // The cache never outlives `exp`: an expired entry is not an answer.
+    return entry && nowSec < entry.exp + tolerance ? entry : undefined;
   }
 
   return {
@@ -83,23 +237,73 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (!token) throw new VerifyError('token_missing');
       if (token.length > MAX_TOKEN_LENGTH) throw new VerifyError('token_malformed');
       const nowSec = Math.floor(now() / 1000);
-      const cached = cache?.get(token);
-      if (cached) {
-        // The cache never outlives `exp`: an expired entry is dropped and the token re-verified (and refused).
-        if (nowSec < cached.exp + tolerance) {
-          hits += 1;
-          return cached;
-        }
-        cache?.delete(token);
+      const hit = cached(token, nowSec);
+      if (hit) {
+        hits += 1;
+        cache?.get(token); // recency
+        return hit;
       }
+      cache?.delete(token);
       misses += 1;
-      const claims = await verifyUncached(token, nowSec);
+      const claims = await judge(token, nowSec, basePolicy, direct);
       if (cache) {
         const ttlMs = (claims.exp + tolerance - nowSec) * 1000;
         if (ttlMs > 0) cache.set(token, claims, { ttl: ttlMs });
       }
       return claims;
     },
+
+    async explain(token, explainOptions = {}) {
+      const at = explainOptions.at ?? Math.floor(now() / 1000);
+      const policy = { ...basePolicy, audience: explainOptions.audience ?? basePolicy.audience };
+      const steps: ExplainedStep[] = [];
+      const record: Run = async (step, check, detail) => {
+        try {
+          const value = await check();
+          steps.push({ step, outcome: 'passed', detail: detail(value) });
+          return value;
+        } catch (error) {
+          const { code, claim, reason, title } = error as Partial<VerifyError>;
+          if (typeof code !== 'string') throw error; // not a refusal: a bug, let it surface
+          steps.push({
+            step,
+            outcome: 'failed',
+            detail: title ?? code,
+            code,
+            ...(claim ? { claim } : {}),
+            ...(reason ? { reason } : {}),
+          });
+          throw error;
+        }
+      };
+      const base = {
+        at,
+        leewaySec: tolerance,
+        issuer: policy.issuer,
+        audience: policy.audience,
+        algorithms: [...algorithms],
+        cacheHit: token ? cached(token, Math.floor(now() / 1000)) !== undefined : false,
+        steps,
+      };
+      try {
+        await judge(token ?? '', at, policy, record);
+        return { valid: true, ...base };
+      } catch (error) {
+        const failed = steps.at(-1);
+        if (failed?.outcome !== 'failed') throw error;
+        for (const step of STEPS.slice(STEPS.indexOf(failed.step) + 1)) {
+          steps.push({ step, outcome: 'not_reached', detail: 'an earlier step refused the token' });
+        }
+        return {
+          valid: false,
+          ...(failed.code ? { code: failed.code } : {}),
+          ...(failed.claim ? { claim: failed.claim } : {}),
+          ...(failed.reason ? { reason: failed.reason } : {}),
+          ...base,
+        };
+      }
+    },
+
     stats: () => ({ cacheHits: hits, cacheMisses: misses, cacheSize: cache?.size ?? 0 }),
   };
 }

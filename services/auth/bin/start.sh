@@ -7,4 +7,5 @@ if [ -z "${UV_THREADPOOL_SIZE:-}" ]; then
   UV_THREADPOOL_SIZE=$((cores > 4 ? cores : 4))
 fi
 export UV_THREADPOOL_SIZE
-exec node services/auth/src/server.ts "$@"
+# @authstack/telemetry/tracing starts OpenTelemetry first when OTEL_EXPORTER_OTLP_ENDPOINT is set; else it does nothing.
+exec node --import @authstack/telemetry/tracing services/auth/src/server.ts "$@"

@@ -13,13 +13,14 @@ import type { AccountDeps } from './domain/accounts.ts';
 import type { Keyring } from './keys/keyring.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { bearerOrCookie, exchangeRoutes } from './routes/cookies.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
 import type { SessionStore } from './store/sessions.ts';
 
 export interface AppDeps {
   /** Reported on /healthz. */
   build?: BuildInfo;
-  config: Pick<AuthConfig, 'issuer' | 'jwksMaxAge' | 'trustProxy' | 'bodyLimit'>;
+  config: Pick<AuthConfig, 'issuer' | 'jwksMaxAge' | 'trustProxy' | 'bodyLimit' | 'refreshAbsoluteTtl'>;
   logger: Logger;
   metrics: Metrics;
   accounts: AccountDeps;
@@ -40,16 +41,21 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use(httpLogger(deps.logger));
   app.use(deps.metrics.middleware);
+  // The gateway's cookie-to-token exchange (nginx auth_request; a GET without a body). A session cookie's Max-Age
+  // is the session's absolute lifetime; the idle one is enforced in Redis.
+  app.use(exchangeRoutes(deps.accounts, deps.config.refreshAbsoluteTtl));
   app.use(requireJsonBody);
   app.use(express.json({ limit: deps.config.bodyLimit, strict: true, type: 'application/json' }));
 
   // Auth's own Bearer routes verify with the local key set and check that the session is still alive.
+  const session = requireAuth(deps.verifier, {
+    check: async (claims) => {
+      if (!(await deps.sessions.isAlive(claims.sub, claims.sid))) throw new VerifyError('session_revoked');
+    },
+  });
   const bearer = {
-    session: requireAuth(deps.verifier, {
-      check: async (claims) => {
-        if (!(await deps.sessions.isAlive(claims.sub, claims.sid))) throw new VerifyError('session_revoked');
-      },
-    }),
+    session,
+    sessionOrCookie: bearerOrCookie(deps.accounts, session, deps.config.refreshAbsoluteTtl),
     token: requireAuth(deps.verifier),
   };
 
@@ -60,7 +66,7 @@ export function buildApp(deps: AppDeps): Express {
     res.set('Cache-Control', 'public, max-age=300').type('application/json').send(openapi);
   });
   app.use('/auth/admin', adminRoutes(deps.accounts, bearer.session));
-  app.use('/auth', accountRoutes(deps.accounts, bearer));
+  app.use('/auth', accountRoutes(deps.accounts, bearer, { maxAge: deps.config.refreshAbsoluteTtl }));
 
   errorRoutes(app, deps.logger);
   return app;

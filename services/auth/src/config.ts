@@ -12,6 +12,7 @@ import {
   trustProxySchema,
 } from '@authstack/config';
 import { z } from 'zod';
+import type { AdmissionSettings } from './domain/admission.ts';
 import type { LimitSettings } from './limits.ts';
 
 export { ConfigError, resolveFileVariables };
@@ -68,10 +69,25 @@ const schema = z
     REFRESH_IDLE_TTL: seconds(1, 90 * 86400, 7 * 86400),
     REFRESH_ABSOLUTE_TTL: seconds(1, 365 * 86400, 30 * 86400),
     SESSIONS_MAX_PER_USER: z.coerce.number().int().min(1).max(1000).default(50),
+    COOKIE_TOKEN_CACHE_TTL: seconds(0, 3600, 30),
     JWKS_MAX_AGE: seconds(0, 86400, 300),
     KEY_ACTIVATION_DELAY: seconds(0, 7 * 86400, 600),
     KEY_RELOAD_INTERVAL: seconds(1, 3600, 30),
     BCRYPT_COST: z.coerce.number().int().min(4).max(16).default(12),
+    // libuv reads UV_THREADPOOL_SIZE itself (once, at start); auth reads it to size admission control.
+    UV_THREADPOOL_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(1024).default(4)),
+    BCRYPT_QUEUE_BUDGET_MS: z.preprocess(
+      emptyAsUndefined,
+      z.coerce.number().int().min(10).max(60_000).optional(),
+    ),
+    BCRYPT_MAX_PER_CLIENT: z.preprocess(
+      emptyAsUndefined,
+      z.coerce.number().int().min(1).max(10_000).optional(),
+    ),
+    BCRYPT_MAX_PER_ACCOUNT: z.preprocess(
+      emptyAsUndefined,
+      z.coerce.number().int().min(1).max(10_000).default(2),
+    ),
     BOOTSTRAP_ADMIN_USERNAME: z.preprocess(emptyAsUndefined, z.string().optional()),
     BOOTSTRAP_ADMIN_PASSWORD: z.preprocess(emptyAsUndefined, z.string().optional()),
     TRUST_PROXY: trustProxySchema,
@@ -101,6 +117,13 @@ const schema = z
         code: 'custom',
         path: ['PASSWORD_PEPPER'],
         message: 'must differ from KEY_ENCRYPTION_KEY (one key, one purpose)',
+      });
+    }
+    if (env.COOKIE_TOKEN_CACHE_TTL >= env.ACCESS_TOKEN_TTL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['COOKIE_TOKEN_CACHE_TTL'],
+        message: 'must be less than ACCESS_TOKEN_TTL (a cached token is served only while it is fresh)',
       });
     }
     if (env.REFRESH_ABSOLUTE_TTL < env.REFRESH_IDLE_TTL) {
@@ -145,10 +168,14 @@ export interface AuthConfig {
   refreshAbsoluteTtl: number;
   /** Live sessions per account; a login beyond it ends the account's oldest session. */
   sessionsMaxPerUser: number;
+  /** Seconds the gateway exchange serves a cookie session's minted access token again (0: off). */
+  cookieTokenCache: number;
   jwksMaxAge: number;
   keyActivationDelay: number;
   keyReloadInterval: number;
   bcryptCost: number;
+  /** Admission control in front of bcrypt (see domain/admission.ts). */
+  admission: AdmissionSettings;
   bootstrapAdmin: { username: string; password: string } | undefined;
   /** express `trust proxy`, parsed by `@authstack/config`: false, a hop count, or addresses/CIDRs/names. */
   trustProxy: TrustProxy;
@@ -177,10 +204,17 @@ export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
     refreshIdleTtl: e.REFRESH_IDLE_TTL,
     refreshAbsoluteTtl: e.REFRESH_ABSOLUTE_TTL,
     sessionsMaxPerUser: e.SESSIONS_MAX_PER_USER,
+    cookieTokenCache: e.COOKIE_TOKEN_CACHE_TTL,
     jwksMaxAge: e.JWKS_MAX_AGE,
     keyActivationDelay: e.KEY_ACTIVATION_DELAY,
     keyReloadInterval: e.KEY_RELOAD_INTERVAL,
     bcryptCost: e.BCRYPT_COST,
+    admission: {
+      poolSize: e.UV_THREADPOOL_SIZE,
+      budgetMs: e.BCRYPT_QUEUE_BUDGET_MS,
+      maxPerClient: e.BCRYPT_MAX_PER_CLIENT,
+      maxPerAccount: e.BCRYPT_MAX_PER_ACCOUNT,
+    },
     bootstrapAdmin:
       e.BOOTSTRAP_ADMIN_USERNAME && e.BOOTSTRAP_ADMIN_PASSWORD
         ? { username: e.BOOTSTRAP_ADMIN_USERNAME, password: e.BOOTSTRAP_ADMIN_PASSWORD }

@@ -2,14 +2,18 @@
  * Wires the auth service together: pool, Redis, stores, keyring, verifier, metrics and the app.
  * `createAuthService()` connects and prepares (signing key, bootstrap admin) but does not listen.
  */
+
+import os from 'node:os';
 import { type BuildInfo, buildInfo } from '@authstack/lifecycle';
-import { createLogger, createMetrics, type Logger } from '@authstack/telemetry';
+import { createLogger, createMetrics, type Logger, withSpan } from '@authstack/telemetry';
 import { createVerifier, localKeySet } from '@authstack/verifier';
+import bcrypt from 'bcrypt';
 import type { Express } from 'express';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { buildApp } from './app.ts';
 import type { AuthConfig } from './config.ts';
 import { type AccountDeps, bootstrapAdmin } from './domain/accounts.ts';
+import { createAdmission, planAdmission } from './domain/admission.ts';
 import { type Bcrypt, createPasswordHasher } from './domain/passwords.ts';
 import { KeyDecryptionError, KeyIntegrityError } from './keys/crypto.ts';
 import { type Keyring, keyringFromConfig } from './keys/keyring.ts';
@@ -96,10 +100,29 @@ export async function createAuthService(
     help: 'Refresh tokens presented again after rotation (each revokes its session)',
     registers: [metrics.registry],
   });
+  const cookieExchanges = new Counter({
+    name: 'auth_cookie_exchange_total',
+    help: "The gateway's cookie-to-token exchanges by outcome (cached token served, token minted, cookie refused)",
+    labelNames: ['outcome'] as const,
+    registers: [metrics.registry],
+  });
   const logins = new Counter({
     name: 'auth_login_total',
     help: 'Login attempts by outcome',
     labelNames: ['outcome'] as const,
+    registers: [metrics.registry],
+  });
+
+  const bcryptAdmitted = new Counter({
+    name: 'auth_bcrypt_admitted_total',
+    help: 'Password-hashing operations admitted, by operation',
+    labelNames: ['op'] as const,
+    registers: [metrics.registry],
+  });
+  const bcryptShed = new Counter({
+    name: 'auth_bcrypt_shed_total',
+    help: 'Password-hashing operations shed (503 overloaded), by operation and reason (budget, client, account)',
+    labelNames: ['op', 'reason'] as const,
     registers: [metrics.registry],
   });
 
@@ -116,15 +139,83 @@ export async function createAuthService(
       await closeConnections();
       throw error;
     }),
-    ...(options.bcrypt ? { bcrypt: options.bcrypt } : {}),
+    bcrypt: tracedBcrypt(options.bcrypt ?? bcrypt),
   });
   await passwords.warm();
+  const admission = createAdmission(
+    planAdmission(config.admission, await passwords.measureHash(), os.availableParallelism()),
+    {
+      admitted: (op) => bcryptAdmitted.inc({ op }),
+      shed: (op, reason) => bcryptShed.inc({ op, reason }),
+    },
+  );
+  logger.info(
+    {
+      thread_pool: admission.plan.poolSize,
+      workers: admission.plan.workers,
+      hash_ms: Math.round(admission.plan.hashMs * 10) / 10,
+      budget_ms: Math.round(admission.plan.budgetMs),
+      capacity: admission.plan.capacity,
+      max_per_client: admission.plan.maxPerClient,
+      max_per_account: admission.plan.maxPerAccount,
+    },
+    'bcrypt admission control',
+  );
+  new Gauge({
+    name: 'auth_bcrypt_in_flight',
+    help: 'Admitted password-hashing operations not yet finished (running or waiting for a thread)',
+    registers: [metrics.registry],
+    collect() {
+      this.set(admission.inFlight());
+    },
+  });
+  new Gauge({
+    name: 'auth_bcrypt_queue_depth',
+    help: 'Admitted password-hashing operations waiting for a thread-pool thread (in flight beyond the workers)',
+    registers: [metrics.registry],
+    collect() {
+      this.set(admission.queueDepth());
+    },
+  });
+  const settings = [
+    ['auth_bcrypt_threadpool_size', 'libuv thread pool size (UV_THREADPOOL_SIZE)', admission.plan.poolSize],
+    ['auth_bcrypt_workers', 'Hashes that run at once: min(thread pool size, cores)', admission.plan.workers],
+    [
+      'auth_bcrypt_hash_seconds',
+      'One hash at BCRYPT_COST, measured at start-up',
+      admission.plan.hashMs / 1000,
+    ],
+    [
+      'auth_bcrypt_queue_budget_seconds',
+      'Latency budget of admitted hashing work',
+      admission.plan.budgetMs / 1000,
+    ],
+    [
+      'auth_bcrypt_admission_capacity',
+      'Operations admitted at once within the budget',
+      admission.plan.capacity,
+    ],
+    [
+      'auth_bcrypt_admission_max_per_client',
+      'Admitted operations per client address',
+      admission.plan.maxPerClient,
+    ],
+    [
+      'auth_bcrypt_admission_max_per_account',
+      'Admitted operations per account',
+      admission.plan.maxPerAccount,
+    ],
+  ] as const;
+  for (const [name, help, value] of settings) {
+    new Gauge({ name, help, registers: [metrics.registry] }).set(value);
+  }
   const accounts: AccountDeps = {
     users,
     events: createEventStore(db),
     sessions,
     keyring,
     limits: createLimits(redis, config.redisKeyPrefix, config.limits),
+    admission,
     passwords,
     tokens: {
       issuer: config.issuer,
@@ -133,11 +224,13 @@ export async function createAuthService(
       ttl: config.accessTokenTtl,
     },
     refreshIdleTtl: config.refreshIdleTtl,
+    cookieTokenCache: config.cookieTokenCache,
     now,
     observe: {
       bcrypt: (op, seconds) => bcryptSeconds.observe({ op }, seconds),
       login: (outcome) => logins.inc({ outcome }),
       refreshReuse: () => refreshReuse.inc(),
+      cookieExchange: (outcome) => cookieExchanges.inc({ outcome }),
     },
   };
 
@@ -201,5 +294,15 @@ export async function createAuthService(
       shuttingDown = true;
       await closeConnections();
     },
+  };
+}
+
+/** bcrypt with a span per hash and per comparison (no-ops unless tracing is on: packages/telemetry/src/tracing.ts). */
+function tracedBcrypt(engine: Bcrypt): Bcrypt {
+  return {
+    hash: (data, cost) =>
+      withSpan('auth', 'bcrypt.hash', { 'bcrypt.cost': cost }, () => engine.hash(data, cost)),
+    compare: (data, encrypted) =>
+      withSpan('auth', 'bcrypt.compare', {}, () => engine.compare(data, encrypted)),
   };
 }

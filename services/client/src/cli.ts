@@ -3,11 +3,12 @@
  * authstack CLI: `node services/client/src/cli.ts <command>` (or `make scenarios`).
  * Tokens stay in memory unless --token-file is given; that file is written as a new file with mode 0600
  * and renamed into place, never through a symbolic link (token-file.ts). The base URL must be HTTPS; plain
- * HTTP only to a loopback address with --insecure-http-loopback.
+ * HTTP only to a loopback address with --insecure-http-loopback. `--session cookie` logs in with a cookie session
+ * instead: the file then keeps the session cookie, no token.
  * Every command prints a readable form, or one JSON document with --json; exit codes are in exit-codes.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { adminCommands } from './admin-commands.ts';
 import { checkBaseUrl } from './base-url.ts';
 import { describeFailure, EXIT, EXIT_HELP, UsageError } from './exit-codes.ts';
@@ -38,7 +39,7 @@ const program = new Command()
   )
   .option(
     '--token-file <file>',
-    'keep tokens between commands in this file (mode 0600)',
+    'keep tokens (or, with --session cookie, the session cookie) between commands in this file (mode 0600)',
     process.env.TOKEN_FILE,
   )
   .option(
@@ -52,6 +53,11 @@ const program = new Command()
     '--as-admin',
     'log in first as ADMIN_USERNAME with ADMIN_PASSWORD or ADMIN_PASSWORD_FILE, and log out at the end',
     false,
+  )
+  .addOption(
+    new Option('--session <mode>', 'bearer tokens, or a cookie session (a cookie jar)')
+      .choices(['bearer', 'cookie'])
+      .default(process.env.AUTHSTACK_SESSION ?? 'bearer'),
   );
 
 interface Globals {
@@ -62,6 +68,12 @@ interface Globals {
   json: boolean;
   timeout: string;
   asAdmin: boolean;
+  session: 'bearer' | 'cookie';
+}
+
+function save(file: string | undefined, value: unknown): void {
+  if (!file) return;
+  writeTokenFile(file, JSON.stringify(value ?? null));
 }
 
 const output = () => createOutput(program.opts<Globals>().json);
@@ -115,17 +127,26 @@ async function actingClient(): Promise<AuthClient> {
 function client(): AuthClient {
   const opts = program.opts<Globals>();
   const saved = opts.tokenFile ? readTokenFile(opts.tokenFile) : undefined;
-  const stored = saved ? (JSON.parse(saved) as Tokens | null) : undefined;
-  return new AuthClient({
+  const stored = saved ? (JSON.parse(saved) as (Tokens & { cookies?: never }) | null) : undefined;
+  const base = {
     baseUrl: opts.baseUrl,
     insecureHttpLoopback: opts.insecureHttpLoopback,
     timeoutMs: timeoutMs(),
     ...(opts.ca ? { ca: readCa(opts.ca) } : {}),
+  };
+  if (opts.session === 'cookie') {
+    const cookies = (stored as { cookies?: Record<string, string> } | null | undefined)?.cookies;
+    return new AuthClient({
+      ...base,
+      mode: 'cookie',
+      ...(cookies ? { cookies } : {}),
+      onCookies: (jar) => save(opts.tokenFile, { cookies: jar }),
+    });
+  }
+  return new AuthClient({
+    ...base,
     ...(stored ? { tokens: stored } : {}),
-    onTokens: (tokens) => {
-      if (!opts.tokenFile) return;
-      writeTokenFile(opts.tokenFile, JSON.stringify(tokens ?? null));
-    },
+    onTokens: (tokens) => save(opts.tokenFile, tokens),
   });
 }
 
@@ -160,6 +181,7 @@ program
     output().emit({
       message: result.message,
       user: result.user,
+      session: program.opts<Globals>().session,
       tokens_saved: Boolean(program.opts<Globals>().tokenFile),
     });
   });
@@ -181,7 +203,7 @@ program
   .description("the logged-in account's sessions")
   .action(async () =>
     output().emit(await (await actingClient()).sessions(), (sessions) =>
-      table(sessions, ['id', 'current', 'created_at', 'last_used_at', 'ip', 'user_agent']),
+      table(sessions, ['id', 'current', 'cookie', 'created_at', 'last_used_at', 'ip', 'user_agent']),
     ),
   );
 program

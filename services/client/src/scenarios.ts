@@ -1,6 +1,7 @@
 /**
- * End-to-end scenarios through the gateway: the seed tutorial's checks (on its alias paths) and the stack's
- * own (refresh rotation, reuse, logout-all, login limit, revocation). Each returns expected/got; the runner
+ * End-to-end scenarios through the gateway: the seed tutorial's checks (on its alias paths), its first client's
+ * cookie session (login, protected, cross-site POST, logout, the old cookie), and the stack's own (refresh
+ * rotation, reuse, logout-all, login limit, revocation). Each returns expected/got; the runner
  * prints a table and fails when any scenario fails.
  */
 import { randomBytes } from 'node:crypto';
@@ -109,6 +110,61 @@ export async function runScenarios(options: ScenarioOptions): Promise<ScenarioRe
   );
   await step('protected route with an invalid token', async () =>
     expectStatus(await api.call('GET', '/protected', { token: 'eyJhbGciOiJub25lIn0.e30.' }), 401),
+  );
+
+  // --- cookie sessions: the tutorial's first client, and a browser's ----------------------------------------
+  const browser = new AuthClient({ ...options, mode: 'cookie' });
+  let sessionCookie = '';
+  await step('cookie login sets an __Host- session cookie', async () => {
+    const res = await browser.call<Body>('POST', '/login', { body: credentials });
+    const line = res.headers.getSetCookie().find((l) => l.startsWith('__Host-session=')) ?? '';
+    sessionCookie = browser.cookies['__Host-session'] ?? '';
+    const flags = ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/'].filter((f) =>
+      line.toLowerCase().includes(f.toLowerCase()),
+    );
+    const check = expectStatus(res, 200);
+    return {
+      expected: '200 HttpOnly Secure SameSite=Strict Path=/',
+      got: `${check.got} ${flags.join(' ')}`.trim(),
+      pass: check.pass && flags.length === 4 && sessionCookie.length > 0,
+    };
+  });
+  await step('protected route with the cookie alone', async () => {
+    const res = await browser.call<Body>('GET', '/protected');
+    const check = expectStatus(res, 200);
+    return {
+      ...check,
+      pass: check.pass && res.body.message === `You are viewing protected content, ${username}!`,
+    };
+  });
+  await step('cross-site POST with the cookie is refused', async () =>
+    expectStatus(
+      await browser.call('POST', '/logout', {
+        headers: { origin: 'https://attacker.example', 'sec-fetch-site': 'cross-site' },
+      }),
+      403,
+      'cross_site_request',
+    ),
+  );
+  await step('cookie logout clears the cookie', async () => {
+    const res = await browser.call('POST', '/logout');
+    const check = expectStatus(res, 200);
+    const cleared = browser.cookies['__Host-session'] === undefined;
+    return {
+      expected: '200, cookie cleared',
+      got: `${check.got}, cookie ${cleared ? 'cleared' : 'kept'}`,
+      pass: check.pass && cleared,
+    };
+  });
+  await step('protected route after cookie logout', async () =>
+    expectStatus(await browser.call('GET', '/protected'), 401, 'token_missing'),
+  );
+  await step('the old cookie is refused after logout', async () =>
+    expectStatus(
+      await api.call('GET', '/protected', { headers: { cookie: `__Host-session=${sessionCookie}` } }),
+      401,
+      'invalid_session',
+    ),
   );
 
   // --- the stack's own ------------------------------------------------------------------------------------

@@ -7,7 +7,10 @@
  *   presenting a refresh token twice is reuse and ends the session);
  * - `request()` attaches the access token and, on 401 `token_expired`, refreshes once and retries;
  * - failures are `ApiError`s built from the problem+json body (`status`, `code`, `retryAfter`); no answer at all is a
- *   `NetworkError` naming the cause (connection refused, certificate not trusted, timeout, unreachable).
+ *   `NetworkError` naming the cause (connection refused, certificate not trusted, timeout, unreachable);
+ * - `mode: 'cookie'` logs in with a cookie session instead (`/auth/login?session=cookie`): a small cookie jar keeps
+ *   the `__Host-session` cookie and sends it back, no token is kept or sent, and the gateway turns the cookie into
+ *   an access token for the resource. Browsers do the same with their own jar.
  *
  * Request and response types come from `@authstack/contract`, the schemas the services validate with and the
  * OpenAPI documents are generated from (type-only imports: nothing of it runs here).
@@ -73,6 +76,40 @@ export interface RawResponse<T = Record<string, unknown>> {
   body: T;
 }
 
+/**
+ * Cookies for one site, the way simple HTTP clients keep them (Python `requests` does much the same): every
+ * Set-Cookie's name and value, removed by `Max-Age=0`, all sent back in one Cookie header.
+ */
+export class CookieJar {
+  readonly #cookies = new Map<string, string>();
+
+  constructor(initial: Record<string, string> = {}) {
+    for (const [name, value] of Object.entries(initial)) this.#cookies.set(name, value);
+  }
+
+  /** Keep what the response set; true when anything changed. */
+  store(setCookies: string[]): boolean {
+    for (const line of setCookies) {
+      const [pair = '', ...attributes] = line.split(';');
+      const at = pair.indexOf('=');
+      if (at <= 0) continue;
+      const name = pair.slice(0, at).trim();
+      if (attributes.some((a) => /^\s*max-age\s*=\s*0\s*$/i.test(a))) this.#cookies.delete(name);
+      else this.#cookies.set(name, pair.slice(at + 1).trim());
+    }
+    return setCookies.length > 0;
+  }
+
+  header(): string | undefined {
+    if (this.#cookies.size === 0) return undefined;
+    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  toJSON(): Record<string, string> {
+    return Object.fromEntries(this.#cookies);
+  }
+}
+
 export interface AuthClientOptions {
   /** e.g. https://localhost:8443 */
   baseUrl: string;
@@ -87,6 +124,12 @@ export interface AuthClientOptions {
   insecureHttpLoopback?: boolean;
   /** Give up on a request after this long (default 30 s): a `NetworkError` of kind `timeout`. */
   timeoutMs?: number;
+  /** `bearer` (default): tokens in memory, `Authorization: Bearer`. `cookie`: a cookie session, a cookie jar. */
+  mode?: 'bearer' | 'cookie';
+  /** Cookie mode: cookies from an earlier run. */
+  cookies?: Record<string, string>;
+  /** Cookie mode: told whenever the jar changes. */
+  onCookies?: (cookies: Record<string, string>) => void;
 }
 
 export class AuthClient {
@@ -97,6 +140,8 @@ export class AuthClient {
   #refreshing: Promise<Tokens> | undefined;
   #onTokens: ((tokens: Tokens | undefined) => void) | undefined;
   #timeoutMs: number;
+  #jar: CookieJar | undefined;
+  #onCookies: ((cookies: Record<string, string>) => void) | undefined;
 
   constructor(options: AuthClientOptions) {
     checkBaseUrl(options.baseUrl, options.insecureHttpLoopback);
@@ -106,6 +151,17 @@ export class AuthClient {
     this.#tokens = options.tokens;
     this.#onTokens = options.onTokens;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#jar = options.mode === 'cookie' ? new CookieJar(options.cookies) : undefined;
+    this.#onCookies = options.onCookies;
+  }
+
+  get mode(): 'bearer' | 'cookie' {
+    return this.#jar ? 'cookie' : 'bearer';
+  }
+
+  /** Cookie mode: the jar's cookies (name to value). */
+  get cookies(): Record<string, string> {
+    return this.#jar?.toJSON() ?? {};
   }
 
   get tokens(): Tokens | undefined {
@@ -130,6 +186,8 @@ export class AuthClient {
     };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     if (init.token) headers.authorization = `Bearer ${init.token}`;
+    const cookie = this.#jar?.header();
+    if (cookie && headers.cookie === undefined) headers.cookie = cookie;
     const url = `${this.baseUrl}${path}`;
     let response: Awaited<ReturnType<typeof fetch>>;
     let text: string;
@@ -142,6 +200,7 @@ export class AuthClient {
         redirect: 'manual',
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
+      if (this.#jar?.store(response.headers.getSetCookie())) this.#onCookies?.(this.#jar.toJSON());
       text = await response.text();
     } catch (error) {
       throw classifyNetworkError(error, url, this.#timeoutMs);
@@ -186,12 +245,21 @@ export class AuthClient {
     return body.user;
   }
 
+  /** Bearer mode keeps the tokens; cookie mode keeps only the session cookie (the tokens are not stored). */
   async login(username: string, password: string): Promise<LoginResult> {
+    const path = this.#jar ? '/auth/login?session=cookie' : '/auth/login';
     const body = await this.#expect<TokenResponse>(
       [200],
-      await this.call('POST', '/auth/login', { body: { username, password } }),
+      await this.call('POST', path, { body: { username, password } }),
     );
-    return { message: body.message, user: body.user, tokens: this.#store(body) };
+    const tokens = this.#jar
+      ? {
+          accessToken: body.access_token,
+          refreshToken: body.refresh_token,
+          accessExpiresAt: Date.now() + body.expires_in * 1000,
+        }
+      : this.#store(body);
+    return { message: body.message, user: body.user, tokens };
   }
 
   /** Swap the refresh token for a new pair. Concurrent callers share one request. */
@@ -232,7 +300,12 @@ export class AuthClient {
         ...(options.text ? { text: true } : {}),
       });
     let response = await send();
-    if (response.status === 401 && (response.body as Problem).code === 'token_expired' && this.#tokens) {
+    if (
+      !this.#jar &&
+      response.status === 401 &&
+      (response.body as Problem).code === 'token_expired' &&
+      this.#tokens
+    ) {
       await this.refresh();
       response = await send();
     }
@@ -248,6 +321,11 @@ export class AuthClient {
   }
 
   async logout(): Promise<void> {
+    if (this.#jar) {
+      // The cookie names the session; the answer clears it from the jar.
+      await this.#expect([200], await this.call('POST', '/auth/logout'));
+      return;
+    }
     if (!this.#tokens) return;
     await this.#expect(
       [200],

@@ -85,13 +85,13 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
 
   it('the client scenarios pass over HTTPS with CA verification (stateless resource)', async () => {
     const result = await scenarios(gateway.httpsUrl);
-    assert.match(result.stdout, /^16 passed, 0 failed$/m, result.stdout);
+    assert.match(result.stdout, /^22 passed, 0 failed$/m, result.stdout);
     assert.match(result.stdout, /revocation window of access tokens\s+200\s+200/);
   });
 
   it('the client scenarios pass against a session-mode resource, where logout is seen at once', async () => {
     const result = await scenarios(sessionGateway.httpsUrl, ['--session-mode']);
-    assert.match(result.stdout, /^16 passed, 0 failed$/m, result.stdout);
+    assert.match(result.stdout, /^22 passed, 0 failed$/m, result.stdout);
     assert.match(result.stdout, /revocation window of access tokens\s+401 session_revoked/);
   });
 

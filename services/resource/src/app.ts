@@ -9,6 +9,7 @@ import { type BuildInfo, errorRoutes, operationalRoutes } from '@authstack/lifec
 import { httpLogger, type Logger, type Metrics } from '@authstack/telemetry';
 import { type AccessTokenClaims, requireAuth, requireRole, type Verifier } from '@authstack/verifier';
 import express, { type Express, type RequestHandler } from 'express';
+import { studyRoutes } from './routes/study.ts';
 
 export interface AppDeps {
   /** Reported on /healthz. */
@@ -20,6 +21,13 @@ export interface AppDeps {
   /** Session mode: throws `VerifyError('session_revoked')` or a 503 when the session cannot be confirmed. */
   sessionCheck?: (claims: AccessTokenClaims) => Promise<void>;
   ready: () => Promise<boolean>;
+  /** The study console's endpoints (`routes/study.ts`). */
+  study: {
+    verifyMode: 'stateless' | 'session';
+    results: () => Record<string, number>;
+    sessionChecks: () => Record<string, number>;
+    explainPerMinute: number;
+  };
 }
 
 const privateResponse: RequestHandler = (_req, res, next) => {
@@ -73,6 +81,8 @@ export function buildApp(deps: AppDeps): Express {
   app.get('/api/whoami', authenticated, privateResponse, (_req, res) => {
     res.json({ status: 'success', claims: claimsOf(res.locals) });
   });
+
+  studyRoutes(app, { verifier: deps.verifier, ...deps.study });
 
   errorRoutes(app, deps.logger);
   return app;

@@ -34,6 +34,7 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9:_-]{1,64}$/)
     .default('authstack:'),
   TRUST_PROXY: trustProxySchema,
+  EXPLAIN_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(60),
   SHUTDOWN_TIMEOUT: z.coerce.number().int().min(1).max(120).default(10),
 });
 
@@ -56,6 +57,7 @@ export interface ResourceConfig {
   redisKeyPrefix: string;
   /** express `trust proxy`, parsed by `@authstack/config` exactly as auth parses it. */
   trustProxy: TrustProxy;
+  explainPerMinute: number;
   shutdownTimeout: number;
 }
 
@@ -77,6 +79,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     trustProxy: e.TRUST_PROXY,
+    explainPerMinute: e.EXPLAIN_RATE_LIMIT,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
   });
 }

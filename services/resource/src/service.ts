@@ -2,7 +2,7 @@
 
 import { type BuildInfo, buildInfo } from '@authstack/lifecycle';
 import { createRedis, withRedis } from '@authstack/redis';
-import { createLogger, createMetrics, type Logger } from '@authstack/telemetry';
+import { createLogger, createMetrics, type Logger, withSpan } from '@authstack/telemetry';
 import {
   type AccessTokenClaims,
   createVerifier,
@@ -80,17 +80,30 @@ export async function createResourceService(
     cacheSize: config.tokenCacheSize,
     ...(options.now ? { now: options.now } : {}),
   });
+  // The same counts as the metric, for the study console's JSON summary (GET /api/stats).
+  const results: Record<string, number> = {};
+  const count = (result: string) => {
+    verifications.inc({ result });
+    results[result] = (results[result] ?? 0) + 1;
+  };
   const verifier: Verifier = {
-    async verify(token) {
-      try {
-        const claims = await inner.verify(token);
-        verifications.inc({ result: 'valid' });
-        return claims;
-      } catch (error) {
-        verifications.inc({ result: (error as { code?: string }).code ?? 'error' });
-        throw error;
-      }
-    },
+    // A span per verification (a no-op unless tracing is on): signature and claims, never a call to auth.
+    verify: (token) =>
+      withSpan('resource', 'jwt.verify', {}, async (annotate) => {
+        try {
+          const claims = await inner.verify(token);
+          count('valid');
+          annotate('jwt.result', 'valid');
+          return claims;
+        } catch (error) {
+          const result = (error as { code?: string }).code ?? 'error';
+          count(result);
+          annotate('jwt.result', result);
+          throw error;
+        }
+      }),
+    // Explanations are not verifications: they are neither counted nor cached.
+    explain: (token, explainOptions) => inner.explain(token, explainOptions),
     stats: () => inner.stats(),
   };
   new Gauge({
@@ -106,6 +119,18 @@ export async function createResourceService(
     },
   });
 
+  const sessionChecks = new Counter({
+    name: 'resource_session_checks_total',
+    help: 'Session-mode checks of a verified token by result (alive or revoked)',
+    labelNames: ['result'] as const,
+    registers: [metrics.registry],
+  });
+  const sessionResults: Record<string, number> = {};
+  const countCheck = (result: 'alive' | 'revoked') => {
+    sessionChecks.inc({ result });
+    sessionResults[result] = (sessionResults[result] ?? 0) + 1;
+  };
+
   let redis: Redis | undefined;
   let sessionCheck: ((claims: AccessTokenClaims) => Promise<void>) | undefined;
   if (config.verifyMode === 'session') {
@@ -118,6 +143,7 @@ export async function createResourceService(
       const alive = await withRedis(() =>
         client.exists(sessionKey(config.redisKeyPrefix, claims.sub, claims.sid)),
       );
+      countCheck(alive === 1 ? 'alive' : 'revoked');
       if (alive !== 1) throw new VerifyError('session_revoked');
     };
   }
@@ -144,6 +170,12 @@ export async function createResourceService(
     verifier,
     trustProxy: config.trustProxy,
     ready,
+    study: {
+      verifyMode: config.verifyMode,
+      results: () => ({ ...results }),
+      sessionChecks: () => ({ ...sessionResults }),
+      explainPerMinute: config.explainPerMinute,
+    },
     ...(sessionCheck ? { sessionCheck } : {}),
   });
   return {

@@ -8,11 +8,13 @@ import type { Limits, LoginAttempt } from '../limits.ts';
 import type { AuthEvent, EventStore } from '../store/events.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import { UsernameTakenError, type UserRow, type UserStore } from '../store/users.ts';
+import type { Admission, AdmissionTicket } from './admission.ts';
 import { invalidCredentials, invalidUsername, usernameTaken, weakPassword } from './errors.ts';
 import { checkPasswordPolicy, type PasswordHasher, type Verification } from './passwords.ts';
 import {
   hashRefreshToken,
   newRefreshToken,
+  newSessionCookie,
   newTokenFamily,
   signAccessToken,
   type TokenSettings,
@@ -31,16 +33,22 @@ export interface AccountDeps {
   sessions: SessionStore;
   keyring: Keyring;
   limits: Limits;
+  /** Admission control in front of bcrypt: 503 `overloaded` before any work when the queue is full. */
+  admission: Admission;
   /** Peppered bcrypt at the configured cost, equal work on every refused login (see `passwords.ts`). */
   passwords: PasswordHasher;
   tokens: TokenSettings;
   refreshIdleTtl: number;
+  /** Seconds a cookie session's minted access token is served again (0: every exchange signs). */
+  cookieTokenCache: number;
   now: () => number;
   /** Observes bcrypt time and login outcomes (metrics). */
   observe?: {
     bcrypt?: (op: 'hash' | 'compare', seconds: number) => void;
-    login?: (outcome: 'success' | 'invalid_credentials' | 'rate_limited') => void;
+    login?: (outcome: 'success' | 'invalid_credentials' | 'rate_limited' | 'overloaded') => void;
     refreshReuse?: () => void;
+    /** The gateway's cookie exchange: a cached token served, a token minted, or the cookie refused. */
+    cookieExchange?: (outcome: 'cached' | 'minted' | 'invalid_session') => void;
   };
 }
 
@@ -79,12 +87,19 @@ export async function register(
   meta: RequestMeta,
   roles: string[] = ['user'],
 ): Promise<PublicUser> {
-  await deps.limits.reserveRegistration(meta.ip);
   const username = normalizeUsername(input.username);
-  if (!isValidUsername(username)) throw invalidUsername(USERNAME_RULE);
-  const violations = checkPasswordPolicy(input.password, username);
-  if (violations.length > 0) throw weakPassword(violations);
-  const passwordHash = await timed(deps, 'hash', () => deps.passwords.hash(input.password));
+  // Shed first (memory only), so a shed registration does not spend the address's registration budget.
+  const ticket = deps.admission.admit('register', meta.ip, username.slice(0, 64));
+  let passwordHash: string;
+  try {
+    await deps.limits.reserveRegistration(meta.ip);
+    if (!isValidUsername(username)) throw invalidUsername(USERNAME_RULE);
+    const violations = checkPasswordPolicy(input.password, username);
+    if (violations.length > 0) throw weakPassword(violations);
+    passwordHash = await timed(deps, 'hash', () => deps.passwords.hash(input.password));
+  } finally {
+    ticket.release();
+  }
   let user: UserRow;
   try {
     user = await deps.users.insert({ username, passwordHash, roles });
@@ -103,19 +118,45 @@ export interface IssuedTokens {
   refreshExpiresIn: number;
   sessionId: string;
   user: PublicUser;
+  /** The session cookie's value, when the login opened a cookie session. */
+  sessionCookie?: string;
 }
 
 /**
  * Unknown user, wrong password and disabled user take the same bcrypt work (that of the highest cost in use,
- * see `passwords.ts`) and give the same error. The attempt is counted by the abuse limits before the password
- * is checked, and successes are counted too (see `limits.ts`).
+ * see `passwords.ts`) and give the same error. Checks run cheapest first: admission (memory; 503 `overloaded`,
+ * not an attempt), then the abuse limits (Redis; the attempt is counted before the password is checked, and
+ * successes are counted too, see `limits.ts`), then the database and bcrypt.
  */
 export async function login(
   deps: AccountDeps,
   input: { username: string; password: string },
   meta: RequestMeta,
+  options: { cookie?: boolean } = {},
 ): Promise<IssuedTokens> {
   const username = normalizeUsername(input.username);
+  let ticket: AdmissionTicket;
+  try {
+    ticket = deps.admission.admit('login', meta.ip, username.slice(0, 64));
+  } catch (error) {
+    deps.observe?.login?.('overloaded');
+    throw error;
+  }
+  try {
+    return await admittedLogin(deps, input, meta, username, ticket, options);
+  } finally {
+    ticket.release();
+  }
+}
+
+async function admittedLogin(
+  deps: AccountDeps,
+  input: { username: string; password: string },
+  meta: RequestMeta,
+  username: string,
+  ticket: AdmissionTicket,
+  options: { cookie?: boolean },
+): Promise<IssuedTokens> {
   let attempt: LoginAttempt;
   try {
     attempt = await deps.limits.reserveLogin(username.slice(0, 64), meta.ip);
@@ -138,6 +179,7 @@ export async function login(
     throw error;
   }
   const matches = verification.matches;
+  if (!(matches && verification.needsUpgrade)) ticket.release(); // bcrypt work done: free the slot
 
   if (!user || !matches || user.disabled) {
     await attempt.failed();
@@ -157,12 +199,16 @@ export async function login(
     const upgradedHash = verification.needsUpgrade
       ? await timed(deps, 'hash', () => deps.passwords.hash(input.password))
       : undefined;
+    ticket.release();
     const sessionId = randomUUID();
     const family = newTokenFamily();
     const refreshToken = newRefreshToken({ userId: user.id, sessionId, generation: 1, family });
+    // Always a new value: a cookie known before the login is never the one used after it (no fixation).
+    const sessionCookie = options.cookie ? newSessionCookie({ userId: user.id, sessionId }) : undefined;
     const evicted = await deps.sessions.create(
       { sid: sessionId, userId: user.id, createdAt: deps.now(), ip: meta.ip, userAgent: meta.userAgent },
       { generation: 1, tokenHash: hashRefreshToken(refreshToken), familyHash: hashRefreshToken(family) },
+      sessionCookie ? hashRefreshToken(sessionCookie) : undefined,
     );
     // A disable or password change may have landed during the bcrypt time above, and revoked the user's
     // sessions before this one existed. Read the account again now that the session exists: either this
@@ -186,6 +232,7 @@ export async function login(
       username: user.username,
       details: {
         sid: sessionId,
+        ...(sessionCookie ? { cookie: true } : {}),
         ...(upgradedHash ? { rehashed: true } : {}),
         // Sessions ended because the account reached SESSIONS_MAX_PER_USER (oldest first).
         ...(evicted.length > 0 ? { evicted } : {}),
@@ -193,7 +240,8 @@ export async function login(
     });
     await attempt.succeeded();
     deps.observe?.login?.('success');
-    return issueTokens(deps, current, sessionId, refreshToken);
+    const issued = issueTokens(deps, current, sessionId, refreshToken);
+    return sessionCookie ? { ...issued, sessionCookie } : issued;
   } catch (error) {
     await attempt.release();
     throw error;

@@ -100,6 +100,9 @@ export async function updateUser(
   // Ends sessions created before the change; a login racing with it re-reads the account (see `login`).
   const revoked = rolesRemoved.length > 0 || after.disabled ? await deps.sessions.revokeAll(after.id) : 0;
   if (roles && before.roles.join() !== after.roles.join()) {
+    // Cookie sessions: the next request mints a token with the new roles (no cached one with the old), and the
+    // cookie gets a new value (a privilege change).
+    await deps.sessions.privilegesChanged(after.id);
     await audit(deps, meta, {
       type: 'role_change',
       userId: after.id,

@@ -86,3 +86,35 @@ export const invalidCursor = () =>
     title: 'Invalid cursor',
     detail: 'Use the next_cursor of a previous page of the same list, or no cursor.',
   });
+
+/**
+ * Admission control (see `admission.ts`): the password-hashing queue is full, or this client or account holds
+ * its share of it. Sent before any bcrypt work; not a failed attempt.
+ */
+export const overloaded = (retryAfterSec: number) =>
+  new HttpProblem({
+    status: 503,
+    code: 'overloaded',
+    title: 'Overloaded',
+    detail: `Too many password checks are in progress; try again in ${retryAfterSec} seconds.`,
+    headers: { 'Retry-After': String(retryAfterSec) },
+    extra: { retry_after: retryAfterSec },
+  });
+
+/** The session cookie is unknown, expired or revoked (or its account was disabled). */
+export const invalidSession = () =>
+  new HttpProblem({
+    status: 401,
+    code: 'invalid_session',
+    title: 'Session ended or unknown',
+    detail: 'The session cookie is unknown, expired or revoked. Log in again.',
+  });
+
+/** A state-changing request authenticated by the session cookie came from another site (CSRF). */
+export const crossSiteRequest = () =>
+  new HttpProblem({
+    status: 403,
+    code: 'cross_site_request',
+    title: 'Cross-site request refused',
+    detail: 'A request that changes state with the session cookie must come from this site.',
+  });

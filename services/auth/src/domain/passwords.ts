@@ -132,6 +132,13 @@ export function createPasswordHasher(options: PasswordHasherOptions) {
       for (let cost = lowest; cost <= target; cost++) await dummy(cost);
     },
 
+    /** The time (ms) of one hash at the configured cost, now: admission control's hash time (see `admission.ts`). */
+    async measureHash(): Promise<number> {
+      const start = performance.now();
+      await engine.hash(preHash(randomBytes(32).toString('base64')), options.cost);
+      return performance.now() - start;
+    },
+
     /** A peppered hash at the configured cost. */
     async hash(password: string): Promise<string> {
       return PEPPERED_PREFIX + (await engine.hash(preHash(password), options.cost));

@@ -93,6 +93,8 @@ export interface SessionSummary {
   ip: string;
   user_agent: string;
   current: boolean;
+  /** Opened with a session cookie (it also has a refresh token). */
+  cookie: boolean;
 }
 
 export async function listSessions(
@@ -108,6 +110,7 @@ export async function listSessions(
     ip: s.ip,
     user_agent: s.userAgent,
     current: s.id === currentSid,
+    cookie: s.cookie,
   }));
 }
 
@@ -134,28 +137,36 @@ export async function changePassword(
 ): Promise<{ revoked: number }> {
   const user = await deps.users.findById(caller.userId);
   if (!user || user.disabled) throw invalidCredentials();
-  const attempt = await deps.limits.reserveLogin(user.username, meta.ip);
-  let ok: boolean;
+  // Two hashes (check the current password, hash the new one) under one admission slot; shed before the limits.
+  const ticket = deps.admission.admit('password_change', meta.ip, user.username);
+  let newHash: string;
   try {
-    ok = (await deps.passwords.verify(input.currentPassword, user.passwordHash)).matches;
-  } catch (error) {
-    await attempt.release();
-    throw error;
+    const attempt = await deps.limits.reserveLogin(user.username, meta.ip);
+    let ok: boolean;
+    try {
+      ok = (await deps.passwords.verify(input.currentPassword, user.passwordHash)).matches;
+    } catch (error) {
+      await attempt.release();
+      throw error;
+    }
+    if (!ok) {
+      await attempt.failed();
+      await audit(deps, meta, {
+        type: 'password_change_failure',
+        userId: user.id,
+        username: user.username,
+        details: { reason: 'wrong_password', sid: caller.sid },
+      });
+      throw invalidCredentials();
+    }
+    await attempt.succeeded();
+    const violations = checkPasswordPolicy(input.newPassword, user.username);
+    if (violations.length > 0) throw weakPassword(violations);
+    newHash = await deps.passwords.hash(input.newPassword);
+  } finally {
+    ticket.release();
   }
-  if (!ok) {
-    await attempt.failed();
-    await audit(deps, meta, {
-      type: 'password_change_failure',
-      userId: user.id,
-      username: user.username,
-      details: { reason: 'wrong_password', sid: caller.sid },
-    });
-    throw invalidCredentials();
-  }
-  await attempt.succeeded();
-  const violations = checkPasswordPolicy(input.newPassword, user.username);
-  if (violations.length > 0) throw weakPassword(violations);
-  await deps.users.updatePassword(user.id, await deps.passwords.hash(input.newPassword));
+  await deps.users.updatePassword(user.id, newHash);
   const revoked = await deps.sessions.revokeAll(user.id, caller.sid);
   await audit(deps, meta, {
     type: 'password_change',

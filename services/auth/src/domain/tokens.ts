@@ -114,3 +114,39 @@ export function parseRefreshToken(token: string): RefreshTokenParts | undefined 
 export function hashRefreshToken(token: string | Buffer): string {
   return createHash('sha256').update(token).digest('base64url');
 }
+
+/**
+ * Session cookie value: opaque to clients, base64url of 65 bytes (87 characters):
+ *
+ *   version (1 byte, 2) | user id (16, UUID) | session id (16, UUID) | secret (32 random bytes)
+ *
+ * Like the refresh token, the ids only say where the session lives (one key, no index); the 256-bit secret
+ * makes the value unguessable and only its SHA-256 is stored (field `ck` of the session). A new value is
+ * made at every login and every rotation, so a value known before a login is never the one used after it.
+ */
+const COOKIE_FORMAT = 2;
+const COOKIE_LENGTH = 1 + 16 + 16 + 32;
+const COOKIE_ENCODED = /^[A-Za-z0-9_-]{87}$/;
+
+export interface SessionCookieParts {
+  userId: string;
+  sessionId: string;
+}
+
+export function newSessionCookie(parts: SessionCookieParts): string {
+  return Buffer.concat([
+    Buffer.of(COOKIE_FORMAT),
+    uuidBytes(parts.userId),
+    uuidBytes(parts.sessionId),
+    randomBytes(32),
+  ]).toString('base64url');
+}
+
+/** The session a well-formed cookie value names, or undefined. */
+export function parseSessionCookie(value: string): SessionCookieParts | undefined {
+  if (!COOKIE_ENCODED.test(value)) return undefined;
+  const bytes = Buffer.from(value, 'base64url');
+  if (bytes.length !== COOKIE_LENGTH || bytes[0] !== COOKIE_FORMAT || bytes.toString('base64url') !== value)
+    return undefined;
+  return { userId: uuidString(bytes.subarray(1, 17)), sessionId: uuidString(bytes.subarray(17, 33)) };
+}

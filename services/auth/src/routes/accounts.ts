@@ -12,6 +12,8 @@ import {
   type RequestMeta,
   register,
 } from '../domain/accounts.ts';
+import { type CookieSession, logoutSessionCookie, rotateSessionCookie } from '../domain/cookie-sessions.ts';
+import { invalidInput } from '../domain/errors.ts';
 import {
   changePassword,
   listSessions,
@@ -20,7 +22,9 @@ import {
   refresh,
   revokeOwnSession,
 } from '../domain/sessions.ts';
+import { parseSessionCookie } from '../domain/tokens.ts';
 import { clientAddress } from './client-address.ts';
+import { checkSameSiteRequest, clearSessionCookie, readSessionCookie, setSessionCookie } from './cookies.ts';
 import { parse } from './validation.ts';
 
 const credentials = Credentials;
@@ -53,11 +57,21 @@ function sendTokens(res: Response, issued: IssuedTokens): void {
 export interface BearerGuards {
   /** Verified token whose session is alive. */
   session: RequestHandler;
+  /** `session`, or else the session cookie (`routes/cookies.ts`). */
+  sessionOrCookie: RequestHandler;
   /** Verified token; the session may already be gone (for idempotent logout). */
   token: RequestHandler;
 }
 
-export function accountRoutes(deps: AccountDeps, bearer: BearerGuards): Router {
+/** `?session=cookie` opens a cookie session too; `?session=bearer` (or nothing) does not. */
+function wantsCookie(req: Request): boolean {
+  const mode = req.query.session;
+  if (mode === undefined || mode === 'bearer') return false;
+  if (mode === 'cookie') return true;
+  throw invalidInput('The "session" query parameter is "cookie" or "bearer".');
+}
+
+export function accountRoutes(deps: AccountDeps, bearer: BearerGuards, cookies: { maxAge: number }): Router {
   const router = Router();
 
   router.post('/register', async (req, res) => {
@@ -65,8 +79,21 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards): Router {
     res.status(201).json({ status: 'success', message: 'User registered successfully', user });
   });
 
+  // The tutorial's /login alias always asks for a cookie (the gateway adds ?session=cookie). The JSON is the same.
   router.post('/login', async (req, res) => {
-    sendTokens(res, await login(deps, parse(credentials, req.body, CREDENTIALS_HINT), requestMeta(req)));
+    const cookie = wantsCookie(req);
+    // Login CSRF (another site logging the browser into the attacker's account): the same origin rule.
+    if (cookie) checkSameSiteRequest(req);
+    const input = parse(credentials, req.body, CREDENTIALS_HINT);
+    const issued = await login(deps, input, requestMeta(req), { cookie });
+    if (issued.sessionCookie) {
+      // The browser's previous cookie session (if any) ends: one browser, one cookie session.
+      const previous = readSessionCookie(req);
+      if (previous !== undefined && parseSessionCookie(previous))
+        await logoutSessionCookie(deps, previous, requestMeta(req));
+      setSessionCookie(res, issued.sessionCookie, cookies.maxAge);
+    }
+    sendTokens(res, issued);
   });
 
   router.post('/refresh', async (req, res) => {
@@ -78,13 +105,21 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards): Router {
     sendTokens(res, await refresh(deps, refresh_token, requestMeta(req)));
   });
 
-  // Bearer access token (its session) or {refresh_token}. Idempotent: an already-ended session answers 200.
+  // Bearer access token (its session), else the session cookie (that session; the cookie is cleared), else
+  // {refresh_token}. Idempotent: an already-ended session answers 200.
   router.post(
     '/logout',
     (req, res, next) => (req.headers.authorization ? bearer.token(req, res, next) : next()),
     async (req, res) => {
+      const cookie = readSessionCookie(req);
       if (res.locals.auth) {
-        await logout(deps, { userId: claimsOf(res).sub, sid: claimsOf(res).sid }, requestMeta(req));
+        const { sub, sid } = claimsOf(res);
+        await logout(deps, { userId: sub, sid }, requestMeta(req));
+        if (cookie !== undefined && parseSessionCookie(cookie)?.sessionId === sid) clearSessionCookie(res);
+      } else if (cookie !== undefined) {
+        checkSameSiteRequest(req);
+        await logoutSessionCookie(deps, cookie, requestMeta(req));
+        clearSessionCookie(res);
       } else {
         const body = refreshBody.safeParse(req.body);
         if (!body.success) {
@@ -97,12 +132,13 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards): Router {
     },
   );
 
-  router.post('/logout-all', bearer.session, async (req, res) => {
+  router.post('/logout-all', bearer.sessionOrCookie, async (req, res) => {
     const revoked = await logoutAll(deps, claimsOf(res).sub, requestMeta(req));
+    if (res.locals.cookieSession) clearSessionCookie(res);
     res.json({ status: 'success', message: 'Logged out everywhere', revoked });
   });
 
-  router.get('/me', bearer.session, async (_req, res) => {
+  router.get('/me', bearer.sessionOrCookie, async (_req, res) => {
     const claims = claimsOf(res);
     const user = await deps.users.findById(claims.sub);
     if (!user || user.disabled) {
@@ -116,12 +152,12 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards): Router {
     });
   });
 
-  router.get('/sessions', bearer.session, async (_req, res) => {
+  router.get('/sessions', bearer.sessionOrCookie, async (_req, res) => {
     const claims = claimsOf(res);
     res.set('Cache-Control', 'no-store').json({ sessions: await listSessions(deps, claims.sub, claims.sid) });
   });
 
-  router.delete('/sessions/:id', bearer.session, async (req, res) => {
+  router.delete('/sessions/:id', bearer.sessionOrCookie, async (req, res) => {
     const id = sessionId.safeParse(req.params.id);
     if (!id.success)
       throw new HttpProblem({ status: 404, code: 'session_not_found', title: 'Session not found' });
@@ -129,7 +165,7 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards): Router {
     res.json({ status: 'success', message: 'Session revoked' });
   });
 
-  router.post('/password', bearer.session, async (req, res) => {
+  router.post('/password', bearer.sessionOrCookie, async (req, res) => {
     const body = parse(passwordBody, req.body, 'Send "current_password" and "new_password" as strings.');
     const claims = claimsOf(res);
     const { revoked } = await changePassword(
@@ -138,6 +174,9 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards): Router {
       { currentPassword: body.current_password, newPassword: body.new_password },
       requestMeta(req),
     );
+    // A new cookie value for this session: the privilege of the old one (a password now changed) ends with it.
+    const cookieSession = res.locals.cookieSession as CookieSession | undefined;
+    if (cookieSession) setSessionCookie(res, await rotateSessionCookie(deps, cookieSession), cookies.maxAge);
     res.json({ status: 'success', message: 'Password changed; other sessions were signed out', revoked });
   });
 

@@ -5,6 +5,11 @@
  *   session:{<uid>}:<sid>   hash: created, last_used, ip, ua, gen (the current refresh token's generation),
  *                           rt (SHA-256 of the current refresh token), fam (SHA-256 of the session's family
  *                           secret), abs_exp (ms). TTL (ms) = min(idle lifetime, time left to the absolute one).
+ *                           A cookie session (`routes/cookies.ts`) also has ck (SHA-256 of the cookie value) and,
+ *                           while the gateway's minted-token cache holds one, at (an access token for the gateway
+ *                           to forward) and at_until (ms, when it stops being served); after a rotation ck_prev and
+ *                           ck_prev_until (the previous cookie's hash, and until when it still counts); rot = 1 when
+ *                           the account's roles changed and the cookie is to be rotated at its next use.
  *   user-sessions:{<uid>}   sorted set of the user's sids, scored by creation time (ms): the index for
  *                           logout-all, password change, disabling, the session list and the per-user cap.
  *                           Deleted with the user's last session; its TTL is kept at least as long as
@@ -65,7 +70,8 @@ end
 `;
 
 // KEYS[1] session, KEYS[2] index. ARGV: sid, session-key base, created ms, ip, ua, generation, token hash,
-// family hash, absolute expiry ms, ttl ms, max sessions. Returns the evicted sids, oldest first.
+// family hash, absolute expiry ms, ttl ms, max sessions, cookie hash ('' for none). Returns the evicted sids,
+// oldest first.
 const CREATE = `
 local base = ARGV[2]
 local live = {}
@@ -84,6 +90,7 @@ for i = 1, #live - tonumber(ARGV[11]) + 1 do
 end
 redis.call('HSET', KEYS[1], 'created', ARGV[3], 'last_used', ARGV[3], 'ip', ARGV[4], 'ua', ARGV[5],
   'gen', ARGV[6], 'rt', ARGV[7], 'fam', ARGV[8], 'abs_exp', ARGV[9])
+if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'ck', ARGV[12]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[10])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[10]) then redis.call('PEXPIRE', KEYS[2], ARGV[10]) end
@@ -135,13 +142,73 @@ if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
 return count
 `;
 
+// KEYS[1] session, KEYS[2] index. ARGV: sid, cookie hash, now ms, idle ttl ms. Checks a cookie (the current one,
+// or the one before it during its short grace after a rotation) and slides the session's idle lifetime. Returns
+// {'ok', cached token or '', '1' when the current cookie is due for rotation else '0'}, or {'unknown'} / {'expired'}.
+const COOKIE_USE = `${DROP_FROM_INDEX}
+local s = redis.call('HMGET', KEYS[1], 'ck', 'abs_exp', 'at', 'at_until', 'rot', 'ck_prev', 'ck_prev_until')
+local now = tonumber(ARGV[3])
+local current = s[1] and s[1] == ARGV[2]
+local previous = s[6] and s[6] == ARGV[2] and tonumber(s[7]) > now
+if not current and not previous then return {'unknown'} end
+local left = tonumber(s[2]) - now
+if left <= 0 then
+  redis.call('DEL', KEYS[1])
+  drop(KEYS[2], ARGV[1])
+  return {'expired'}
+end
+local ttl = math.min(tonumber(ARGV[4]), left)
+redis.call('HSET', KEYS[1], 'last_used', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ttl)
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+local rotate = '0'
+if current and s[5] == '1' then rotate = '1' end
+if s[3] and tonumber(s[4]) > now then return {'ok', s[3], rotate} end
+return {'ok', '', rotate}
+`;
+
+// KEYS[1] session. ARGV: cookie hash, token, serve-until ms. Caches a minted token while the cookie is current
+// and not marked for rotation (roles changed while the token was being minted: it may carry the old ones).
+const COOKIE_CACHE = `
+local s = redis.call('HMGET', KEYS[1], 'ck', 'rot')
+if s[1] ~= ARGV[1] or s[2] == '1' then return 0 end
+redis.call('HSET', KEYS[1], 'at', ARGV[2], 'at_until', ARGV[3])
+return 1
+`;
+
+// KEYS[1] session. ARGV: current cookie hash, next cookie hash, ms until which the current one still counts
+// (0: not at all). A new cookie value; the cached token and the rotation mark go too.
+const COOKIE_ROTATE = `
+if redis.call('HGET', KEYS[1], 'ck') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'ck', ARGV[2], 'ck_prev', ARGV[1], 'ck_prev_until', ARGV[3])
+redis.call('HDEL', KEYS[1], 'at', 'at_until', 'rot')
+return 1
+`;
+
+// KEYS[1] index. ARGV: session-key base. The user's privileges changed: drops the cached minted tokens of every
+// session of the user, and marks each cookie session's cookie for rotation at its next use.
+const PRIVILEGES_CHANGED = `
+for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local key = ARGV[1] .. sid
+  redis.call('HDEL', key, 'at', 'at_until')
+  if redis.call('HEXISTS', key, 'ck') == 1 then redis.call('HSET', key, 'rot', '1') end
+end
+return 1
+`;
+
 export interface SessionView {
   id: string;
   createdAt: number;
   lastUsedAt: number;
   ip: string;
   userAgent: string;
+  /** Opened with a session cookie. */
+  cookie: boolean;
 }
+
+export type CookieUse =
+  | { outcome: 'ok'; cachedToken: string | undefined; rotate: boolean }
+  | { outcome: 'unknown' | 'expired' };
 
 export function createSessionStore(redis: Redis, prefix: string, settings: SessionSettings) {
   const sessionKeyBase = (uid: string) => `${prefix}session:{${uid}}:`;
@@ -157,6 +224,8 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
     create(
       session: SessionRecord,
       token: { generation: number; tokenHash: string; familyHash: string },
+      /** SHA-256 of the session cookie's value, for a cookie session. */
+      cookieHash?: string,
     ): Promise<string[]> {
       const absoluteExpiry = session.createdAt + settings.absoluteTtl * 1000;
       const ttl = Math.min(settings.idleTtl, settings.absoluteTtl) * 1000;
@@ -178,6 +247,7 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
             String(absoluteExpiry),
             String(ttl),
             String(settings.maxPerUser),
+            cookieHash ?? '',
           )) as string[],
       );
     },
@@ -240,12 +310,13 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
         const sids = await redis.zrange(userSessionsKey(userId), '0', '-1');
         if (sids.length === 0) return [];
         const pipeline = redis.pipeline();
-        for (const sid of sids) pipeline.hmget(sessionKey(userId, sid), 'created', 'last_used', 'ip', 'ua');
+        for (const sid of sids)
+          pipeline.hmget(sessionKey(userId, sid), 'created', 'last_used', 'ip', 'ua', 'ck');
         const rows = (await pipeline.exec()) ?? [];
         const sessions: SessionView[] = [];
         const stale: string[] = [];
         rows.forEach(([, value], i) => {
-          const [created, lastUsed, ip, ua] = value as (string | null)[];
+          const [created, lastUsed, ip, ua, ck] = value as (string | null)[];
           if (!created) stale.push(sids[i]!);
           else
             sessions.push({
@@ -254,10 +325,73 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
               lastUsedAt: Number(lastUsed),
               ip: ip ?? '',
               userAgent: ua ?? '',
+              cookie: Boolean(ck),
             });
         });
         if (stale.length > 0) await redis.zrem(userSessionsKey(userId), ...stale);
         return sessions.sort((a, b) => b.createdAt - a.createdAt);
+      });
+    },
+
+    /**
+     * A request with the session's cookie: is it the session's current cookie, within the absolute lifetime?
+     * Slides the idle lifetime, and returns the cached minted token, if one is still to be served.
+     */
+    useCookie(userId: string, sid: string, cookieHash: string, now: number): Promise<CookieUse> {
+      return withRedis(async () => {
+        const [outcome, token, rotate] = (await redis.eval(
+          COOKIE_USE,
+          2,
+          sessionKey(userId, sid),
+          userSessionsKey(userId),
+          sid,
+          cookieHash,
+          String(now),
+          String(settings.idleTtl * 1000),
+        )) as string[];
+        if (outcome === 'ok') return { outcome, cachedToken: token || undefined, rotate: rotate === '1' };
+        return { outcome: outcome as 'unknown' | 'expired' };
+      });
+    },
+
+    /** Keep a minted token for the session until `until` (ms), unless its cookie changed meanwhile. */
+    cacheToken(userId: string, sid: string, cookieHash: string, token: string, until: number): Promise<void> {
+      return withRedis(async () => {
+        await redis.eval(COOKIE_CACHE, 1, sessionKey(userId, sid), cookieHash, token, String(until));
+      });
+    },
+
+    /**
+     * Swap the session's cookie for a new one (and drop its cached token); false when it was not current. The old
+     * value keeps working until `previousUntil` (ms; 0 for not at all), for requests already under way.
+     */
+    rotateCookie(
+      userId: string,
+      sid: string,
+      currentHash: string,
+      nextHash: string,
+      previousUntil = 0,
+    ): Promise<boolean> {
+      return withRedis(
+        async () =>
+          (await redis.eval(
+            COOKIE_ROTATE,
+            1,
+            sessionKey(userId, sid),
+            currentHash,
+            nextHash,
+            String(previousUntil),
+          )) === 1,
+      );
+    },
+
+    /**
+     * The user's roles changed: drop the cached minted tokens of every session of the user and mark each cookie
+     * for rotation at its next use.
+     */
+    privilegesChanged(userId: string): Promise<void> {
+      return withRedis(async () => {
+        await redis.eval(PRIVILEGES_CHANGED, 1, userSessionsKey(userId), sessionKeyBase(userId));
       });
     },
 

@@ -1,0 +1,631 @@
+/**
+ * The overload rows of `make bench` (issue 19): login under overload, with and without admission control.
+ * Run alone: `node --import tsx bench/run.ts --only overload --seconds 5 [--dry-run]`.
+ *
+ * Rows (a) and (b) drive auth processes of their own (`node services/auth/src/server.ts`, as `make dev` runs it:
+ * their own event loop and thread pool, apart from the load generator's), directly on 127.0.0.1, with autocannon;
+ * every request carries the client address in
+ * `X-Forwarded-For`, as the gateway sends it (auth trusts loopback), so "many clients" are many addresses.
+ * Latencies are split by status from autocannon's `response` events: admitted logins (200) and shed ones (503).
+ *
+ * - (a) logins at 2x and 5x the ceiling (autocannon's overallRate) from 64 connections, each request from one of
+ *   64 addresses for one of 64 accounts, right passwords: successful logins/s against the ceiling, admitted p99
+ *   against the budget, shed count and latency.
+ * - (b) 48 connections from one address sending wrong passwords for ever-new usernames (no limit stops them, each
+ *   would cost a bcrypt comparison) while 8 clients (8 addresses, 8 accounts, one request at a time each, waiting
+ *   `Retry-After` after a 503 as a real client does) log in correctly: their logins/s, success rate (logins per
+ *   attempt) and p99, and their time to log in (shed retries included).
+ * - (c) the cost of a refusal: malformed (400), over the limit (429) and shed (503) at 16 connections, with a
+ *   bcrypt that never finishes while the queue is held full, so the only work is the refusal's.
+ *
+ * (a) and (b) run twice: "admission off" (budget 60 s and no per-client or per-account share: the queue is
+ * unbounded, as before issue 19) and "admission on" (the defaults), on the same machine in the same run. Before each
+ * row the previous one's work is drained (`auth_bcrypt_in_flight` back to 0), and answers that did not come within
+ * the row are counted as unanswered.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import bcrypt from 'bcrypt';
+import { loadConfig } from '../services/auth/src/config.ts';
+import { type Bcrypt, createPasswordHasher } from '../services/auth/src/domain/passwords.ts';
+import { startAuth } from '../services/auth/src/server.ts';
+import { createPool } from '../services/auth/src/store/db.ts';
+import { createUserStore } from '../services/auth/src/store/users.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+export interface OverloadEnv {
+  databaseUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  cost: number;
+  /** Logins/s: cores / bcrypt time. */
+  ceiling: number;
+  seconds: number;
+}
+
+export interface Latency {
+  count: number;
+  p50: number;
+  p99: number;
+}
+
+export interface RateRow {
+  admission: 'off' | 'on';
+  factor: number;
+  offered_per_s: number;
+  logins_per_s: number;
+  of_ceiling: number;
+  admitted: Latency;
+  shed: Latency;
+  other: number;
+  unanswered: number;
+  budget_ms: number;
+}
+
+export interface FloodRow {
+  admission: 'off' | 'on';
+  clients_logins_per_s: number;
+  clients_of_ceiling: number;
+  clients_success_rate: number;
+  clients_ok: Latency;
+  /** From a client's first attempt to its login, waits after a 503 included. */
+  clients_time_to_login: Latency;
+  clients_shed: number;
+  clients_unanswered: number;
+  flood_per_s: number;
+  flood_judged: number;
+  flood_shed: number;
+  flood_shed_latency: Latency;
+}
+
+export interface RefusalRow {
+  refusal: string;
+  status: number;
+  per_s: number;
+  p50: number;
+  p99: number;
+  unexpected: number;
+}
+
+export interface OverloadReport {
+  connections: { rate: number; flood: number; clients: number; refusal: number };
+  admission_on: { capacity: number; budget_ms: number; max_per_client: number; max_per_account: number };
+  rates: RateRow[];
+  flood: FloodRow[];
+  refusals: RefusalRow[];
+}
+
+const PASSWORD = 'overload benchmark passphrase';
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+function latency(samples: number[]): Latency {
+  if (samples.length === 0) return { count: 0, p50: 0, p99: 0 };
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+  return { count: sorted.length, p50: round(at(0.5)), p99: round(at(0.99)) };
+}
+
+interface Tally {
+  byStatus: Map<number, number[]>;
+  seconds: number;
+  count(status: number): number;
+  total(): number;
+  /** Requests sent that had no answer when the row ended (their latency is unknown, beyond the row). */
+  unanswered(): number;
+}
+
+/** autocannon on `url` with a body and client address per request; latencies kept per status. */
+async function drive(options: {
+  url: string;
+  connections: number;
+  seconds: number;
+  overallRate?: number;
+  next: (n: number) => { body: string; ip: string };
+}): Promise<Tally> {
+  let n = 0;
+  const byStatus = new Map<number, number[]>();
+  let finish!: (error: unknown) => void;
+  const finished = new Promise<void>((resolve, reject) => {
+    finish = (error) => (error ? reject(error) : resolve());
+  });
+  const instance = autocannon(
+    {
+      url: options.url,
+      method: 'POST',
+      connections: options.connections,
+      duration: options.seconds,
+      ...(options.overallRate ? { overallRate: options.overallRate } : {}),
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req: autocannon.Request) => {
+            const { body, ip } = options.next(n++);
+            return {
+              ...req,
+              body,
+              headers: { ...req.headers, 'content-type': 'application/json', 'x-forwarded-for': ip },
+            };
+          },
+        },
+      ],
+    },
+    (error) => finish(error),
+  );
+  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+    const list = byStatus.get(status);
+    if (list) list.push(ms);
+    else byStatus.set(status, [ms]);
+  });
+  await finished;
+  const total = () => [...byStatus.values()].reduce((sum, list) => sum + list.length, 0);
+  return {
+    byStatus,
+    seconds: options.seconds,
+    count: (status) => byStatus.get(status)?.length ?? 0,
+    total,
+    unanswered: () => Math.max(0, n - total()),
+  };
+}
+
+/**
+ * Clients that log in over and over like real ones: one request at a time each, and after a 503 they wait the
+ * `Retry-After` it gives. Each login's latency, and its time to log in (from the first attempt, shed retries and
+ * their waits included).
+ */
+async function politeClients(options: {
+  url: string;
+  seconds: number;
+  clients: { username: string; ip: string }[];
+}) {
+  const deadline = Date.now() + options.seconds * 1000;
+  const ok: number[] = [];
+  const timeToLogin: number[] = [];
+  const counts = { attempts: 0, shed: 0, other: 0, unanswered: 0 };
+  await Promise.all(
+    options.clients.map(async (client) => {
+      let firstAttempt = performance.now();
+      while (Date.now() < deadline) {
+        counts.attempts++;
+        const start = performance.now();
+        let status: number;
+        let retryAfter: number;
+        try {
+          const res = await fetch(options.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-forwarded-for': client.ip },
+            body: JSON.stringify({ username: client.username, password: PASSWORD }),
+            signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+          });
+          await res.arrayBuffer();
+          status = res.status;
+          retryAfter = Number(res.headers.get('retry-after')) || 1;
+        } catch {
+          counts.unanswered++; // still waiting when the row ended
+          break;
+        }
+        const now = performance.now();
+        if (status === 200) {
+          ok.push(now - start);
+          timeToLogin.push(now - firstAttempt);
+          firstAttempt = now;
+        } else if (status === 503) {
+          counts.shed++;
+          const wait = Math.min(retryAfter * 1000, deadline - Date.now());
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        } else {
+          counts.other++;
+          firstAttempt = now;
+        }
+      }
+    }),
+  );
+  return { ok, timeToLogin, ...counts };
+}
+
+/** bcrypt whose operations wait while the gate is closed (row c holds the queue full with it). */
+function gatedBcrypt() {
+  let closed = false;
+  let waiting: (() => void)[] = [];
+  const pass = () => (closed ? new Promise<void>((resolve) => waiting.push(resolve)) : Promise.resolve());
+  const engine: Bcrypt = {
+    hash: async (data, cost) => {
+      await pass();
+      return bcrypt.hash(data, cost);
+    },
+    compare: async (data, hash) => {
+      await pass();
+      return bcrypt.compare(data, hash);
+    },
+  };
+  return {
+    engine,
+    waiting: () => waiting.length,
+    close: () => {
+      closed = true;
+    },
+    open: () => {
+      closed = false;
+      const resolve = waiting;
+      waiting = [];
+      for (const r of resolve) r();
+    },
+  };
+}
+
+/** A free TCP port on 127.0.0.1 (for a child process's PORT). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface ChildAuth {
+  url: string;
+  /** A gauge or counter from its /metrics (0 when absent), label values matched as given. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** Wait until no admitted hashing work is left (the previous row's backlog). */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** `node services/auth/src/server.ts` with `env`, ready when /readyz answers 200. */
+async function startChildAuth(env: Record<string, string>): Promise<ChildAuth> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['services/auth/src/server.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...(process.env.UV_THREADPOOL_SIZE ? { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE } : {}),
+      ...env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`auth exited with ${child.exitCode} at start-up`);
+    const ready = await fetch(`${url}/readyz`).then(
+      (res) => res.status === 200,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new Error('auth did not become ready within 60 s');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const metric = async (name: string, labels: Record<string, string> = {}) => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) &&
+          Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+      );
+    return line === undefined ? 0 : Number(line.split(' ').at(-1));
+  };
+  return {
+    url,
+    metric,
+    async drain() {
+      const until = Date.now() + 300_000;
+      while ((await metric('auth_bcrypt_in_flight')) > 0 && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function overloadRows(env: OverloadEnv, log: (line: string) => void): Promise<OverloadReport> {
+  // One key-encryption key and pepper for every instance: they share the database and its signing key.
+  const kek = randomBytes(32).toString('base64');
+  const pepper = randomBytes(32).toString('base64');
+  const baseEnv = (prefix: string, extra: Record<string, string> = {}): Record<string, string> => ({
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: env.redisUrl,
+    REDIS_KEY_PREFIX: `${env.redisPrefix}${prefix}:`,
+    KEY_ENCRYPTION_KEY: kek,
+    PASSWORD_PEPPER: pepper,
+    BCRYPT_COST: String(env.cost),
+    LOG_LEVEL: 'silent',
+    TRUST_PROXY: 'loopback',
+    REGISTER_MAX_PER_IP_PER_HOUR: '100000',
+    LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '1000000',
+    LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: '1000000',
+    LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: '1000000',
+    SESSIONS_MAX_PER_USER: '1000',
+    ...extra,
+  });
+  const off = {
+    BCRYPT_QUEUE_BUDGET_MS: '60000',
+    BCRYPT_MAX_PER_CLIENT: '10000',
+    BCRYPT_MAX_PER_ACCOUNT: '10000',
+  };
+  const stops: (() => Promise<void>)[] = [];
+  const pool = createPool(env.databaseUrl, 2);
+  try {
+    // Accounts, inserted with one peppered hash (the same password for all), so that setting up costs one
+    // bcrypt hash, not one per account; each instance gets its own (separate limit counters and sessions).
+    const hash = await createPasswordHasher({ pepper: Buffer.from(pepper, 'base64'), cost: env.cost }).hash(
+      PASSWORD,
+    );
+    const store = createUserStore(pool);
+    const makeUsers = async (stem: string, count: number) => {
+      const names: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const username = `${stem}${i}x${randomBytes(3).toString('hex')}`;
+        await store.insert({ username, passwordHash: hash, roles: ['user'] });
+        names.push(username);
+      }
+      return names;
+    };
+
+    // One at a time (the first makes the signing key), each its own process.
+    const offAuth = await startChildAuth(baseEnv('ovoff', off));
+    stops.push(offAuth.stop);
+    const onAuth = await startChildAuth(baseEnv('ovon'));
+    stops.push(onAuth.stop);
+    const plan = {
+      poolSize: await onAuth.metric('auth_bcrypt_threadpool_size'),
+      workers: await onAuth.metric('auth_bcrypt_workers'),
+      hashMs: (await onAuth.metric('auth_bcrypt_hash_seconds')) * 1000,
+      budgetMs: (await onAuth.metric('auth_bcrypt_queue_budget_seconds')) * 1000,
+      capacity: await onAuth.metric('auth_bcrypt_admission_capacity'),
+      maxPerClient: await onAuth.metric('auth_bcrypt_admission_max_per_client'),
+      maxPerAccount: await onAuth.metric('auth_bcrypt_admission_max_per_account'),
+    };
+    log(
+      `bench: admission on: pool ${plan.poolSize}, workers ${plan.workers}, hash ${round(plan.hashMs)} ms, budget ${Math.round(plan.budgetMs)} ms, capacity ${plan.capacity}, per client ${plan.maxPerClient}, per account ${plan.maxPerAccount}`,
+    );
+    const instances = [
+      { admission: 'off' as const, auth: offAuth, budgetMs: 60_000 },
+      { admission: 'on' as const, auth: onAuth, budgetMs: plan.budgetMs },
+    ];
+    // Before each row, both instances finish the previous rows' work (requests unanswered at a row's end are
+    // still being served, and would take the cores from the next row).
+    const drainAll = async () => {
+      for (const { auth } of instances) await auth.drain();
+    };
+    const users = new Map<string, { many: string[]; clients: string[] }>();
+    for (const { admission } of instances) {
+      users.set(admission, {
+        many: await makeUsers(`ov${admission}m`, 64),
+        clients: await makeUsers(`ov${admission}c`, 8),
+      });
+    }
+
+    // (a) 2x and 5x the ceiling from 64 addresses over 64 accounts.
+    const RATE_CONNECTIONS = 64;
+    const rates: RateRow[] = [];
+    for (const factor of [2, 5]) {
+      for (const { admission, auth, budgetMs } of instances) {
+        const many = users.get(admission)!.many;
+        const offered = Math.max(1, Math.round(env.ceiling * factor));
+        await drainAll();
+        const tally = await drive({
+          url: `${auth.url}/auth/login`,
+          connections: RATE_CONNECTIONS,
+          seconds: env.seconds,
+          overallRate: offered,
+          next: (n) => ({
+            body: JSON.stringify({ username: many[n % many.length], password: PASSWORD }),
+            ip: `10.1.0.${n % RATE_CONNECTIONS}`,
+          }),
+        });
+        const ok = tally.count(200);
+        const row: RateRow = {
+          admission,
+          factor,
+          offered_per_s: offered,
+          logins_per_s: round(ok / tally.seconds),
+          of_ceiling: round(ok / tally.seconds / env.ceiling, 2),
+          admitted: latency(tally.byStatus.get(200) ?? []),
+          shed: latency(tally.byStatus.get(503) ?? []),
+          other: tally.total() - ok - tally.count(503),
+          unanswered: tally.unanswered(),
+          budget_ms: Math.round(budgetMs),
+        };
+        rates.push(row);
+        log(
+          `bench: overload ${factor}x, admission ${admission.padEnd(3)}: ${row.logins_per_s} logins/s (${row.of_ceiling} of ceiling), admitted p50 ${row.admitted.p50} p99 ${row.admitted.p99} ms, shed ${row.shed.count} (p99 ${row.shed.p99} ms), other ${row.other}, unanswered ${row.unanswered}`,
+        );
+      }
+    }
+
+    // (b) one address floods wrong passwords while 8 clients log in correctly.
+    const FLOOD_CONNECTIONS = 48;
+    const flood: FloodRow[] = [];
+    for (const { admission, auth } of instances) {
+      const clients = users.get(admission)!.clients;
+      await drainAll();
+      const [floodTally, polite] = await Promise.all([
+        drive({
+          url: `${auth.url}/auth/login`,
+          connections: FLOOD_CONNECTIONS,
+          seconds: env.seconds,
+          next: (n) => ({
+            body: JSON.stringify({ username: `nobody${n}x${admission}`, password: 'wrong password, again' }),
+            ip: '203.0.113.66',
+          }),
+        }),
+        politeClients({
+          url: `${auth.url}/auth/login`,
+          seconds: env.seconds,
+          clients: clients.map((username, n) => ({ username, ip: `10.2.0.${n}` })),
+        }),
+      ]);
+      const row: FloodRow = {
+        admission,
+        clients_logins_per_s: round(polite.ok.length / env.seconds),
+        clients_of_ceiling: round(polite.ok.length / env.seconds / env.ceiling, 2),
+        clients_success_rate: round(polite.ok.length / Math.max(1, polite.attempts), 3),
+        clients_ok: latency(polite.ok),
+        clients_time_to_login: latency(polite.timeToLogin),
+        clients_shed: polite.shed,
+        clients_unanswered: polite.unanswered,
+        flood_per_s: round(floodTally.total() / floodTally.seconds),
+        flood_judged: floodTally.count(401),
+        flood_shed: floodTally.count(503),
+        flood_shed_latency: latency(floodTally.byStatus.get(503) ?? []),
+      };
+      flood.push(row);
+      log(
+        `bench: flood + 8 clients, admission ${admission.padEnd(3)}: clients ${row.clients_logins_per_s} logins/s (${row.clients_of_ceiling} of ceiling), success ${row.clients_success_rate}, p99 ${row.clients_ok.p99} ms, time to log in p99 ${row.clients_time_to_login.p99} ms, shed ${row.clients_shed}, unanswered ${row.clients_unanswered}; flood ${row.flood_per_s} req/s, ${row.flood_judged} judged, ${row.flood_shed} shed`,
+      );
+    }
+    await drainAll();
+    for (const stop of stops.splice(0).reverse()) await stop();
+
+    // (c) the cost of a refusal, in this process (its bcrypt is injected and held shut while the queue is full).
+    const gate = gatedBcrypt();
+    const refusing = await startAuth(
+      loadConfig({
+        ...baseEnv('ovref', {
+          LOGIN_MAX_FAILURES_PER_USER_IP: '1',
+          BCRYPT_MAX_PER_CLIENT: '10000',
+          BCRYPT_MAX_PER_ACCOUNT: '10000',
+        }),
+        PORT: '0',
+      }),
+      { bcrypt: gate.engine },
+    );
+    stops.push(refusing.stop);
+    // At most the capacity: an over-the-limit refusal holds an admission slot for its Redis round trip.
+    const REFUSAL_CONNECTIONS = Math.min(16, refusing.service.accounts.admission.plan.capacity);
+    const refusals: RefusalRow[] = [];
+    const refusal = async (name: string, status: number, body: (n: number) => string, ip = '10.3.0.1') => {
+      const tally = await drive({
+        url: `${refusing.url}/auth/login`,
+        connections: REFUSAL_CONNECTIONS,
+        seconds: env.seconds,
+        next: (n) => ({ body: body(n), ip }),
+      });
+      const lat = latency(tally.byStatus.get(status) ?? []);
+      const row: RefusalRow = {
+        refusal: name,
+        status,
+        per_s: round(tally.count(status) / tally.seconds),
+        p50: lat.p50,
+        p99: lat.p99,
+        unexpected: tally.total() - tally.count(status),
+      };
+      refusals.push(row);
+      log(
+        `bench: refusal ${name.padEnd(38)} ${String(row.per_s).padStart(8)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  other statuses ${row.unexpected}`,
+      );
+    };
+    await refusal('malformed body (400 invalid_input)', 400, () => JSON.stringify({ username: 'someone' }));
+    // One wrong password blocks the (username, address) pair (LOGIN_MAX_FAILURES_PER_USER_IP=1).
+    const [blocked] = await makeUsers('ovblk', 1);
+    await fetch(`${refusing.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': '10.3.0.2' },
+      body: JSON.stringify({ username: blocked, password: 'wrong password, once' }),
+    }).then((res) => res.arrayBuffer());
+    await refusal(
+      'over the limit (429 too_many_attempts)',
+      429,
+      () => JSON.stringify({ username: blocked, password: PASSWORD }),
+      '10.3.0.2',
+    );
+    gate.close();
+    const capacity = refusing.service.accounts.admission.plan.capacity;
+    const held = Array.from({ length: capacity }, (_, n) =>
+      fetch(`${refusing.url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.3.1.${n}` },
+        body: JSON.stringify({ username: `holder${n}`, password: PASSWORD }),
+      }).then((res) => res.arrayBuffer()),
+    );
+    while (gate.waiting() < capacity) await new Promise((resolve) => setTimeout(resolve, 10));
+    try {
+      await refusal('shed (503 overloaded)', 503, (n) =>
+        JSON.stringify({ username: `ovshed${n % 64}`, password: PASSWORD }),
+      );
+    } finally {
+      gate.open();
+      await Promise.all(held);
+    }
+
+    return {
+      connections: {
+        rate: RATE_CONNECTIONS,
+        flood: FLOOD_CONNECTIONS,
+        clients: 8,
+        refusal: REFUSAL_CONNECTIONS,
+      },
+      admission_on: {
+        capacity: plan.capacity,
+        budget_ms: Math.round(plan.budgetMs),
+        max_per_client: plan.maxPerClient,
+        max_per_account: plan.maxPerAccount,
+      },
+      rates,
+      flood,
+      refusals,
+    };
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await pool.end().catch(() => {});
+  }
+}
+
+/** The markdown for docs/benchmarks.md's overload section (between its markers). */
+export function overloadTable(
+  report: OverloadReport,
+  context: {
+    date: string;
+    cores: number;
+    cpu: string;
+    seconds: number;
+    cost: number;
+    bcryptMs: number;
+    ceiling: number;
+  },
+): string {
+  const r = report;
+  return [
+    `Measured ${context.date.slice(0, 10)} on ${context.cores} cores (${context.cpu}); ${context.seconds} s per row; bcrypt cost ${context.cost} at ${context.bcryptMs} ms, ceiling **${context.ceiling} logins/s**; admission on: capacity ${r.admission_on.capacity}, budget ${r.admission_on.budget_ms} ms, ${r.admission_on.max_per_client} per client, ${r.admission_on.max_per_account} per account; \`make bench\`.`,
+    '',
+    `(a) Logins at 2x and 5x the ceiling, ${r.connections.rate} connections, ${r.connections.rate} addresses and accounts:`,
+    '',
+    '| offered | admission | logins/s | of ceiling | admitted p50 ms | admitted p99 ms | shed | shed p50 ms | shed p99 ms | other | unanswered |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.rates.map(
+      (x) =>
+        `| ${x.factor}x (${x.offered_per_s}/s) | ${x.admission} | ${x.logins_per_s} | ${x.of_ceiling} | ${x.admitted.p50} | ${x.admitted.p99} | ${x.shed.count} | ${x.shed.p50} | ${x.shed.p99} | ${x.other} | ${x.unanswered} |`,
+    ),
+    '',
+    `(b) ${r.connections.flood} connections from one address sending wrong passwords while ${r.connections.clients} clients log in correctly:`,
+    '',
+    '| admission | clients logins/s | of ceiling | clients success rate | clients p50 ms | clients p99 ms | time to log in p99 ms | clients shed | clients unanswered | flood req/s | flood judged (401) | flood shed | flood shed p99 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.flood.map(
+      (x) =>
+        `| ${x.admission} | ${x.clients_logins_per_s} | ${x.clients_of_ceiling} | ${x.clients_success_rate} | ${x.clients_ok.p50} | ${x.clients_ok.p99} | ${x.clients_time_to_login.p99} | ${x.clients_shed} | ${x.clients_unanswered} | ${x.flood_per_s} | ${x.flood_judged} | ${x.flood_shed} | ${x.flood_shed_latency.p99} |`,
+    ),
+    '',
+    `(c) The cost of a refusal, ${r.connections.refusal} connections, nothing else running (the shed row with the hashing queue held full):`,
+    '',
+    '| refusal | status | req/s | p50 ms | p99 ms | other statuses |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...r.refusals.map(
+      (x) => `| ${x.refusal} | ${x.status} | ${x.per_s} | ${x.p50} | ${x.p99} | ${x.unexpected} |`,
+    ),
+  ].join('\n');
+}

@@ -1,0 +1,88 @@
+/** Issue 19: the admission-control settings are validated at start-up, and the plan follows the documented formula. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { planAdmission } from '../src/domain/admission.ts';
+import { newKek } from './support.ts';
+
+const base = { KEY_ENCRYPTION_KEY: newKek(), PASSWORD_PEPPER: newKek() };
+
+describe('admission control settings', () => {
+  it('when nothing is set, then the pool is libuv default of 4, the budget derived and 2 per account', () => {
+    const { admission } = loadConfig(base);
+    assert.deepEqual(admission, {
+      poolSize: 4,
+      budgetMs: undefined,
+      maxPerClient: undefined,
+      maxPerAccount: 2,
+    });
+    assert.deepEqual(
+      loadConfig({ ...base, UV_THREADPOOL_SIZE: '', BCRYPT_QUEUE_BUDGET_MS: '' }).admission,
+      admission,
+    );
+  });
+
+  it('when the settings are given, then they are read', () => {
+    const { admission } = loadConfig({
+      ...base,
+      UV_THREADPOOL_SIZE: '8',
+      BCRYPT_QUEUE_BUDGET_MS: '1500',
+      BCRYPT_MAX_PER_CLIENT: '3',
+      BCRYPT_MAX_PER_ACCOUNT: '1',
+    });
+    assert.deepEqual(admission, { poolSize: 8, budgetMs: 1500, maxPerClient: 3, maxPerAccount: 1 });
+  });
+
+  for (const [variable, value] of [
+    ['UV_THREADPOOL_SIZE', '0'],
+    ['UV_THREADPOOL_SIZE', '1025'],
+    ['UV_THREADPOOL_SIZE', 'four'],
+    ['BCRYPT_QUEUE_BUDGET_MS', '5'],
+    ['BCRYPT_QUEUE_BUDGET_MS', '1.5'],
+    ['BCRYPT_QUEUE_BUDGET_MS', '-100'],
+    ['BCRYPT_MAX_PER_CLIENT', '0'],
+    ['BCRYPT_MAX_PER_ACCOUNT', '0'],
+    ['BCRYPT_MAX_PER_ACCOUNT', 'x'],
+  ] as const) {
+    it(`when ${variable}=${value}, then start-up stops naming ${variable}`, () => {
+      assert.throws(
+        () => loadConfig({ ...base, [variable]: value }),
+        (error: unknown) => error instanceof ConfigError && error.variable === variable,
+      );
+    });
+  }
+});
+
+describe('admission plan', () => {
+  const settings = { poolSize: 4, budgetMs: undefined, maxPerClient: undefined, maxPerAccount: 2 };
+
+  it('when the budget is derived, then it serves two full pools: capacity 2 x pool, budget 2 x pool x hash / workers', () => {
+    const plan = planAdmission(settings, 200, 2);
+    assert.equal(plan.workers, 2);
+    assert.equal(plan.capacity, 8);
+    assert.equal(plan.budgetMs, 800);
+    assert.equal(plan.maxPerClient, 2); // a quarter of the capacity
+    assert.equal(plan.maxPerAccount, 2);
+    assert.equal(plan.retryAfterSec, 1);
+  });
+
+  it('when the pool is smaller than the cores, then the pool bounds the workers', () => {
+    const plan = planAdmission({ ...settings, poolSize: 2 }, 100, 16);
+    assert.equal(plan.workers, 2);
+    assert.equal(plan.capacity, 4);
+    assert.equal(plan.budgetMs, 200);
+    assert.equal(plan.maxPerClient, 1);
+  });
+
+  it('when a budget is set, then the capacity is what the workers serve within it, at least one per worker', () => {
+    assert.equal(planAdmission({ ...settings, budgetMs: 1000 }, 200, 2).capacity, 10);
+    assert.equal(planAdmission({ ...settings, budgetMs: 2500 }, 200, 2).retryAfterSec, 3);
+    assert.equal(planAdmission({ ...settings, budgetMs: 50 }, 200, 2).capacity, 2);
+  });
+
+  it('when the per-client or per-account cap exceeds the capacity, then the capacity bounds it', () => {
+    const plan = planAdmission({ ...settings, maxPerClient: 100, maxPerAccount: 100 }, 200, 2);
+    assert.equal(plan.maxPerClient, 8);
+    assert.equal(plan.maxPerAccount, 8);
+  });
+});
