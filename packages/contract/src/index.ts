@@ -45,6 +45,13 @@ export const RefreshRequest = z
 export const PasswordChangeRequest = z
   .object({ current_password: secret, new_password: secret })
   .meta({ id: 'PasswordChangeRequest' });
+export const SESSION_MODES = ['bearer', 'cookie'] as const;
+export const LoginQuery = z.object({
+  session: z.enum(SESSION_MODES).optional().meta({
+    description:
+      '`cookie` also opens a cookie session (`Set-Cookie: __Host-session`); `bearer` (the default) does not. The JSON answer is the same.',
+  }),
+});
 export const SessionIdParam = z.object({ id: z.uuid() });
 export const UserIdParam = z.object({ id: z.uuid() });
 export const UserSessionParams = z.object({ id: z.uuid(), sid: z.uuid() });
@@ -274,6 +281,88 @@ export const WhoAmI = z
   })
   .meta({ id: 'WhoAmI' });
 
+// --- the study console's endpoints (resource) -------------------------------------------------------------------
+
+export const ExplainRequest = z
+  .strictObject({
+    token: z.string().min(1).max(8192).meta({ description: 'Any token: it is explained, never accepted.' }),
+    at: z
+      .number()
+      .int()
+      .min(0)
+      .max(32503680000)
+      .optional()
+      .meta({ description: 'Judge the token at this instant (seconds since the epoch) instead of now.' }),
+    audience: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .meta({ description: 'Judge it as a service with this audience would.' }),
+  })
+  .meta({ id: 'ExplainRequest' });
+
+export const EXPLAIN_STEPS = [
+  'format',
+  'algorithm',
+  'type',
+  'kid',
+  'signature',
+  'claims_set',
+  'issuer',
+  'audience',
+  'required_claims',
+  'time',
+] as const;
+const claimFailure = z.enum(['missing', 'invalid', 'check_failed']);
+export const Explanation = z
+  .object({
+    valid: z.boolean().meta({ description: 'Would `verify()` accept the token under this policy at `at`?' }),
+    code: z.string().optional().meta({ description: 'The refusal code, as `verify()` would answer it.' }),
+    claim: z.string().optional(),
+    reason: claimFailure.optional(),
+    at: z.number(),
+    leewaySec: z.number(),
+    issuer: z.string(),
+    audience: z.string(),
+    algorithms: z.array(z.string()),
+    cacheHit: z.boolean().meta({ description: 'Would `verify()` answer from its verified-token cache now?' }),
+    steps: z.array(
+      z.object({
+        step: z.enum(EXPLAIN_STEPS),
+        outcome: z.enum(['passed', 'failed', 'not_reached']),
+        detail: z.string(),
+        code: z.string().optional(),
+        claim: z.string().optional(),
+        reason: claimFailure.optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'Explanation' });
+const verifyMode = z.enum(['stateless', 'session']);
+export const ExplainResponse = z
+  .object({ status: success, mode: verifyMode, explanation: Explanation })
+  .meta({ id: 'ExplainResponse' });
+export const Stats = z
+  .object({
+    status: success,
+    mode: verifyMode,
+    verifications: z
+      .record(z.string(), z.number().int().min(0))
+      .meta({ description: '`valid`, or the refusal code, to the count of verifications so far.' }),
+    session_checks: z
+      .partialRecord(z.enum(['alive', 'revoked']), z.number().int().min(0))
+      .optional()
+      .meta({ description: 'Session mode only: the Redis session checks after a good verification.' }),
+    cache: z.object({
+      hits: z.number().int().min(0),
+      misses: z.number().int().min(0),
+      size: z.number().int().min(0),
+      hit_ratio: z.number().min(0).max(1).nullable(),
+    }),
+  })
+  .meta({ id: 'Stats' });
+
 /** RFC 9457 problem details with the stack's `code` and `request_id`. */
 export const Problem = z
   .looseObject({
@@ -314,4 +403,8 @@ export type Health = z.output<typeof Health>;
 export type ProtectedContent = z.output<typeof ProtectedContent>;
 export type AdminContent = z.output<typeof AdminContent>;
 export type WhoAmI = z.output<typeof WhoAmI>;
+export type ExplainRequest = z.input<typeof ExplainRequest>;
+export type Explanation = z.output<typeof Explanation>;
+export type ExplainResponse = z.output<typeof ExplainResponse>;
+export type Stats = z.output<typeof Stats>;
 export type Problem = z.output<typeof Problem>;

@@ -171,12 +171,14 @@ const sessionView = (s: {
   lastUsedAt: number;
   ip: string;
   userAgent: string;
+  cookie: boolean;
 }) => ({
   id: s.id,
   created_at: new Date(s.createdAt).toISOString(),
   last_used_at: new Date(s.lastUsedAt).toISOString(),
   ip: s.ip,
   user_agent: s.userAgent,
+  cookie: s.cookie,
 });
 
 async function existingUser(deps: AccountDeps, userId: string) {

@@ -1,5 +1,11 @@
 /** Thin routes: validate the body into plain data, call a use case, write the response. */
-import { Credentials, PasswordChangeRequest, RefreshRequest, SessionIdParam } from '@authstack/contract';
+import {
+  Credentials,
+  LoginQuery,
+  PasswordChangeRequest,
+  RefreshRequest,
+  SessionIdParam,
+} from '@authstack/contract';
 import { HttpProblem } from '@authstack/http-problem';
 import { requestId } from '@authstack/telemetry';
 import { type AccessTokenClaims, VerifyError } from '@authstack/verifier';
@@ -13,7 +19,6 @@ import {
   register,
 } from '../domain/accounts.ts';
 import { type CookieSession, logoutSessionCookie, rotateSessionCookie } from '../domain/cookie-sessions.ts';
-import { invalidInput } from '../domain/errors.ts';
 import {
   changePassword,
   listSessions,
@@ -65,10 +70,10 @@ export interface BearerGuards {
 
 /** `?session=cookie` opens a cookie session too; `?session=bearer` (or nothing) does not. */
 function wantsCookie(req: Request): boolean {
-  const mode = req.query.session;
-  if (mode === undefined || mode === 'bearer') return false;
-  if (mode === 'cookie') return true;
-  throw invalidInput('The "session" query parameter is "cookie" or "bearer".');
+  return (
+    parse(LoginQuery, req.query, 'The "session" query parameter is "cookie" or "bearer".').session ===
+    'cookie'
+  );
 }
 
 export function accountRoutes(deps: AccountDeps, bearer: BearerGuards, cookies: { maxAge: number }): Router {
