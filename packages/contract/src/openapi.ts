@@ -14,7 +14,7 @@ import {
 import * as c from './index.ts';
 
 type Codes = Record<number, readonly string[]>;
-type Guard = 'none' | 'token' | 'session' | 'admin';
+type Guard = 'none' | 'token' | 'session' | 'cookie' | 'admin';
 
 /** Every way an access token is refused (`@authstack/verifier`'s `VerifyErrorCode`). */
 export const TOKEN_CODES = [
@@ -54,6 +54,8 @@ const GUARDS: Record<Guard, Codes> = {
   none: {},
   token: { 401: TOKEN_CODES },
   session: { 401: TOKEN_CODES, 503: ['service_unavailable'] },
+  /** A Bearer token whose session is alive, or else the session cookie (bearer wins). */
+  cookie: { 401: [...TOKEN_CODES, 'invalid_session'], 503: ['service_unavailable'] },
   admin: { 401: TOKEN_CODES, 403: ['insufficient_scope'], 503: ['service_unavailable'] },
 };
 
@@ -105,7 +107,13 @@ interface Operation {
   body?: z.ZodType;
   query?: z.ZodObject;
   path?: z.ZodObject;
-  ok: { status: number; schema: z.ZodType; description?: string; type?: string };
+  header?: z.ZodObject;
+  /** Instead of the guard's security requirements. */
+  security?: Record<string, string[]>[];
+  /** The success answer; without a schema it has no body. */
+  ok: { status: number; schema?: z.ZodType; description?: string; type?: string; headers?: z.ZodObject };
+  /** Other success answers. */
+  also?: Record<number, ZodOpenApiResponseObject>;
   errors?: Codes;
   description?: string;
 }
@@ -116,8 +124,10 @@ function operation(common: Codes, op: Operation): ZodOpenApiOperationObject {
   const responses: Record<string, ZodOpenApiResponseObject> = {
     [op.ok.status]: {
       description: op.ok.description ?? op.summary,
-      content: { [op.ok.type ?? 'application/json']: { schema: op.ok.schema } },
+      ...(op.ok.headers ? { headers: op.ok.headers } : {}),
+      ...(op.ok.schema ? { content: { [op.ok.type ?? 'application/json']: { schema: op.ok.schema } } } : {}),
     },
+    ...op.also,
   };
   for (const [status, list] of Object.entries(codes).sort(([a], [b]) => Number(a) - Number(b))) {
     const headers = HEADERS[Number(status)];
@@ -135,10 +145,16 @@ function operation(common: Codes, op: Operation): ZodOpenApiOperationObject {
     summary: op.summary,
     tags: [op.tag],
     ...(op.description ? { description: op.description } : {}),
-    ...(guard === 'none' ? { security: [] } : { security: [{ bearer: [] }] }),
+    security: op.security ?? SECURITY[guard],
     ...(guard === 'admin' ? { 'x-required-role': 'admin' } : {}),
-    ...(op.query || op.path
-      ? { requestParams: { ...(op.query ? { query: op.query } : {}), ...(op.path ? { path: op.path } : {}) } }
+    ...(op.query || op.path || op.header
+      ? {
+          requestParams: {
+            ...(op.query ? { query: op.query } : {}),
+            ...(op.path ? { path: op.path } : {}),
+            ...(op.header ? { header: op.header } : {}),
+          },
+        }
       : {}),
     ...(op.body
       ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } }
@@ -146,6 +162,20 @@ function operation(common: Codes, op: Operation): ZodOpenApiOperationObject {
     responses,
   };
 }
+
+const SECURITY: Record<Guard, Record<string, string[]>[]> = {
+  none: [],
+  token: [{ bearer: [] }],
+  session: [{ bearer: [] }],
+  cookie: [{ bearer: [] }, { sessionCookie: [] }],
+  admin: [{ bearer: [] }],
+};
+
+/** `Set-Cookie` on an answer that opens, rotates or clears the session cookie. */
+const setCookie = (description: string) =>
+  z.object({ 'Set-Cookie': z.string().optional().meta({ description }) });
+const ROTATED =
+  "A new `__Host-session` value when the cookie was due for rotation (the account's roles changed).";
 
 const operational = (service: string, common: Codes): ZodOpenApiPathsObject => ({
   '/healthz': {
@@ -186,6 +216,16 @@ const BEARER = {
   },
 };
 
+const SESSION_COOKIE = {
+  sessionCookie: {
+    type: 'apiKey' as const,
+    in: 'cookie' as const,
+    name: '__Host-session',
+    description:
+      'A cookie session (`POST /auth/login?session=cookie`; `HttpOnly; Secure; SameSite=Strict; Path=/`). A request with an Authorization header uses the Bearer token and ignores the cookie; a state-changing request with the cookie from another site is 403 `cross_site_request`.',
+  },
+};
+
 const openApiDocument = z.looseObject({ openapi: z.string() });
 
 /** The auth service's document. */
@@ -201,7 +241,7 @@ export function authDocument(version = '0.1.0') {
         'Registration, login, sessions (refresh tokens), the key set, and the admin API. Errors are RFC 9457 problem+json with a stable `code`.',
       license: { name: 'MIT', identifier: 'MIT' },
     },
-    components: { securitySchemes: BEARER, schemas: { Problem: c.Problem } },
+    components: { securitySchemes: { ...BEARER, ...SESSION_COOKIE }, schemas: { Problem: c.Problem } },
     paths: {
       '/auth/register': {
         post: op({
@@ -213,21 +253,30 @@ export function authDocument(version = '0.1.0') {
             400: ['invalid_input', 'invalid_username', ...PASSWORD_CODES],
             409: ['username_taken'],
             429: ['too_many_attempts'],
-            503: ['service_unavailable'],
+            503: ['service_unavailable', 'overloaded'],
           },
         }),
       },
       '/auth/login': {
         post: op({
-          summary: 'Log in: an access token and a refresh token (a new session)',
+          summary:
+            'Log in: an access token and a refresh token (a new session); with ?session=cookie also a session cookie',
           tag: 'accounts',
+          query: c.LoginQuery,
           body: c.Credentials,
-          ok: { status: 200, schema: c.TokenResponse },
+          ok: {
+            status: 200,
+            schema: c.TokenResponse,
+            headers: setCookie(
+              'With `?session=cookie`: `__Host-session=<value>; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=<REFRESH_ABSOLUTE_TTL>`.',
+            ),
+          },
           errors: {
             400: ['invalid_input'],
             401: ['invalid_credentials'],
+            403: ['cross_site_request'],
             429: ['too_many_attempts'],
-            503: ['service_unavailable'],
+            503: ['service_unavailable', 'overloaded'],
           },
         }),
       },
@@ -242,28 +291,39 @@ export function authDocument(version = '0.1.0') {
       },
       '/auth/logout': {
         post: op({
-          summary: 'End one session (Bearer token or {refresh_token}); idempotent',
+          summary:
+            'End one session (Bearer token, else the session cookie, else {refresh_token}); idempotent',
           tag: 'sessions',
           guard: 'token',
+          security: [{ bearer: [] }, { sessionCookie: [] }, {}],
           body: c.RefreshRequest.optional(),
-          ok: { status: 200, schema: c.Done },
-          errors: { 503: ['service_unavailable'] },
+          ok: {
+            status: 200,
+            schema: c.Done,
+            headers: setCookie('With the cookie: `__Host-session=; ...; Max-Age=0` (cleared).'),
+          },
+          errors: { 403: ['cross_site_request'], 503: ['service_unavailable'] },
         }),
       },
       '/auth/logout-all': {
         post: op({
           summary: "End every session of the caller's account",
           tag: 'sessions',
-          guard: 'session',
-          ok: { status: 200, schema: c.Revoked },
+          guard: 'cookie',
+          ok: {
+            status: 200,
+            schema: c.Revoked,
+            headers: setCookie('With the cookie: `__Host-session=; ...; Max-Age=0` (cleared).'),
+          },
+          errors: { 403: ['cross_site_request'] },
         }),
       },
       '/auth/me': {
         get: op({
           summary: "The caller's profile",
           tag: 'accounts',
-          guard: 'session',
-          ok: { status: 200, schema: c.Me },
+          guard: 'cookie',
+          ok: { status: 200, schema: c.Me, headers: setCookie(ROTATED) },
           errors: { 401: ['invalid_token'] },
         }),
       },
@@ -271,31 +331,37 @@ export function authDocument(version = '0.1.0') {
         get: op({
           summary: "The caller's live sessions",
           tag: 'sessions',
-          guard: 'session',
-          ok: { status: 200, schema: c.SessionList },
+          guard: 'cookie',
+          ok: { status: 200, schema: c.SessionList, headers: setCookie(ROTATED) },
         }),
       },
       '/auth/sessions/{id}': {
         delete: op({
           summary: 'End one of the caller’s sessions',
           tag: 'sessions',
-          guard: 'session',
+          guard: 'cookie',
           path: c.SessionIdParam,
-          ok: { status: 200, schema: c.Done },
-          errors: { 404: ['session_not_found'] },
+          ok: { status: 200, schema: c.Done, headers: setCookie(ROTATED) },
+          errors: { 403: ['cross_site_request'], 404: ['session_not_found'] },
         }),
       },
       '/auth/password': {
         post: op({
           summary: 'Change the password; every other session ends',
           tag: 'accounts',
-          guard: 'session',
+          guard: 'cookie',
           body: c.PasswordChangeRequest,
-          ok: { status: 200, schema: c.Revoked },
+          ok: {
+            status: 200,
+            schema: c.Revoked,
+            headers: setCookie('With the cookie: a new `__Host-session` value for this session (rotation).'),
+          },
           errors: {
             400: ['invalid_input', ...PASSWORD_CODES],
             401: ['invalid_credentials'],
+            403: ['cross_site_request'],
             429: ['too_many_attempts'],
+            503: ['overloaded'],
           },
         }),
       },
@@ -405,6 +471,44 @@ export function authDocument(version = '0.1.0') {
           ok: { status: 200, schema: c.OpenIdConfiguration },
         }),
       },
+      '/internal/session-token': {
+        get: op({
+          summary:
+            "The gateway's cookie-to-token exchange (nginx auth_request; the gateway routes nothing under /internal/ from outside)",
+          description:
+            "204 when there is nothing to exchange (an Authorization header: bearer wins; or no session cookie). 200 with the session's access token in `X-Session-Authorization`, which nginx forwards upstream as `Authorization` and never to the client. A request whose original method (`X-Original-Method`, else counted as state-changing) changes state and comes from another site is 403 `cross_site_request`.",
+          tag: 'internal',
+          guard: 'none',
+          ok: {
+            status: 200,
+            description: 'The cookie names a live session: an access token of that session, for upstreams.',
+            headers: z.object({
+              'X-Session-Authorization': z.string().meta({ description: '`Bearer <access token>`.' }),
+              'X-Session-Set-Cookie': z.string().optional().meta({
+                description: 'The rotated cookie, when it was due (the gateway adds it to its answer).',
+              }),
+              'X-Session-Token-Cache': z
+                .enum(['hit', 'miss'])
+                .meta({ description: 'Whether the token came from the session’s minted-token cache.' }),
+            }),
+          },
+          also: {
+            204: { description: 'Nothing to exchange: an Authorization header, or no session cookie.' },
+          },
+          errors: {
+            401: ['invalid_session'],
+            403: ['cross_site_request'],
+            503: ['service_unavailable'],
+          },
+          header: z.object({
+            'X-Original-Method': z
+              .string()
+              .optional()
+              .meta({ description: 'The method of the request the gateway is authorising.' }),
+          }),
+          security: [{ sessionCookie: [] }, {}],
+        }),
+      },
       '/auth/openapi.json': {
         get: op({ summary: 'This document', tag: 'meta', ok: { status: 200, schema: openApiDocument } }),
       },
@@ -456,6 +560,30 @@ export function resourceDocument(version = '0.1.0') {
           guard: 'token',
           ok: { status: 200, schema: c.WhoAmI },
           errors: verified,
+        }),
+      },
+      '/api/explain': {
+        post: op({
+          summary:
+            "The verifier's pipeline run step by step on any token (the study console); never authorises anything",
+          description:
+            'A refused token is still a 200: the answer is an explanation, not an authorisation. Rate-limited per client address (EXPLAIN_RATE_LIMIT a minute, per instance).',
+          tag: 'study',
+          body: c.ExplainRequest,
+          ok: { status: 200, schema: c.ExplainResponse },
+          errors: {
+            400: ['invalid_input', 'malformed_json'],
+            413: ['payload_too_large'],
+            415: ['unsupported_media_type', 'unsupported_encoding'],
+            429: ['too_many_requests'],
+          },
+        }),
+      },
+      '/api/stats': {
+        get: op({
+          summary: "This instance's verification counts and verified-token cache (the study console)",
+          tag: 'study',
+          ok: { status: 200, schema: c.Stats },
         }),
       },
       '/api/openapi.json': {

@@ -15,6 +15,7 @@ interface MediaType {
 }
 interface ResponseObject {
   content?: Record<string, MediaType>;
+  headers?: Record<string, { required?: boolean }>;
 }
 interface OperationObject {
   responses: Record<string, ResponseObject>;
@@ -89,7 +90,22 @@ export function contractChecker(doc: OpenApiDocument) {
     const op = doc.paths[match.template]![method]!;
     const documentedResponse = op.responses[String(response.status)];
     if (!documentedResponse) throw new Error(`${where}: status not documented for ${match.template}`);
+    for (const [name, header] of Object.entries(documentedResponse.headers ?? {})) {
+      if (header.required && !response.headers.has(name)) throw new Error(`${where}: no ${name} header`);
+    }
     const contentType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    if (!documentedResponse.content) {
+      // Documented without a body (a 204, the gateway exchange's 200): none may come.
+      const empty =
+        response.body === '' ||
+        (typeof response.body === 'object' &&
+          response.body !== null &&
+          Object.keys(response.body).length === 0);
+      if (contentType !== '' || !empty)
+        throw new Error(`${where}: a body (${contentType}) where none is documented`);
+      seen.add(`${response.method} ${match.template} ${response.status}`);
+      return;
+    }
     const media = documentedResponse.content?.[contentType];
     if (!media) {
       throw new Error(

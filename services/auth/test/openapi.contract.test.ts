@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { authDocument } from '@authstack/contract/openapi';
-import { http } from '@authstack/testing';
+import { eventually, http, type TestDatabase } from '@authstack/testing';
 import {
   contractChecker,
   documented,
@@ -15,8 +15,25 @@ import {
   type OpenApiDocument,
   problemCodesIn,
 } from '@authstack/testing/openapi';
+import bcrypt from 'bcrypt';
+import type { Bcrypt } from '../src/domain/passwords.ts';
 import { type AdminStack, BOOT, startWithAdmin } from './admin-support.ts';
-import { STRONG_PASSWORD, username } from './support.ts';
+import {
+  migratedDatabase,
+  STRONG_PASSWORD,
+  startTestAuth,
+  type TestAuth,
+  testEnv,
+  username,
+} from './support.ts';
+
+/** The `__Host-session=<value>` pair a response set (empty when it cleared the cookie). */
+function sessionCookieOf(headers: Headers): string {
+  const line = headers.getSetCookie().find((l) => l.startsWith('__Host-session='));
+  assert.ok(line, 'a __Host-session cookie was set');
+  return line.split(';')[0]!;
+}
+const ELSEWHERE = { origin: 'https://elsewhere.example', 'sec-fetch-site': 'cross-site' };
 
 const source = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 /** Where the auth service's problems are made: its catalogue, its other throw sites, and the shared packages. */
@@ -31,6 +48,34 @@ const CATALOGUES = [
 ];
 /** Problems of the verifier that auth cannot raise: its key set is local, never fetched. */
 const NOT_IN_AUTH = new Set(['keys_unavailable']);
+
+/** bcrypt whose calls wait, while the gate is closed, until it opens (no timing: the queue fills for certain). */
+function gatedBcrypt() {
+  let closed = false;
+  const waiting: (() => void)[] = [];
+  const pass = () => (closed ? new Promise<void>((resolve) => waiting.push(resolve)) : Promise.resolve());
+  const engine: Bcrypt = {
+    hash: async (data, cost) => {
+      await pass();
+      return bcrypt.hash(data, cost);
+    },
+    compare: async (data, hash) => {
+      await pass();
+      return bcrypt.compare(data, hash);
+    },
+  };
+  return {
+    engine,
+    waiting: () => waiting.length,
+    close: () => {
+      closed = true;
+    },
+    open: () => {
+      closed = false;
+      for (const resolve of waiting.splice(0)) resolve();
+    },
+  };
+}
 
 describe('auth and its OpenAPI document', () => {
   let stack: AdminStack;
@@ -48,7 +93,7 @@ describe('auth and its OpenAPI document', () => {
   async function call<T = Record<string, unknown>>(
     method: string,
     path: string,
-    init: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
+    init: { body?: unknown; token?: string | undefined; headers?: Record<string, string> } = {},
   ) {
     const res = await http<T>(`${stack.auth.url}${path}`, { method, ...init });
     checker.check({ method, path, status: res.status, headers: res.headers, body: res.body });
@@ -246,6 +291,117 @@ describe('auth and its OpenAPI document', () => {
       (await call('GET', '/auth/admin/events?cursor=zz', { token: admin })).body.code,
       'invalid_cursor',
     );
+
+    // --- cookie sessions: the login that sets one, the routes that take it, the gateway's exchange
+    const browser = { username: username('browser'), password: STRONG_PASSWORD };
+    assert.equal((await call('POST', '/auth/register', { body: browser })).status, 201);
+    const login2 = (query: string, headers: Record<string, string> = {}) =>
+      call('POST', `/auth/login${query}`, { body: browser, headers });
+    assert.equal((await login2('?session=sometimes')).body.code, 'invalid_input');
+    const crossLogin = await login2('?session=cookie', ELSEWHERE);
+    assert.deepEqual([crossLogin.status, crossLogin.body.code], [403, 'cross_site_request']);
+    assert.deepEqual(crossLogin.headers.getSetCookie(), []);
+    const opened = await login2('?session=cookie');
+    assert.equal(opened.status, 200);
+    let cookie = sessionCookieOf(opened.headers);
+    const withCookie = (headers: Record<string, string> = {}) => ({ headers: { cookie, ...headers } });
+    const forged = { headers: { cookie: `__Host-session=${'A'.repeat(87)}` } };
+    assert.equal((await call('GET', '/auth/me', withCookie())).status, 200);
+    const listedMine = await call<{ sessions: { current: boolean; cookie: boolean }[] }>(
+      'GET',
+      '/auth/sessions',
+      withCookie(),
+    );
+    assert.ok(listedMine.body.sessions.some((s) => s.current && s.cookie));
+    assert.equal((await call('GET', '/auth/me', forged)).body.code, 'invalid_session');
+    assert.equal((await call('POST', '/auth/logout-all', forged)).body.code, 'invalid_session');
+    const crossDelete = await call('DELETE', `/auth/sessions/${crypto.randomUUID()}`, withCookie(ELSEWHERE));
+    assert.equal(crossDelete.body.code, 'cross_site_request');
+    assert.equal(
+      (await call('POST', '/auth/logout-all', withCookie(ELSEWHERE))).body.code,
+      'cross_site_request',
+    );
+
+    const exchanged = await call(
+      'GET',
+      '/internal/session-token',
+      withCookie({ 'x-original-method': 'GET' }),
+    );
+    assert.equal(exchanged.status, 200);
+    assert.match(exchanged.headers.get('x-session-authorization') ?? '', /^Bearer /);
+    assert.equal((await call('GET', '/internal/session-token')).status, 204);
+    assert.equal(
+      (await call('GET', '/internal/session-token', { ...withCookie(), token: admin })).status,
+      204,
+      'bearer wins',
+    );
+    assert.equal((await call('GET', '/internal/session-token', forged)).body.code, 'invalid_session');
+    const crossExchange = await call(
+      'GET',
+      '/internal/session-token',
+      withCookie({ ...ELSEWHERE, 'x-original-method': 'POST' }),
+    );
+    assert.equal(crossExchange.body.code, 'cross_site_request');
+
+    const change = { current_password: STRONG_PASSWORD, new_password: 'a phrase for the browser' };
+    const crossChange = await call('POST', '/auth/password', { body: change, ...withCookie(ELSEWHERE) });
+    assert.equal(crossChange.body.code, 'cross_site_request');
+    const changed = await call('POST', '/auth/password', { body: change, ...withCookie() });
+    assert.equal(changed.status, 200);
+    const rotated = sessionCookieOf(changed.headers);
+    assert.notEqual(rotated, cookie, 'a password change with the cookie rotates it');
+    cookie = rotated;
+    assert.equal((await call('POST', '/auth/logout', withCookie(ELSEWHERE))).body.code, 'cross_site_request');
+    const out = await call('POST', '/auth/logout', withCookie());
+    assert.equal(out.status, 200);
+    assert.equal(sessionCookieOf(out.headers), '__Host-session=', 'logout clears the cookie');
+    assert.equal((await call('GET', '/auth/me', withCookie())).body.code, 'invalid_session');
+  });
+
+  it('when the password-hashing queue is full, then register, login and password change answer 503 overloaded as documented', async () => {
+    // Admission control (issue 19) on an instance of its own: one held bcrypt call fills this client's share.
+    const gate = gatedBcrypt();
+    const db: TestDatabase = await migratedDatabase();
+    let busy: TestAuth | undefined;
+    try {
+      busy = await startTestAuth(testEnv(db, { BCRYPT_MAX_PER_CLIENT: '1', BCRYPT_MAX_PER_ACCOUNT: '1' }), {
+        bcrypt: gate.engine,
+      });
+      const url = busy.url;
+      const at = async (method: string, path: string, init: { body?: unknown; token?: string } = {}) => {
+        const res = await http(`${url}${path}`, { method, ...init });
+        checker.check({ method, path, status: res.status, headers: res.headers, body: res.body });
+        return res;
+      };
+      const account = { username: username('busy'), password: STRONG_PASSWORD };
+      assert.equal((await at('POST', '/auth/register', { body: account })).status, 201);
+      const token = String((await at('POST', '/auth/login', { body: account })).body.access_token);
+      gate.close();
+      const held = http(`${url}/auth/login`, {
+        body: { username: username('held'), password: STRONG_PASSWORD },
+      });
+      await eventually(async () => gate.waiting() === 1, 10_000, 10);
+      const shed = [
+        await at('POST', '/auth/register', {
+          body: { username: username('shed'), password: STRONG_PASSWORD },
+        }),
+        await at('POST', '/auth/login', { body: account }),
+        await at('POST', '/auth/password', {
+          token,
+          body: { current_password: STRONG_PASSWORD, new_password: 'never hashed at all' },
+        }),
+      ];
+      assert.deepEqual(
+        shed.map((res) => [res.status, res.body.code]),
+        Array(3).fill([503, 'overloaded']),
+      );
+      gate.open();
+      assert.equal((await held).status, 401);
+    } finally {
+      gate.open();
+      await busy?.stop();
+      await db.drop();
+    }
   });
 
   it('when the walk is over, then every documented operation answered its success status', () => {
