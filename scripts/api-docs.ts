@@ -55,14 +55,26 @@ function failures(responses: Json): string {
     .join('; ');
 }
 
+const SCHEMES: Record<string, string> = { bearer: 'Bearer', sessionCookie: 'cookie' };
+
+/** `Bearer`, `Bearer or cookie`, `Bearer, admin`, ... from the operation's security requirements. */
+function authOf(op: Json): string {
+  const security = (op.security as Json[] | undefined) ?? [];
+  const schemes = security.flatMap((requirement) =>
+    Object.keys(requirement).map((name) => SCHEMES[name] ?? name),
+  );
+  if (schemes.length === 0) return '—';
+  const anonymous = security.some((requirement) => Object.keys(requirement).length === 0);
+  return `${schemes.join(' or ')}${op['x-required-role'] ? `, ${op['x-required-role']}` : ''}${anonymous ? ' (or none)' : ''}`;
+}
+
 function table(doc: Json): string {
   const rows: string[][] = [['method, path', 'auth', 'request', 'success', 'failures (status: code)']];
   for (const [path, item] of Object.entries(doc.paths as Json)) {
     for (const method of METHODS) {
       const op = (item as Json)[method] as Json | undefined;
       if (!op) continue;
-      const security = op.security as unknown[];
-      const auth = op['x-required-role'] ? 'Bearer, admin' : security.length > 0 ? 'Bearer' : '—';
+      const auth = authOf(op);
       const query = ((op.parameters as { in: string; name: string }[] | undefined) ?? [])
         .filter((p) => p.in === 'query')
         .map((p) => `${p.name}=`)
@@ -74,14 +86,23 @@ function table(doc: Json): string {
         .filter(Boolean)
         .join(' ');
       const responses = op.responses as Json;
-      const [okStatus, ok] = Object.entries(responses).find(([status]) => Number(status) < 400)!;
-      const [type, media] = Object.entries(((ok as Json).content as Json) ?? {})[0] ?? ['', {}];
-      const shape = type === 'application/json' ? fields(doc, (media as Json).schema) : type;
+      const success = Object.entries(responses)
+        .filter(([status]) => Number(status) < 400)
+        .map(([status, ok]) => {
+          const [type, media] = Object.entries(((ok as Json).content as Json) ?? {})[0] ?? ['', {}];
+          const shape = type === 'application/json' ? fields(doc, (media as Json).schema) : type;
+          const headers = Object.keys(((ok as Json).headers as Json | undefined) ?? {})
+            .filter((name) => !name.startsWith('X-Session-') || name === 'X-Session-Authorization')
+            .map((name) => ` + \`${name}\``)
+            .join('');
+          return `${status}${shape ? ` \`${shape}\`` : ''}${headers}`;
+        })
+        .join('; ');
       rows.push([
         `\`${method.toUpperCase()} ${path}\``,
         auth,
         request ? `\`${request}\`` : '',
-        `${okStatus}${shape ? ` \`${shape}\`` : ''}`,
+        success,
         failures(responses),
       ]);
     }
