@@ -102,10 +102,11 @@ export function adminCommands(program: Command, ctx: AdminContext): void {
 
   users
     .command('end-sessions <username>')
-    .description("end an account's sessions (all, or one with --session); audited as sessions_revoked")
-    .option('--session <id>', 'end only this session')
-    .action(async (username: string, opts: { session?: string }) => {
-      const revoked = await (await admin()).endSessions(username, opts.session);
+    .description("end an account's sessions (all, or one with --session-id); audited as sessions_revoked")
+    // Not --session: that is the global option choosing bearer or cookie sessions.
+    .option('--session-id <id>', 'end only this session')
+    .action(async (username: string, opts: { sessionId?: string }) => {
+      const revoked = await (await admin()).endSessions(username, opts.sessionId);
       out().emit({ username, revoked }, (v) => `${v.revoked} session(s) of ${v.username} ended`);
     });
 

@@ -176,7 +176,9 @@ describe('the CLI: conventions and admin commands', () => {
     await own(['login', user.username]);
     const sessions = parsed(await asAdmin(['users', 'sessions', user.username])).sessions as { id: string }[];
     assert.equal(sessions.length, 1);
-    const one = parsed(await asAdmin(['users', 'end-sessions', user.username, '--session', sessions[0]!.id]));
+    const one = parsed(
+      await asAdmin(['users', 'end-sessions', user.username, '--session-id', sessions[0]!.id]),
+    );
     assert.equal(one.revoked, 1);
     assert.equal(parsed(await asAdmin(['users', 'end-sessions', user.username])).revoked, 0);
     const events = parsed(await asAdmin(['events', '--user', user.username, '--limit', '50'])).events as {
