@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images outdated seed unseed load observe
+.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images outdated seed unseed load observe api-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -81,6 +81,8 @@ certs: ## a local CA and the gateway's server certificate in certs/ (git-ignored
 	bash infra/certs/make-certs.sh
 
 COMPOSE := docker compose
+# The commit the images report on /healthz (unknown outside a git checkout).
+export BUILD_COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 STACK_RUNNING = $(shell docker compose ps --status running -q gateway 2>/dev/null)
 
 up: ## the container stack: env and certs when missing, build, start, wait, then run the client scenarios
@@ -93,6 +95,9 @@ up: ## the container stack: env and certs when missing, build, start, wait, then
 
 down: ## stop the container stack and remove its containers (volumes are kept; add -v by hand to drop them)
 	$(COMPOSE) --profile tools --profile load --profile observability down --remove-orphans
+
+api-docs: ## rewrite docs/api.md's endpoint tables from the OpenAPI documents (a test checks they are current)
+	$(NODE24) node scripts/api-docs.ts
 
 logs: ## follow the container stack's logs
 	$(COMPOSE) logs -f --tail=100

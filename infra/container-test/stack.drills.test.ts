@@ -290,6 +290,29 @@ describe('container stack drills', { concurrency: false }, () => {
     assert.ok(Number(threads) >= 4, `UV_THREADPOOL_SIZE=${threads}`);
   });
 
+  it('when the admin CLI runs in the client container, then it reaches the API through the gateway, and the OpenAPI documents and build info are served', async () => {
+    const cli = (...args: string[]) => compose('run', '--rm', '-T', 'client', ...args);
+    assert.match((await cli('--version')).trim(), /^\d+\.\d+\.\d+$/);
+    const users = JSON.parse(await cli('--as-admin', '--json', 'users', 'list', '--all')) as {
+      users: { username: string; roles: string[] }[];
+    };
+    assert.ok(
+      users.users.some((u) => u.roles.includes('admin')),
+      'the bootstrap admin is listed',
+    );
+    const exported = (await cli('--as-admin', 'accounts', 'export')).trimEnd().split('\n');
+    assert.ok(exported.every((line) => /^\$(hmac-sha256\$)?2[ab]\$/.test(JSON.parse(line).password_hash)));
+    for (const path of ['/auth/openapi.json', '/api/openapi.json']) {
+      assert.equal((await api('GET', path)).body.openapi, '3.1.0', path);
+    }
+    const [auth] = await containers('auth');
+    const health = JSON.parse(
+      await nodeIn(auth!, "fetch('http://127.0.0.1:3001/healthz').then((r) => r.text()).then(console.log)"),
+    ) as { service: string; version: string; commit: string };
+    assert.equal(health.service, 'auth');
+    assert.match(health.commit, /^([0-9a-f]{7,40}|unknown)$/);
+  });
+
   it('when auth and resource run three replicas each, then the gateway spreads requests over all, and GETs survive one of each stopping', async () => {
     await compose('up', '-d', '--wait', '--scale', 'auth=3', '--scale', 'resource=3');
     // nginx resolves the service names when it starts: a restart picks up the new replicas.

@@ -3,6 +3,8 @@
  * has, and on SIGTERM/SIGINT: fail readiness, stop accepting connections, let in-flight requests finish
  * (bounded), then close the service's own resources.
  */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { RequestListener, Server } from 'node:http';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +18,40 @@ export interface Stoppable {
   /** Close pools, timers and connections. */
   close(): Promise<void>;
   logger: { info(obj: object, msg: string): void };
+  /** What runs: logged at start-up. */
+  build?: BuildInfo;
+}
+
+/** The running build: reported on `/healthz` and logged at start-up. */
+export interface BuildInfo {
+  service: string;
+  /** The service package's version. */
+  version: string;
+  /** `BUILD_COMMIT` (set at image build), else the git checkout's commit, else `unknown`. */
+  commit: string;
+}
+
+const COMMIT = /^[0-9a-f]{7,40}$/;
+
+/**
+ * The build of a service from its package.json and the commit: the `BUILD_COMMIT` variable (the Dockerfiles set it
+ * from a build argument), else `git rev-parse` when the sources are a git checkout and git is installed, else
+ * `unknown`. Build metadata, not configuration: a missing or odd value never stops start-up.
+ */
+export function buildInfo(service: string, packageJson: URL): BuildInfo {
+  const { version } = JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string };
+  const fromEnv = process.env.BUILD_COMMIT?.trim().toLowerCase();
+  let commit = fromEnv && COMMIT.test(fromEnv) ? fromEnv : undefined;
+  if (!commit) {
+    const git = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+      cwd: new URL('.', packageJson),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const head = git.status === 0 ? git.stdout.trim() : '';
+    commit = COMMIT.test(head) ? head : 'unknown';
+  }
+  return Object.freeze({ service, version, commit });
 }
 
 export interface Listening {
@@ -94,7 +130,12 @@ export async function runMain<C>(
     console.error(`${name}: start-up failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   }
-  running.service.logger.info({ url: running.url }, `${name} listening`);
+  // The logger already names the service; the url last, where readers of this line have found it.
+  const build = running.service.build;
+  running.service.logger.info(
+    { ...(build ? { version: build.version, commit: build.commit } : {}), url: running.url },
+    `${name} listening`,
+  );
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       running.service.logger.info({ signal }, 'shutting down');
@@ -133,16 +174,16 @@ export function serve<
 }
 
 /**
- * The routes every service has, outside the request log: `/healthz` (alive), `/readyz` (dependencies
+ * The routes every service has, outside the request log: `/healthz` (alive, with the build), `/readyz` (dependencies
  * reachable), `/metrics` (Prometheus). And the tail every service ends with: 404 for unknown paths, and
  * problem+json for every error, logging 5xx with their cause.
  */
 export function operationalRoutes(
   app: Express,
-  deps: { ready: () => Promise<boolean>; metrics: Metrics },
+  deps: { ready: () => Promise<boolean>; metrics: Metrics; build?: BuildInfo | undefined },
 ): void {
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json({ status: 'ok', ...deps.build });
   });
   app.get('/readyz', async (_req, res) => {
     const ready = await deps.ready();

@@ -82,6 +82,33 @@ describe('runMain: configuration, start-up and signals', () => {
     });
   }
 
+  it('when started with BUILD_COMMIT set, then the start-up log and /healthz name the version and that commit', async () => {
+    const service = run({ BUILD_COMMIT: '0123456789ab' });
+    try {
+      const raw = await service.line(/"msg":"fixture listening"/);
+      const line = JSON.parse(raw) as Record<string, string>;
+      const build = { service: 'fixture', version: '0.1.0', commit: '0123456789ab' };
+      assert.deepEqual({ service: line.service, version: line.version, commit: line.commit }, build);
+      assert.equal(raw.split('"service":').length, 2, 'the service is named once');
+      assert.deepEqual(await (await fetch(`${line.url}/healthz`)).json(), { status: 'ok', ...build });
+    } finally {
+      service.child.kill('SIGTERM');
+      await service.exited;
+    }
+  });
+
+  it('when BUILD_COMMIT is not a commit and git is not on PATH, then the commit is "unknown"', async () => {
+    const service = run({ BUILD_COMMIT: 'not a commit', PATH: '/nonexistent' });
+    try {
+      const url = await listening(service);
+      const health = (await (await fetch(`${url}/healthz`)).json()) as { commit: string };
+      assert.equal(health.commit, 'unknown');
+    } finally {
+      service.child.kill('SIGTERM');
+      await service.exited;
+    }
+  });
+
   it('when the configuration is bad, then the process exits 1 naming the variable', async () => {
     const service = run({ FIXTURE_FAIL: 'config' });
     assert.equal(await service.exited, 1);

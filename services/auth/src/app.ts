@@ -2,8 +2,9 @@
  * Builds the auth service's express app from its dependencies. Does not listen: `server.ts` does,
  * and tests start the app on port 0.
  */
+import { authDocument } from '@authstack/contract/openapi';
 import { requireJsonBody } from '@authstack/http-problem';
-import { errorRoutes, operationalRoutes } from '@authstack/lifecycle';
+import { type BuildInfo, errorRoutes, operationalRoutes } from '@authstack/lifecycle';
 import { httpLogger, type Logger, type Metrics } from '@authstack/telemetry';
 import { requireAuth, type Verifier, VerifyError } from '@authstack/verifier';
 import express, { type Express } from 'express';
@@ -17,6 +18,8 @@ import { wellKnownRoutes } from './routes/well-known.ts';
 import type { SessionStore } from './store/sessions.ts';
 
 export interface AppDeps {
+  /** Reported on /healthz. */
+  build?: BuildInfo;
   config: Pick<AuthConfig, 'issuer' | 'jwksMaxAge' | 'trustProxy' | 'bodyLimit' | 'refreshAbsoluteTtl'>;
   logger: Logger;
   metrics: Metrics;
@@ -57,6 +60,11 @@ export function buildApp(deps: AppDeps): Express {
   };
 
   app.use(wellKnownRoutes(deps.keyring, deps.config));
+  // The OpenAPI 3.1 document, generated from the schemas the routes validate with.
+  const openapi = JSON.stringify(authDocument(deps.build?.version));
+  app.get('/auth/openapi.json', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=300').type('application/json').send(openapi);
+  });
   app.use('/auth/admin', adminRoutes(deps.accounts, bearer.session));
   app.use('/auth', accountRoutes(deps.accounts, bearer, { maxAge: deps.config.refreshAbsoluteTtl }));
 

@@ -4,6 +4,7 @@
  */
 
 import os from 'node:os';
+import { type BuildInfo, buildInfo } from '@authstack/lifecycle';
 import { createLogger, createMetrics, type Logger, withSpan } from '@authstack/telemetry';
 import { createVerifier, localKeySet } from '@authstack/verifier';
 import bcrypt from 'bcrypt';
@@ -26,6 +27,8 @@ import { createUserStore } from './store/users.ts';
 
 export interface AuthService {
   app: Express;
+  /** Package version and commit: on /healthz and in the start-up log. */
+  build: BuildInfo;
   config: Readonly<AuthConfig>;
   logger: Logger;
   db: Db;
@@ -262,10 +265,22 @@ export async function createAuthService(
     return dbUp && redisUp;
   };
 
-  const app = buildApp({ config, logger, metrics, accounts, keyring, sessions, verifier, ready });
+  const build = buildInfo('auth', new URL('../package.json', import.meta.url));
+  const app = buildApp({
+    build,
+    config,
+    logger,
+    metrics,
+    accounts,
+    keyring,
+    sessions,
+    verifier,
+    ready,
+  });
 
   return {
     app,
+    build,
     config,
     logger,
     db,

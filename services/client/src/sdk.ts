@@ -6,13 +6,26 @@
  * - keeps the tokens in memory; refresh is single-flight (concurrent callers share one refresh, since
  *   presenting a refresh token twice is reuse and ends the session);
  * - `request()` attaches the access token and, on 401 `token_expired`, refreshes once and retries;
- * - failures are `ApiError`s built from the problem+json body (`status`, `code`, `retryAfter`);
+ * - failures are `ApiError`s built from the problem+json body (`status`, `code`, `retryAfter`); no answer at all is a
+ *   `NetworkError` naming the cause (connection refused, certificate not trusted, timeout, unreachable);
  * - `mode: 'cookie'` logs in with a cookie session instead (`/auth/login?session=cookie`): a small cookie jar keeps
  *   the `__Host-session` cookie and sends it back, no token is kept or sent, and the gateway turns the cookie into
  *   an access token for the resource. Browsers do the same with their own jar.
+ *
+ * Request and response types come from `@authstack/contract`, the schemas the services validate with and the
+ * OpenAPI documents are generated from (type-only imports: nothing of it runs here).
  */
+import type {
+  Session as ContractSession,
+  User as ContractUser,
+  Me,
+  TokenResponse,
+} from '@authstack/contract';
 import { Agent, type Dispatcher, fetch } from 'undici';
 import { checkBaseUrl } from './base-url.ts';
+import { classifyNetworkError } from './network-errors.ts';
+
+export { NetworkError, type NetworkFailure } from './network-errors.ts';
 
 export interface Problem {
   type?: string;
@@ -40,11 +53,7 @@ export class ApiError extends Error {
   }
 }
 
-export interface User {
-  id: string;
-  username: string;
-  roles: string[];
-}
+export type User = ContractUser;
 
 export interface Tokens {
   accessToken: string;
@@ -59,16 +68,7 @@ export interface LoginResult {
   tokens: Tokens;
 }
 
-export interface Session {
-  id: string;
-  created_at: string;
-  last_used_at: string;
-  ip: string;
-  user_agent: string;
-  current: boolean;
-  /** Opened with a session cookie. */
-  cookie: boolean;
-}
+export type Session = ContractSession;
 
 export interface RawResponse<T = Record<string, unknown>> {
   status: number;
@@ -122,20 +122,14 @@ export interface AuthClientOptions {
   onTokens?: (tokens: Tokens | undefined) => void;
   /** Allow a plain `http://` base URL, and only to a loopback address. Default false: HTTPS only. */
   insecureHttpLoopback?: boolean;
+  /** Give up on a request after this long (default 30 s): a `NetworkError` of kind `timeout`. */
+  timeoutMs?: number;
   /** `bearer` (default): tokens in memory, `Authorization: Bearer`. `cookie`: a cookie session, a cookie jar. */
   mode?: 'bearer' | 'cookie';
   /** Cookie mode: cookies from an earlier run. */
   cookies?: Record<string, string>;
   /** Cookie mode: told whenever the jar changes. */
   onCookies?: (cookies: Record<string, string>) => void;
-}
-
-interface TokenResponse {
-  message: string;
-  access_token: string;
-  refresh_token: string;
-  expires_in: number;
-  user: User;
 }
 
 export class AuthClient {
@@ -145,6 +139,7 @@ export class AuthClient {
   #tokens: Tokens | undefined;
   #refreshing: Promise<Tokens> | undefined;
   #onTokens: ((tokens: Tokens | undefined) => void) | undefined;
+  #timeoutMs: number;
   #jar: CookieJar | undefined;
   #onCookies: ((cookies: Record<string, string>) => void) | undefined;
 
@@ -155,6 +150,7 @@ export class AuthClient {
     this.#userAgent = options.userAgent ?? 'authstack-client/0.1';
     this.#tokens = options.tokens;
     this.#onTokens = options.onTokens;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#jar = options.mode === 'cookie' ? new CookieJar(options.cookies) : undefined;
     this.#onCookies = options.onCookies;
   }
@@ -176,7 +172,12 @@ export class AuthClient {
   async call<T = Record<string, unknown>>(
     method: string,
     path: string,
-    init: { body?: unknown; token?: string | undefined; headers?: Record<string, string> } = {},
+    init: {
+      body?: unknown;
+      token?: string | undefined;
+      headers?: Record<string, string>;
+      text?: boolean;
+    } = {},
   ): Promise<RawResponse<T>> {
     const headers: Record<string, string> = {
       accept: 'application/json',
@@ -187,16 +188,27 @@ export class AuthClient {
     if (init.token) headers.authorization = `Bearer ${init.token}`;
     const cookie = this.#jar?.header();
     if (cookie && headers.cookie === undefined) headers.cookie = cookie;
-    const response = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers,
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-      ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
-      redirect: 'manual',
-    });
-    if (this.#jar?.store(response.headers.getSetCookie())) this.#onCookies?.(this.#jar.toJSON());
-    const text = await response.text();
+    const url = `${this.baseUrl}${path}`;
+    let response: Awaited<ReturnType<typeof fetch>>;
+    let text: string;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+        ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      if (this.#jar?.store(response.headers.getSetCookie())) this.#onCookies?.(this.#jar.toJSON());
+      text = await response.text();
+    } catch (error) {
+      throw classifyNetworkError(error, url, this.#timeoutMs);
+    }
     let body: unknown = {};
+    if (init.text && response.ok) {
+      return { status: response.status, headers: response.headers as unknown as Headers, body: text as T };
+    }
     try {
       body = text ? JSON.parse(text) : {};
     } catch {
@@ -275,9 +287,18 @@ export class AuthClient {
   }
 
   /** An authorised call: on 401 `token_expired` the tokens are refreshed once and the call retried. */
-  async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
+  async request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { text?: boolean } = {},
+  ): Promise<T> {
     const send = () =>
-      this.call(method, path, { ...(body !== undefined ? { body } : {}), token: this.#tokens?.accessToken });
+      this.call(method, path, {
+        ...(body !== undefined ? { body } : {}),
+        token: this.#tokens?.accessToken,
+        ...(options.text ? { text: true } : {}),
+      });
     let response = await send();
     if (
       !this.#jar &&
@@ -291,7 +312,7 @@ export class AuthClient {
     return this.#expect<T>([200, 201, 202], response);
   }
 
-  me(): Promise<User & { session_id: string }> {
+  me(): Promise<Me> {
     return this.request('GET', '/auth/me');
   }
 

@@ -207,6 +207,18 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
     }
   });
 
+  it('the OpenAPI documents of auth and resource are served through the gateway', async () => {
+    for (const [path, title] of [
+      ['/auth/openapi.json', 'authstack auth'],
+      ['/api/openapi.json', 'authstack resource'],
+    ] as const) {
+      const res = await api.call<{ openapi: string; info: { title: string } }>('GET', path);
+      assert.equal(res.status, 200, path);
+      assert.equal(res.body.openapi, '3.1.0');
+      assert.equal(res.body.info.title, title);
+    }
+  });
+
   it('the seed alias paths reach the same handlers', async () => {
     const name = username('seed');
     assert.equal(

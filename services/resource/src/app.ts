@@ -4,13 +4,16 @@
  * claim checks); in session mode one Redis round trip also checks that the token's session is alive.
  */
 import type { TrustProxy } from '@authstack/config';
-import { errorRoutes, operationalRoutes } from '@authstack/lifecycle';
+import { resourceDocument } from '@authstack/contract/openapi';
+import { type BuildInfo, errorRoutes, operationalRoutes } from '@authstack/lifecycle';
 import { httpLogger, type Logger, type Metrics } from '@authstack/telemetry';
 import { type AccessTokenClaims, requireAuth, requireRole, type Verifier } from '@authstack/verifier';
 import express, { type Express, type RequestHandler } from 'express';
 import { studyRoutes } from './routes/study.ts';
 
 export interface AppDeps {
+  /** Reported on /healthz. */
+  build?: BuildInfo;
   logger: Logger;
   metrics: Metrics;
   verifier: Verifier;
@@ -49,6 +52,12 @@ export function buildApp(deps: AppDeps): Express {
     sessionCheck ? { check: (claims) => sessionCheck(claims) } : {},
   );
   const claimsOf = (locals: Record<string, unknown>) => locals.auth as AccessTokenClaims;
+
+  // The OpenAPI 3.1 document, generated from the contract's schemas.
+  const openapi = JSON.stringify(resourceDocument(deps.build?.version));
+  app.get('/api/openapi.json', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=300').type('application/json').send(openapi);
+  });
 
   app.get('/api/public', (_req, res) => {
     res.json({ status: 'success', message: 'This content is public.' });

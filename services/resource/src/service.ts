@@ -1,4 +1,6 @@
 /** Wires the resource service: remote key set, verifier (with metrics), optional session check, app. */
+
+import { type BuildInfo, buildInfo } from '@authstack/lifecycle';
 import { createRedis, withRedis } from '@authstack/redis';
 import { createLogger, createMetrics, type Logger, withSpan } from '@authstack/telemetry';
 import {
@@ -16,6 +18,8 @@ import type { ResourceConfig } from './config.ts';
 
 export interface ResourceService {
   app: Express;
+  /** Package version and commit: on /healthz and in the start-up log. */
+  build: BuildInfo;
   logger: Logger;
   verifier: Verifier;
   keys: ReturnType<typeof remoteKeySet>;
@@ -158,7 +162,9 @@ export async function createResourceService(
     );
   };
 
+  const build = buildInfo('resource', new URL('../package.json', import.meta.url));
   const app = buildApp({
+    build,
     logger,
     metrics,
     verifier,
@@ -174,6 +180,7 @@ export async function createResourceService(
   });
   return {
     app,
+    build,
     logger,
     verifier,
     keys,

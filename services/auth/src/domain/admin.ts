@@ -1,9 +1,13 @@
-/** Admin use cases: list and update users, stage a signing key, read the audit trail. */
+/**
+ * Admin use cases: list, find and update users, see and end their sessions, export and import accounts, stage a
+ * signing key, read the audit trail. Every change is audited with the acting admin (`by`).
+ */
+import { type ExportedAccount, type IMPORT_REFUSALS, type ImportAccount, ROLES } from '@authstack/contract';
 import type { AccountDeps, RequestMeta } from './accounts.ts';
-import { invalidCursor, lastAdmin, notAdmin, userNotFound } from './errors.ts';
-import { isValidUsername } from './usernames.ts';
+import { invalidCursor, lastAdmin, notAdmin, sessionNotFound, userNotFound } from './errors.ts';
+import { isValidUsername, normalizeUsername } from './usernames.ts';
 
-export const ROLES = ['user', 'admin'] as const;
+export { ROLES };
 
 const audit = (deps: AccountDeps, meta: RequestMeta, event: Parameters<AccountDeps['events']['record']>[0]) =>
   deps.events.record({ ...event, ip: meta.ip, userAgent: meta.userAgent, requestId: meta.requestId });
@@ -43,8 +47,16 @@ export async function adminStanding(
   return user.roles.includes('admin') ? 'admin' : 'not_admin';
 }
 
-export async function listUsers(deps: AccountDeps, page: { limit: number; cursor?: string | undefined }) {
-  const rows = await deps.users.list(page.limit + 1, fromCursor('users', page.cursor));
+export async function listUsers(
+  deps: AccountDeps,
+  page: { limit: number; cursor?: string | undefined; username?: string | undefined },
+) {
+  const after = fromCursor('users', page.cursor);
+  // Find one by name: normalised as at login; a page of zero or one account, no next page.
+  const rows =
+    page.username !== undefined
+      ? [await deps.users.findByUsername(normalizeUsername(page.username))].filter((u) => u !== undefined)
+      : await deps.users.list(page.limit + 1, after);
   const users = rows.slice(0, page.limit).map((u) => ({
     id: u.id,
     username: u.username,
@@ -151,4 +163,161 @@ export async function listEvents(
   }));
   const last = events.at(-1);
   return { events, next_cursor: rows.length > filter.limit && last ? cursorOf('events', last.id) : null };
+}
+
+const sessionView = (s: {
+  id: string;
+  createdAt: number;
+  lastUsedAt: number;
+  ip: string;
+  userAgent: string;
+  cookie: boolean;
+}) => ({
+  id: s.id,
+  created_at: new Date(s.createdAt).toISOString(),
+  last_used_at: new Date(s.lastUsedAt).toISOString(),
+  ip: s.ip,
+  user_agent: s.userAgent,
+  cookie: s.cookie,
+});
+
+async function existingUser(deps: AccountDeps, userId: string) {
+  const user = await deps.users.findById(userId);
+  if (!user) throw userNotFound();
+  return user;
+}
+
+/** An account's live sessions, newest first. */
+export async function listUserSessions(deps: AccountDeps, userId: string) {
+  const user = await existingUser(deps, userId);
+  const sessions = await deps.sessions.list(user.id);
+  return {
+    user: { id: user.id, username: user.username, roles: user.roles },
+    sessions: sessions.map(sessionView),
+  };
+}
+
+/** End every session of an account (all of them, or the one `sid`); audited as `sessions_revoked`. */
+export async function revokeUserSessions(
+  deps: AccountDeps,
+  actor: { username: string },
+  userId: string,
+  sid: string | undefined,
+  meta: RequestMeta,
+): Promise<number> {
+  const user = await existingUser(deps, userId);
+  let revoked: number;
+  if (sid === undefined) revoked = await deps.sessions.revokeAll(user.id);
+  else if (await deps.sessions.revoke(user.id, sid)) revoked = 1;
+  else throw sessionNotFound();
+  await audit(deps, meta, {
+    type: 'sessions_revoked',
+    userId: user.id,
+    username: user.username,
+    details: { by: actor.username, revoked, ...(sid ? { sid } : {}) },
+  });
+  return revoked;
+}
+
+const EXPORT_PAGE = 500;
+
+/**
+ * Every account with its password hash, page by page in username order, for `GET /auth/admin/users/export`.
+ * Audited as `accounts_exported` with the count once the last page is read.
+ */
+export async function* exportAccounts(
+  deps: AccountDeps,
+  actor: { username: string },
+  meta: RequestMeta,
+): AsyncGenerator<ExportedAccount[]> {
+  let after: string | undefined;
+  let count = 0;
+  for (;;) {
+    const rows = await deps.users.list(EXPORT_PAGE, after);
+    if (rows.length > 0) {
+      count += rows.length;
+      yield rows.map((u) => ({
+        username: u.username,
+        password_hash: u.passwordHash,
+        roles: u.roles as ExportedAccount['roles'],
+        disabled: u.disabled,
+        created_at: u.createdAt.toISOString(),
+      }));
+    }
+    if (rows.length < EXPORT_PAGE) break;
+    after = rows.at(-1)!.username;
+  }
+  await audit(deps, meta, { type: 'accounts_exported', details: { by: actor.username, count } });
+}
+
+/**
+ * A bcrypt hash as this stack stores it: peppered (`$hmac-sha256$2b$<cost>$<53 chars>`, which only verifies with
+ * the PASSWORD_PEPPER it was made under) or plain (`$2a$`/`$2b$`, verified as is and upgraded at the next login).
+ * Cost 4 to 31, the bcrypt range.
+ */
+const BCRYPT_HASH = /^(?:\$hmac-sha256)?\$2[ab]\$(?:0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$/;
+
+/**
+ * The costliest hash an import accepts: the highest BCRYPT_COST the service can be configured with. Every failed
+ * login costs as much as the costliest stored hash (equal cost, see passwords.ts), so one imported hash of cost 31
+ * would make every refused login take hours.
+ */
+export const MAX_IMPORT_COST = 16;
+const costOf = (hash: string) => Number(/\$2[ab]\$(\d{2})\$/.exec(hash)![1]);
+
+type ImportRefusal = { index: number; username: string; reason: (typeof IMPORT_REFUSALS)[number] };
+
+/**
+ * Create accounts with their hashes. Each account is checked on its own: a name that is not valid once
+ * normalised, a malformed hash, a hash costlier than MAX_IMPORT_COST, an unknown role, or a name already taken (in
+ * the database or earlier in the same batch) is refused and reported; the others are created. Audited as
+ * `accounts_imported`, naming the accounts imported as admins.
+ */
+export async function importAccounts(
+  deps: AccountDeps,
+  actor: { username: string },
+  accounts: ImportAccount[],
+  meta: RequestMeta,
+): Promise<{ imported: number; refused: ImportRefusal[] }> {
+  const refused: ImportRefusal[] = [];
+  const seen = new Set<string>();
+  const admins: string[] = [];
+  let imported = 0;
+  for (const [index, account] of accounts.entries()) {
+    const username = normalizeUsername(account.username);
+    const refuse = (reason: ImportRefusal['reason']) =>
+      refused.push({ index, username: account.username, reason });
+    if (!isValidUsername(username)) refuse('invalid_username');
+    else if (!BCRYPT_HASH.test(account.password_hash)) refuse('malformed_hash');
+    else if (costOf(account.password_hash) > MAX_IMPORT_COST) refuse('cost_too_high');
+    else if (!(account.roles ?? []).every((role) => (ROLES as readonly string[]).includes(role)))
+      refuse('invalid_roles');
+    else if (seen.has(username)) refuse('duplicate');
+    else {
+      seen.add(username);
+      const created = await deps.users.insertImported({
+        username,
+        passwordHash: account.password_hash,
+        roles: [...new Set(['user', ...(account.roles ?? [])])],
+        disabled: account.disabled ?? false,
+        createdAt: account.created_at ? new Date(account.created_at) : undefined,
+      });
+      if (!created) refuse('duplicate');
+      else {
+        imported += 1;
+        if (created.roles.includes('admin')) admins.push(created.username);
+      }
+    }
+  }
+  await audit(deps, meta, {
+    type: 'accounts_imported',
+    // Accounts imported with the admin role are named: an import can grant admin.
+    details: {
+      by: actor.username,
+      imported,
+      refused: refused.length,
+      ...(admins.length > 0 ? { admins } : {}),
+    },
+  });
+  return { imported, refused };
 }

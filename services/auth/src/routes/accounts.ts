@@ -1,9 +1,15 @@
 /** Thin routes: validate the body into plain data, call a use case, write the response. */
+import {
+  Credentials,
+  LoginQuery,
+  PasswordChangeRequest,
+  RefreshRequest,
+  SessionIdParam,
+} from '@authstack/contract';
 import { HttpProblem } from '@authstack/http-problem';
 import { requestId } from '@authstack/telemetry';
 import { type AccessTokenClaims, VerifyError } from '@authstack/verifier';
 import { type Request, type RequestHandler, type Response, Router } from 'express';
-import { z } from 'zod';
 import {
   type AccountDeps,
   type IssuedTokens,
@@ -13,7 +19,6 @@ import {
   register,
 } from '../domain/accounts.ts';
 import { type CookieSession, logoutSessionCookie, rotateSessionCookie } from '../domain/cookie-sessions.ts';
-import { invalidInput } from '../domain/errors.ts';
 import {
   changePassword,
   listSessions,
@@ -27,16 +32,10 @@ import { clientAddress } from './client-address.ts';
 import { checkSameSiteRequest, clearSessionCookie, readSessionCookie, setSessionCookie } from './cookies.ts';
 import { parse } from './validation.ts';
 
-const noNul = (value: string) => !value.includes('\u0000');
-const secret = z.string().min(1).max(1024).refine(noNul, 'must not contain NUL');
-
-const credentials = z.object({
-  username: z.string().min(1).max(256).refine(noNul, 'must not contain NUL'),
-  password: secret,
-});
-const refreshBody = z.object({ refresh_token: z.string().min(1).max(512) });
-const passwordBody = z.object({ current_password: secret, new_password: secret });
-const sessionId = z.uuid();
+const credentials = Credentials;
+const refreshBody = RefreshRequest;
+const passwordBody = PasswordChangeRequest;
+const sessionId = SessionIdParam.shape.id;
 
 const CREDENTIALS_HINT = 'Send a JSON object with string fields "username" and "password".';
 
@@ -71,10 +70,10 @@ export interface BearerGuards {
 
 /** `?session=cookie` opens a cookie session too; `?session=bearer` (or nothing) does not. */
 function wantsCookie(req: Request): boolean {
-  const mode = req.query.session;
-  if (mode === undefined || mode === 'bearer') return false;
-  if (mode === 'cookie') return true;
-  throw invalidInput('The "session" query parameter is "cookie" or "bearer".');
+  return (
+    parse(LoginQuery, req.query, 'The "session" query parameter is "cookie" or "bearer".').session ===
+    'cookie'
+  );
 }
 
 export function accountRoutes(deps: AccountDeps, bearer: BearerGuards, cookies: { maxAge: number }): Router {

@@ -2,58 +2,38 @@
  * Admin API: every route needs a live session, and the account behind it must be an active admin now: the
  * role and the disabled flag are read from PostgreSQL on every request, never taken from the token alone.
  */
-import { HttpProblem } from '@authstack/http-problem';
+import {
+  EventsQuery,
+  ImportRequest,
+  UserIdParam,
+  UserPatch,
+  UserSessionParams,
+  UsersQuery,
+} from '@authstack/contract';
 import { type AccessTokenClaims, VerifyError } from '@authstack/verifier';
 import { type RequestHandler, type Response, Router } from 'express';
-import { z } from 'zod';
 import type { AccountDeps } from '../domain/accounts.ts';
 import {
   adminStanding,
+  exportAccounts,
+  importAccounts,
   listEvents,
+  listUserSessions,
   listUsers,
-  ROLES,
+  revokeUserSessions,
   rotateSigningKey,
   updateUser,
 } from '../domain/admin.ts';
-import { notAdmin } from '../domain/errors.ts';
-import type { AuthEventType } from '../store/events.ts';
+import { notAdmin, sessionNotFound, userNotFound } from '../domain/errors.ts';
 import { requestMeta } from './accounts.ts';
 import { parse } from './validation.ts';
 
-const EVENT_TYPES: [AuthEventType, ...AuthEventType[]] = [
-  'register',
-  'login_success',
-  'login_failure',
-  'refresh_reuse',
-  'logout',
-  'logout_all',
-  'password_change',
-  'password_change_failure',
-  'role_change',
-  'user_disabled',
-  'user_enabled',
-  'key_rotation',
-  'admin_bootstrap',
-];
-
-const page = {
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^[A-Za-z0-9_-]+$/)
-    .optional(),
+/** A path id that is not a UUID names no account (or session): 404, as for an unknown one. */
+const userIdOf = (params: unknown) => {
+  const parsed = UserIdParam.safeParse(params);
+  if (!parsed.success) throw userNotFound();
+  return parsed.data.id;
 };
-const usersQuery = z.object(page);
-const eventsQuery = z.object({ ...page, type: z.enum(EVENT_TYPES).optional(), user_id: z.uuid().optional() });
-const patchBody = z
-  .object({ roles: z.array(z.enum(ROLES)).max(ROLES.length).optional(), disabled: z.boolean().optional() })
-  .strict()
-  .refine(
-    (body) => body.roles !== undefined || body.disabled !== undefined,
-    'send "roles" and/or "disabled"',
-  );
 
 const actorOf = (res: Response) => {
   const claims = res.locals.auth as AccessTokenClaims;
@@ -90,18 +70,55 @@ export function adminRoutes(deps: AccountDeps, bearer: RequestHandler): Router {
   });
 
   router.get('/users', async (req, res) => {
-    const query = parse(usersQuery, req.query, 'Query: limit (1-100), cursor.');
+    const query = parse(UsersQuery, req.query, 'Query: limit (1-100), cursor, username.');
     res.json(await listUsers(deps, query));
   });
 
+  // Before /users/:id, so "export" is not read as an id.
+  router.get('/users/export', async (req, res) => {
+    res.type('application/x-ndjson');
+    for await (const page of exportAccounts(deps, actorOf(res), requestMeta(req))) {
+      res.write(page.map((account) => `${JSON.stringify(account)}\n`).join(''));
+    }
+    res.end();
+  });
+
+  router.post('/users/import', async (req, res) => {
+    const body = parse(ImportRequest, req.body, 'Send {"accounts": [...]} with 1 to 100 accounts.');
+    const result = await importAccounts(deps, actorOf(res), body.accounts, requestMeta(req));
+    res.json({ status: 'success', ...result });
+  });
+
   router.patch('/users/:id', async (req, res) => {
-    const id = z.uuid().safeParse(req.params.id);
-    if (!id.success) throw new HttpProblem({ status: 404, code: 'user_not_found', title: 'User not found' });
-    const body = parse(patchBody, req.body, 'Send {"roles": [...], "disabled": true|false}.');
+    const id = userIdOf(req.params);
+    const body = parse(UserPatch, req.body, 'Send {"roles": [...], "disabled": true|false}.');
     res.json({
       status: 'success',
-      user: await updateUser(deps, actorOf(res), id.data, body, requestMeta(req)),
+      user: await updateUser(deps, actorOf(res), id, body, requestMeta(req)),
     });
+  });
+
+  router.get('/users/:id/sessions', async (req, res) => {
+    res.json(await listUserSessions(deps, userIdOf(req.params)));
+  });
+
+  router.delete('/users/:id/sessions', async (req, res) => {
+    const revoked = await revokeUserSessions(
+      deps,
+      actorOf(res),
+      userIdOf(req.params),
+      undefined,
+      requestMeta(req),
+    );
+    res.json({ status: 'success', message: 'Sessions revoked', revoked });
+  });
+
+  router.delete('/users/:id/sessions/:sid', async (req, res) => {
+    const id = userIdOf(req.params);
+    const params = UserSessionParams.safeParse(req.params);
+    if (!params.success) throw sessionNotFound();
+    await revokeUserSessions(deps, actorOf(res), id, params.data.sid, requestMeta(req));
+    res.json({ status: 'success', message: 'Session revoked' });
   });
 
   router.post('/keys/rotate', async (req, res) => {
@@ -111,7 +128,7 @@ export function adminRoutes(deps: AccountDeps, bearer: RequestHandler): Router {
   });
 
   router.get('/events', async (req, res) => {
-    const query = parse(eventsQuery, req.query, 'Query: type, user_id, limit (1-100), cursor.');
+    const query = parse(EventsQuery, req.query, 'Query: type, user_id, limit (1-100), cursor.');
     res.json(
       await listEvents(deps, {
         type: query.type,

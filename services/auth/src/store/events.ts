@@ -1,21 +1,10 @@
 /** SQL for the audit trail. Events never carry passwords or tokens. */
+import type { AuthEventType } from '@authstack/contract';
 import type { Db } from './db.ts';
 import { withDb } from './db.ts';
 
-export type AuthEventType =
-  | 'register'
-  | 'login_success'
-  | 'login_failure'
-  | 'refresh_reuse'
-  | 'logout'
-  | 'logout_all'
-  | 'password_change'
-  | 'password_change_failure'
-  | 'role_change'
-  | 'user_disabled'
-  | 'user_enabled'
-  | 'key_rotation'
-  | 'admin_bootstrap';
+/** The event types: one list, in the contract (`EVENT_TYPES`), for the API's filter and this store. */
+export type { AuthEventType };
 
 export interface AuthEvent {
   type: AuthEventType;

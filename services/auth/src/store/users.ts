@@ -108,6 +108,28 @@ export function createUserStore(db: Db) {
     },
 
     /**
+     * Insert an account moved in from elsewhere, with its hash, roles, disabled flag and creation time; undefined
+     * when the normalised name exists (nothing is changed).
+     */
+    insertImported(user: {
+      username: string;
+      passwordHash: string;
+      roles: string[];
+      disabled: boolean;
+      createdAt: Date | undefined;
+    }): Promise<UserRow | undefined> {
+      return withDb(async () => {
+        const { rows } = await db.query<UserRow>(
+          `INSERT INTO users (username, password_hash, roles, disabled, created_at)
+           VALUES ($1, $2, $3, $4, COALESCE($5, now()))
+           ON CONFLICT (username) DO NOTHING RETURNING ${COLUMNS}`,
+          [user.username, user.passwordHash, user.roles, user.disabled, user.createdAt ?? null],
+        );
+        return rows[0];
+      });
+    },
+
+    /**
      * Change roles and/or the disabled flag in one transaction that first locks every admin row (in id
      * order), so concurrent admin changes are serialised. `guard` sees the actor and the target as they
      * were, and the number of active admins after the change, and may throw to cancel it. Disabling or

@@ -6,11 +6,11 @@
  * `GET /api/stats`: the verification results and the verified-token cache of this instance, as a small JSON
  * summary, so the console never needs `/metrics` (which the gateway does not route).
  */
+import { ExplainRequest } from '@authstack/contract';
 import { HttpProblem, requireJsonBody } from '@authstack/http-problem';
 import type { Verifier } from '@authstack/verifier';
 import express, { type Express, type RequestHandler } from 'express';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { z } from 'zod';
 
 export interface StudyDeps {
   verifier: Verifier;
@@ -23,11 +23,8 @@ export interface StudyDeps {
   explainPerMinute: number;
 }
 
-const explainBody = z.strictObject({
-  token: z.string().min(1).max(8192),
-  at: z.number().int().min(0).max(32503680000).optional(),
-  audience: z.string().min(1).max(256).optional(),
-});
+/** `{token, at?, audience?}`: the contract's schema (the OpenAPI document is generated from it). */
+const explainBody = ExplainRequest;
 
 const noStore: RequestHandler = (_req, res, next) => {
   res.set('Cache-Control', 'no-store');
@@ -72,7 +69,7 @@ export function studyRoutes(app: Express, deps: StudyDeps): void {
             title: 'Invalid input',
             detail: 'Send {"token": "<JWT>"} with optional "at" (seconds) and "audience".',
             extra: {
-              reasons: parsed.error.issues.map((issue) => ({
+              errors: parsed.error.issues.map((issue) => ({
                 field: issue.path.join('.') || '(body)',
                 message: issue.message,
               })),
