@@ -199,6 +199,7 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
     assert.ok(typeof claims.exp === 'number' && typeof claims.sid === 'string');
     const header = JSON.parse(await text('#token-header')) as Record<string, unknown>;
     assert.equal(header.typ, 'at+jwt');
+    await until('#jwks-key', /"kid"/); // filled when the page's JWKS fetch returns, after the claims
     assert.equal(JSON.parse(await text('#jwks-key')).kid, header.kid);
     assert.equal(await text('#kid'), header.kid);
     await until('#countdown', /\d+ s \(exp /);
