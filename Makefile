@@ -75,5 +75,5 @@ ci-images: ## CI only: the pinned upstream images, or look-alikes under the same
 test-containers: ## the container stage: make up, then the drills (scale, restarts, isolation, secrets), testcontainers
 	bash scripts/container-stage.sh
 
-bench: ## the benchmark: login vs bcrypt ceiling, protected vs public, stateless vs session, gateway vs direct
-	$(NODE24) node --import tsx bench/run.ts
+bench: ## the benchmark (needs wrk and nginx): paths, verifier peers, login vs ceiling, capacity; ARGS='--only peers'
+	$(NODE24) node --import tsx bench/run.ts $(ARGS)

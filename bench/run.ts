@@ -1,13 +1,15 @@
 /**
  * The project's benchmark: `make bench` (needs DATABASE_URL / REDIS_URL like the tests, and nginx).
  *
- * In one run, on this machine, with autocannon:
+ * In one run, on this machine, with wrk (bench/wrk.ts; each figure the median of the rounds):
  *   - bcrypt time at the configured cost, and the login ceiling it implies (cores / bcrypt time);
  *   - the login rate (direct and through the gateway) against that ceiling;
  *   - the protected path against the unauthenticated endpoint of the same service;
  *   - stateless against session-checked verification, and with the verified-token cache off;
  *   - through the HTTPS gateway against direct.
- * Writes bench/results/latest.json and the table in docs/benchmarks.md.
+ * Then the sections of bench/sections.ts: verifier peers, gateway vs direct by generator, login against the
+ * ceiling at several bcrypt costs, capacity. Options: bench/options.ts (`make bench ARGS='--only peers'`).
+ * Writes bench/results/latest.json, the SVG charts and the tables in docs/benchmarks.md.
  *
  * Everything runs on 127.0.0.1 and stops by itself; the load generator shares the machine's cores with the
  * services, so figures are for comparison on one machine, not capacity planning.
@@ -18,7 +20,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, infraUrls, redisNamespace } from '@authstack/testing';
-import autocannon from 'autocannon';
 import bcrypt from 'bcrypt';
 import { makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
 import { loadConfig as loadAuthConfig } from '../services/auth/src/config.ts';
@@ -27,10 +28,14 @@ import { startAuth } from '../services/auth/src/server.ts';
 import { AuthClient } from '../services/client/src/sdk.ts';
 import { loadConfig as loadResourceConfig } from '../services/resource/src/config.ts';
 import { startResource } from '../services/resource/src/server.ts';
+import { parseOptions } from './options.ts';
+import { runSections, writeResults } from './sections.ts';
+import { measureRounds } from './wrk.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const COST = Number(process.env.BCRYPT_COST ?? 12);
+const OPTIONS = parseOptions(process.argv.slice(2));
+const SECONDS = OPTIONS.seconds;
+const COST = OPTIONS.smoke ? 4 : Number(process.env.BCRYPT_COST ?? 12);
 const CORES = os.availableParallelism();
 
 interface Row {
@@ -54,33 +59,23 @@ async function measure(
     bodies?: string[];
   },
 ): Promise<Row> {
-  let i = 0;
-  const result = await autocannon({
-    url,
-    method: options.method ?? 'GET',
-    connections: options.connections,
-    duration: SECONDS,
-    headers: { ...(options.bodies ? { 'content-type': 'application/json' } : {}), ...options.headers },
-    ...(options.bodies
-      ? {
-          requests: [
-            {
-              setupRequest: (req: object) => ({
-                ...req,
-                body: options.bodies![i++ % options.bodies!.length],
-              }),
-            },
-          ],
-        }
-      : {}),
-  });
+  const result = await measureRounds(
+    {
+      url,
+      connections: options.connections,
+      seconds: SECONDS,
+      ...(options.bodies ? { bodies: options.bodies } : {}),
+      ...(options.headers ? { headers: options.headers } : {}),
+    },
+    OPTIONS.rounds,
+  );
   const row: Row = {
     name,
     path: new URL(url).pathname,
     connections: options.connections,
-    rps: Math.round(result.requests.average * 10) / 10,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
+    rps: result.rps,
+    p50: result.p50,
+    p99: result.p99,
     errors: result.errors,
     non2xx: result.non2xx,
   };
@@ -91,6 +86,11 @@ async function measure(
 }
 
 async function main(): Promise<void> {
+  const extra = await runSections(OPTIONS);
+  if (!OPTIONS.sections.has('paths')) {
+    console.log(`bench: wrote ${writeResults(OPTIONS, { date: new Date().toISOString(), ...extra })}`);
+    return;
+  }
   const { redisUrl } = infraUrls();
   const db = await createTestDatabase();
   await migrate(db.url);
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     stops.push(gateway.stop);
 
     // Users, one per connection, and a token; the gateway's certificate is verified once with the CA
-    // (autocannon itself never verifies certificates).
+    // (wrk itself never verifies certificates).
     const api = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca) });
     const users = Array.from({ length: 8 }, (_, n) => ({
       username: `bench${n}${randomBytes(3).toString('hex')}`,
@@ -225,9 +225,9 @@ async function main(): Promise<void> {
       },
       rows,
     };
-    writeFileSync(`${ROOT}bench/results/latest.json`, `${JSON.stringify(report, null, 2)}\n`);
-    writeDocs(report);
-    console.log('bench: wrote bench/results/latest.json and docs/benchmarks.md');
+    const written = writeResults(OPTIONS, { ...report, ...extra });
+    if (OPTIONS.docs) writeDocs(report);
+    console.log(`bench: wrote ${written}${OPTIONS.docs ? ' and docs/benchmarks.md' : ''}`);
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await redis.clear().catch(() => {});
@@ -248,7 +248,10 @@ function writeDocs(report: {
   const path = `${ROOT}docs/benchmarks.md`;
   const text = readFileSync(path, 'utf8');
   const table = [
-    `Measured ${report.date.slice(0, 10)} on ${report.machine.cores} cores (${report.machine.cpu}), ${report.machine.memory_gib} GiB, Node ${report.node}, ${report.nginx}; ${report.seconds_per_row} s per row; \`make bench\`.`,
+    ...(OPTIONS.smoke
+      ? ['> **Smoke run, not a measurement** (`--smoke`: 1 s rounds, bcrypt cost 4, a busy machine).', '']
+      : []),
+    `Measured ${report.date.slice(0, 10)} on ${report.machine.cores} cores (${report.machine.cpu}), ${report.machine.memory_gib} GiB, Node ${report.node}, ${report.nginx}; ${report.seconds_per_row} s per round, wrk, median of ${OPTIONS.rounds} round(s); \`make bench\`.`,
     '',
     `bcrypt at cost ${report.bcrypt.cost}: **${report.bcrypt.median_ms} ms** per hash (median of 8), so the login ceiling is ${report.machine.cores} / ${(report.bcrypt.median_ms / 1000).toFixed(4)} s = **${report.bcrypt.ceiling_logins_per_s} logins/s**.`,
     '',
