@@ -5,15 +5,14 @@
  * size. Also records auth's and nginx's resident memory at rest and under login load.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { type Gateway, makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
 import type { BenchOptions } from './options.ts';
-import { type NodeServer, ROOT, removeProfile, startNodeServer } from './procs.ts';
+import { type NodeServer, nginxPids, ROOT, removeProfile, startNodeServer } from './procs.ts';
 import { type ProfileSummary, summariseProfile } from './profile.ts';
 import { type BenchEnv, benchEnv, registerUsers } from './stack.ts';
-import { childPids, measureRounds, rssMiB } from './wrk.ts';
+import { measureRounds, rssMiB } from './wrk.ts';
 
 export interface CeilingRow {
   cost: number;
@@ -95,21 +94,12 @@ async function withAuthAndGateway(
       loginBurst: '100000',
     });
     const users = await registerUsers(auth.url, pool * 2);
-    const master = childPids(process.pid).find((pid) => comm(pid) === 'nginx');
-    const nginx = master ? [master, ...childPids(master)] : [];
+    const nginx = nginxPids();
     await body({ auth, gateway, nginx, bodies: users.map((u) => JSON.stringify(u)) });
   } finally {
     await gateway?.stop();
   }
   return auth.stop();
-}
-
-function comm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
 }
 
 export async function runCeiling(options: BenchOptions): Promise<CeilingResult> {

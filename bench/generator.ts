@@ -9,9 +9,16 @@ import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
 import type { BenchOptions } from './options.ts';
-import { ROOT, startNodeServer } from './procs.ts';
+import { nginxPids, ROOT, startNodeServer } from './procs.ts';
 import { benchEnv, login, registerUsers, startAuthInProcess } from './stack.ts';
-import { measureRounds, processCpuSeconds, type WrkLoad, type WrkRound } from './wrk.ts';
+import {
+  coresBusy,
+  machineJiffies,
+  measureRounds,
+  processCpuSeconds,
+  type WrkLoad,
+  type WrkRound,
+} from './wrk.ts';
 
 export interface GeneratorRow {
   generator: 'wrk' | 'autocannon';
@@ -21,6 +28,8 @@ export interface GeneratorRow {
   p99: number;
   generatorCpu: number;
   serverCpu: number;
+  nginxCpu: number;
+  machineBusy: number;
   non2xx: number;
   errors: number;
 }
@@ -39,6 +48,7 @@ async function autocannonRound(load: WrkLoad): Promise<WrkRound> {
   const watch = load.watch ?? [];
   const serverBefore = watch.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
   const cpuBefore = process.cpuUsage();
+  const machine = machineJiffies();
   const started = performance.now();
   const result = await autocannon({
     url: load.url,
@@ -60,6 +70,7 @@ async function autocannonRound(load: WrkLoad): Promise<WrkRound> {
     generatorCpu: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 100) / 100,
     serverCpu: Math.round(((serverAfter - serverBefore) / wall) * 100) / 100,
     serverRssMiB: 0,
+    machineBusy: coresBusy(machine),
   };
 }
 
@@ -86,6 +97,7 @@ export async function runGenerator(options: BenchOptions): Promise<GeneratorResu
       certs,
     });
     const rows: GeneratorRow[] = [];
+    const nginx = nginxPids();
     try {
       for (const generator of ['wrk', 'autocannon'] as const) {
         for (const target of ['direct', 'gateway'] as const) {
@@ -97,11 +109,14 @@ export async function runGenerator(options: BenchOptions): Promise<GeneratorResu
             headers: { authorization: `Bearer ${token}` },
             watch: [resource.pid],
           };
+          const nginxBefore = nginx.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+          const started = performance.now();
           const r = await measureRounds(
             load,
             options.rounds,
             generator === 'autocannon' ? autocannonRound : undefined,
           );
+          const nginxSeconds = nginx.reduce((sum, pid) => sum + processCpuSeconds(pid), 0) - nginxBefore;
           rows.push({
             generator,
             target,
@@ -110,11 +125,13 @@ export async function runGenerator(options: BenchOptions): Promise<GeneratorResu
             p99: r.p99,
             generatorCpu: r.generatorCpu,
             serverCpu: r.serverCpu,
+            nginxCpu: Math.round((nginxSeconds / ((performance.now() - started) / 1000)) * 100) / 100,
+            machineBusy: r.machineBusy,
             non2xx: r.non2xx,
             errors: r.errors,
           });
           console.log(
-            `bench: generator ${generator.padEnd(10)} ${target.padEnd(8)} ${String(r.rps).padStart(8)} req/s  generator cpu ${r.generatorCpu}  resource cpu ${r.serverCpu}`,
+            `bench: generator ${generator.padEnd(10)} ${target.padEnd(8)} ${String(r.rps).padStart(8)} req/s  generator cpu ${r.generatorCpu}  resource cpu ${r.serverCpu}  machine ${r.machineBusy} cores busy`,
           );
         }
       }

@@ -62,6 +62,8 @@ export interface PeerRow {
   serverCpu: number;
   rssRestMiB: number;
   rssLoadMiB: number;
+  /** Cores busy machine-wide during the rounds (anything above generator + server is someone else's). */
+  machineBusy: number;
   rpsByRound: number[];
   correctness: Record<Attack, Verdict>;
   validAccepted: boolean;
@@ -178,6 +180,7 @@ export async function runPeers(options: BenchOptions): Promise<PeersResult> {
           serverCpu: result.serverCpu,
           rssRestMiB,
           rssLoadMiB: result.serverRssMiB,
+          machineBusy: result.machineBusy,
           rpsByRound: result.rpsByRound,
           correctness,
           validAccepted,

@@ -3,11 +3,12 @@
  * libuv pool, CPU time and resident memory, none of it shared with the bench or the load generator.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../infra/nginx/local-gateway.ts';
+import { childPids } from './wrk.ts';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -83,4 +84,18 @@ export async function startNodeServer(
 
 export function removeProfile(path: string | undefined): void {
   if (path) rmSync(join(path, '..'), { recursive: true, force: true });
+}
+
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The nginx this process started (its master, a direct child, and the master's workers). */
+export function nginxPids(): number[] {
+  const master = childPids(process.pid).find((pid) => comm(pid) === 'nginx');
+  return master ? [master, ...childPids(master)] : [];
 }

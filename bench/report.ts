@@ -179,11 +179,11 @@ export function sections(report: ExtraReport, chartsPath: string): Record<string
       '',
       `${p.users} users' tokens used in turn, ${p.connections} connections, one wrk thread; each peer in a process of its own.`,
       '',
-      '| verifier | versions | req/s | p50 ms | p99 ms | ratio to the limit | wrk CPU | server CPU | RSS rest / load MiB | non-2xx |',
-      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      '| verifier | versions | req/s | p50 ms | p99 ms | ratio to the limit | wrk CPU | server CPU | machine cores busy | RSS rest / load MiB | non-2xx |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...p.rows.map(
         (r) =>
-          `| ${r.label} | ${r.versions} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.ratio} | ${r.generatorCpu} | ${r.serverCpu} | ${r.rssRestMiB} / ${r.rssLoadMiB} | ${r.non2xx + r.errors} |`,
+          `| ${r.label} | ${r.versions} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.ratio} | ${r.generatorCpu} | ${r.serverCpu} | ${r.machineBusy} | ${r.rssRestMiB} / ${r.rssLoadMiB} | ${r.non2xx + r.errors} |`,
       ),
       '',
       'Correctness: each forged token sent once to each peer before the load (`refused` = 401; `cannot check` = the',
@@ -225,11 +225,11 @@ export function sections(report: ExtraReport, chartsPath: string): Record<string
       '',
       `\`GET ${g.path}\` on the resource service (a process of its own), ${g.connections} keep-alive connections, nginx with ${g.nginxWorkers} worker; CPU = CPU seconds per wall second (1.0 = one core).`,
       '',
-      '| generator | target | req/s | p50 ms | p99 ms | generator CPU | resource CPU |',
-      '|---|---|---:|---:|---:|---:|---:|',
+      '| generator | target | req/s | p50 ms | p99 ms | generator CPU | resource CPU | nginx CPU | machine cores busy |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|',
       ...g.rows.map(
         (r) =>
-          `| ${r.generator} | ${r.target} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.generatorCpu} | ${r.serverCpu} |`,
+          `| ${r.generator} | ${r.target} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.generatorCpu} | ${r.serverCpu} | ${r.target === 'gateway' ? r.nginxCpu : '–'} | ${r.machineBusy} |`,
       ),
       '',
       `Gateway / direct: **${g.ratios.wrk}** with wrk, **${g.ratios.autocannon}** with autocannon.`,

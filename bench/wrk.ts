@@ -45,6 +45,24 @@ export interface WrkRound {
   serverCpu: number;
   /** Largest resident set seen across the watched processes, MiB (summed over them). */
   serverRssMiB: number;
+  /** Cores busy machine-wide during the round (/proc/stat), whoever used them: 2.0 = both of 2 cores. */
+  machineBusy: number;
+}
+
+/** Busy and total jiffies of all cores since boot (/proc/stat). */
+export function machineJiffies(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const values = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = values.reduce((sum, n) => sum + n, 0);
+  const idle = (values[3] ?? 0) + (values[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/** Cores busy between two readings. */
+export function coresBusy(before: { busy: number; total: number }): number {
+  const after = machineJiffies();
+  const share = (after.busy - before.busy) / Math.max(after.total - before.total, 1);
+  return Math.round(share * os.availableParallelism() * 100) / 100;
 }
 
 export function wrkAvailable(): boolean {
@@ -122,6 +140,7 @@ export async function wrkRound(load: WrkLoad): Promise<WrkRound> {
     );
   }, 250);
   const started = performance.now();
+  const machine = machineJiffies();
   try {
     // The shell waits for wrk, then prints its own /proc stat: fields cutime and cstime are wrk's CPU time.
     const child = spawn('sh', ['-c', 'wrk "$@"; code=$?; cat /proc/$$/stat; exit $code', 'sh', ...args], {
@@ -157,6 +176,7 @@ export async function wrkRound(load: WrkLoad): Promise<WrkRound> {
       generatorCpu: round2(wrkCpu / wall),
       serverCpu: round2((cpuAfter - cpuBefore) / seconds),
       serverRssMiB: round1(rssPeak),
+      machineBusy: coresBusy(machine),
     };
   } finally {
     clearInterval(sampler);
@@ -190,6 +210,7 @@ export async function measureRounds(
     generatorCpu: round2(pick('generatorCpu')),
     serverCpu: round2(pick('serverCpu')),
     serverRssMiB: Math.max(...results.map((r) => r.serverRssMiB)),
+    machineBusy: round2(pick('machineBusy')),
     rounds,
     rpsByRound: results.map((r) => r.rps),
   };

@@ -64,7 +64,7 @@ describe('make bench --smoke', () => {
     assert.match(stdout, /bench: wrote /);
   });
 
-  it('when it runs, then every path row is there with its figures', () => {
+  it('when it runs, then every path row is there with its figures and only 2xx answers', () => {
     const names = report.rows.map((r) => r.name);
     for (const name of [
       'login, direct',
@@ -79,8 +79,13 @@ describe('make bench --smoke', () => {
       assert.ok(names.includes(name), `missing row ${name}`);
     }
     for (const row of report.rows) {
-      for (const key of ['rps', 'p50', 'p99', 'non2xx', 'errors'])
+      for (const key of ['rps', 'p50', 'p99', 'non2xx', 'errors']) {
         assert.equal(typeof row[key], 'number', key);
+      }
+      // Every request answered 2xx: a row of refusals would measure the wrong thing (the session-checked row
+      // did, while its token's user was one of the login rows' users and lost its session to their logins).
+      assert.equal(row.non2xx, 0, `${row.name}: non-2xx answers`);
+      assert.equal(row.errors, 0, `${row.name}: socket errors`);
     }
   });
 
