@@ -1,6 +1,6 @@
 /**
  * A `.cpuprofile` (from `node --cpu-prof`) summed by self time: the functions and the packages where a server's
- * main thread spends its samples, as shares of the busy (non-idle) time.
+ * main thread spends its samples after start-up, as shares of the busy (non-idle) time.
  */
 import { readFileSync } from 'node:fs';
 
@@ -36,14 +36,34 @@ function whereOf(url: string, line: number): string {
   return `${short.split('/').slice(-2).join('/')}:${line + 1}`;
 }
 
+/**
+ * Self samples per node, counted only from the first idle sample on: the process's start-up (module loading and
+ * compiling, before the server listens and waits) is not the load being profiled.
+ */
+function hitsAfterStartUp(profile: { nodes: ProfileNode[]; samples?: number[] }): Map<number, number> {
+  const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+  const hits = new Map<number, number>();
+  if (!profile.samples) {
+    for (const node of profile.nodes) hits.set(node.id, node.hitCount ?? 0);
+    return hits;
+  }
+  let started = false;
+  for (const id of profile.samples) {
+    if (!started && idle.has(id)) started = true;
+    if (started) hits.set(id, (hits.get(id) ?? 0) + 1);
+  }
+  return hits;
+}
+
 export function summariseProfile(path: string, top = 10): ProfileSummary {
-  const profile = JSON.parse(readFileSync(path, 'utf8')) as { nodes: ProfileNode[] };
+  const profile = JSON.parse(readFileSync(path, 'utf8')) as { nodes: ProfileNode[]; samples?: number[] };
+  const counted = hitsAfterStartUp(profile);
   const byFunction = new Map<string, { name: string; where: string; hits: number }>();
   const byOrigin = new Map<string, number>();
   let busy = 0;
   let gc = 0;
   for (const node of profile.nodes) {
-    const hits = node.hitCount ?? 0;
+    const hits = counted.get(node.id) ?? 0;
     const { functionName, url, lineNumber } = node.callFrame;
     if (hits === 0 || functionName === '(idle)' || functionName === '(root)') continue;
     busy += hits;
