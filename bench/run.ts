@@ -29,7 +29,7 @@ import { AuthClient } from '../services/client/src/sdk.ts';
 import { loadConfig as loadResourceConfig } from '../services/resource/src/config.ts';
 import { startResource } from '../services/resource/src/server.ts';
 import { parseOptions } from './options.ts';
-import { runSections, writeResults } from './sections.ts';
+import { formatDocs, runSections, writeResults } from './sections.ts';
 import { measureRounds } from './wrk.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -89,6 +89,7 @@ async function main(): Promise<void> {
   const extra = await runSections(OPTIONS);
   if (!OPTIONS.sections.has('paths')) {
     console.log(`bench: wrote ${writeResults(OPTIONS, { date: new Date().toISOString(), ...extra })}`);
+    formatDocs(OPTIONS);
     return;
   }
   const { redisUrl } = infraUrls();
@@ -234,6 +235,7 @@ async function main(): Promise<void> {
     };
     const written = writeResults(OPTIONS, { ...report, ...extra });
     if (OPTIONS.docs) writeDocs(report);
+    formatDocs(OPTIONS);
     console.log(`bench: wrote ${written}${OPTIONS.docs ? ' and docs/benchmarks.md' : ''}`);
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
