@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
+import { loadConfig as loadResourceConfig } from '../services/resource/src/config.ts';
+import { startResource } from '../services/resource/src/server.ts';
 import type { BenchOptions } from './options.ts';
 import { nginxPids, ROOT, startNodeServer } from './procs.ts';
 import { benchEnv, login, registerUsers, startAuthInProcess } from './stack.ts';
@@ -20,8 +22,11 @@ import {
   type WrkRound,
 } from './wrk.ts';
 
+const SAME_PROCESS = "autocannon, in the service's own process";
+type Generator = 'wrk' | 'autocannon' | typeof SAME_PROCESS;
+
 export interface GeneratorRow {
-  generator: 'wrk' | 'autocannon';
+  generator: Generator;
   target: 'direct' | 'gateway';
   rps: number;
   p50: number;
@@ -40,7 +45,7 @@ export interface GeneratorResult {
   nginxWorkers: number;
   rows: GeneratorRow[];
   /** gateway / direct, per generator. */
-  ratios: { wrk: number; autocannon: number };
+  ratios: { wrk: number; autocannon: number; autocannonSameProcess: number };
 }
 
 /** One autocannon round in this process, with the same figures as a wrk round. */
@@ -82,64 +87,83 @@ export async function runGenerator(options: BenchOptions): Promise<GeneratorResu
   try {
     const [user] = await registerUsers(auth.url, 1);
     const token = (await login(auth.url, user!)).access_token;
-    const resource = await startNodeServer(
-      'services/resource/src/server.ts',
-      {
-        JWT_ISSUER: auth.service.config.issuer,
-        JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-        REDIS_URL: process.env.REDIS_URL ?? '',
-      },
-      { healthPath: '/readyz' },
-    );
-    const gateway = await startGateway({
-      authUpstream: new URL(auth.url).host,
-      resourceUpstream: new URL(resource.url).host,
-      certs,
-    });
+    const resourceEnv = {
+      JWT_ISSUER: auth.service.config.issuer,
+      JWKS_URI: `${auth.url}/.well-known/jwks.json`,
+      REDIS_URL: process.env.REDIS_URL ?? '',
+    };
     const rows: GeneratorRow[] = [];
-    const nginx = nginxPids();
-    try {
-      for (const generator of ['wrk', 'autocannon'] as const) {
-        for (const target of ['direct', 'gateway'] as const) {
-          const url = `${target === 'direct' ? resource.url : gateway.httpsUrl}/api/protected`;
-          const load: WrkLoad = {
-            url,
-            connections,
-            seconds: options.seconds,
-            headers: { authorization: `Bearer ${token}` },
-            watch: [resource.pid],
-          };
-          const nginxBefore = nginx.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
-          const started = performance.now();
-          const r = await measureRounds(
-            load,
-            options.rounds,
-            generator === 'autocannon' ? autocannonRound : undefined,
-          );
-          const nginxSeconds = nginx.reduce((sum, pid) => sum + processCpuSeconds(pid), 0) - nginxBefore;
-          rows.push({
-            generator,
-            target,
-            rps: r.rps,
-            p50: r.p50,
-            p99: r.p99,
-            generatorCpu: r.generatorCpu,
-            serverCpu: r.serverCpu,
-            nginxCpu: Math.round((nginxSeconds / ((performance.now() - started) / 1000)) * 100) / 100,
-            machineBusy: r.machineBusy,
-            non2xx: r.non2xx,
-            errors: r.errors,
-          });
-          console.log(
-            `bench: generator ${generator.padEnd(10)} ${target.padEnd(8)} ${String(r.rps).padStart(8)} req/s  generator cpu ${r.generatorCpu}  resource cpu ${r.serverCpu}  machine ${r.machineBusy} cores busy`,
-          );
+    /** The rows of `generators` against one resource (a process of its own, or this one) and a gateway. */
+    const measureAgainst = async (
+      resource: { url: string; pid?: number },
+      generators: Generator[],
+    ): Promise<void> => {
+      const gateway = await startGateway({
+        authUpstream: new URL(auth.url).host,
+        resourceUpstream: new URL(resource.url).host,
+        certs,
+      });
+      const nginx = nginxPids();
+      try {
+        for (const generator of generators) {
+          for (const target of ['direct', 'gateway'] as const) {
+            const load: WrkLoad = {
+              url: `${target === 'direct' ? resource.url : gateway.httpsUrl}/api/protected`,
+              connections,
+              seconds: options.seconds,
+              headers: { authorization: `Bearer ${token}` },
+              watch: resource.pid ? [resource.pid] : [],
+            };
+            const nginxBefore = nginx.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+            const started = performance.now();
+            const r = await measureRounds(
+              load,
+              options.rounds,
+              generator === 'wrk' ? undefined : autocannonRound,
+            );
+            const nginxSeconds = nginx.reduce((sum, pid) => sum + processCpuSeconds(pid), 0) - nginxBefore;
+            rows.push({
+              generator,
+              target,
+              rps: r.rps,
+              p50: r.p50,
+              p99: r.p99,
+              generatorCpu: r.generatorCpu,
+              serverCpu: r.serverCpu,
+              nginxCpu: Math.round((nginxSeconds / ((performance.now() - started) / 1000)) * 100) / 100,
+              machineBusy: r.machineBusy,
+              non2xx: r.non2xx,
+              errors: r.errors,
+            });
+            console.log(
+              `bench: generator ${generator.padEnd(40)} ${target.padEnd(8)} ${String(r.rps).padStart(8)} req/s  generator cpu ${r.generatorCpu}  resource cpu ${r.serverCpu}  machine ${r.machineBusy} cores busy`,
+            );
+          }
         }
+      } finally {
+        await gateway.stop();
       }
+    };
+
+    const child = await startNodeServer('services/resource/src/server.ts', resourceEnv, {
+      healthPath: '/readyz',
+    });
+    try {
+      await measureAgainst(child, ['wrk', 'autocannon']);
     } finally {
-      await gateway.stop();
-      await resource.stop();
+      await child.stop();
     }
-    const ratio = (generator: 'wrk' | 'autocannon') => {
+    // The old harness: autocannon inside the process that also serves the requests.
+    const inProcess = await startResource(
+      loadResourceConfig({ ...resourceEnv, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' }),
+    );
+    try {
+      await measureAgainst(inProcess, [SAME_PROCESS]);
+    } finally {
+      await inProcess.stop();
+    }
+
+    const ratio = (generator: Generator) => {
       const of = (target: string) => rows.find((r) => r.generator === generator && r.target === target)!.rps;
       return Math.round((of('gateway') / of('direct')) * 1000) / 1000;
     };
@@ -152,7 +176,11 @@ export async function runGenerator(options: BenchOptions): Promise<GeneratorResu
         )?.[1] ?? 0,
       ),
       rows,
-      ratios: { wrk: ratio('wrk'), autocannon: ratio('autocannon') },
+      ratios: {
+        wrk: ratio('wrk'),
+        autocannon: ratio('autocannon'),
+        autocannonSameProcess: ratio(SAME_PROCESS),
+      },
     };
   } finally {
     await auth.stop();

@@ -232,7 +232,7 @@ export function sections(report: ExtraReport, chartsPath: string): Record<string
           `| ${r.generator} | ${r.target} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.generatorCpu} | ${r.serverCpu} | ${r.target === 'gateway' ? r.nginxCpu : '–'} | ${r.machineBusy} |`,
       ),
       '',
-      `Gateway / direct: **${g.ratios.wrk}** with wrk, **${g.ratios.autocannon}** with autocannon.`,
+      `Gateway / direct: **${g.ratios.wrk}** with wrk, **${g.ratios.autocannon}** with autocannon in a process of its own, **${g.ratios.autocannonSameProcess}** with autocannon in the service's process (how the harness measured before: its generator CPU is the service's too).`,
     ].join('\n');
   }
 

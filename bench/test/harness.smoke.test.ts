@@ -124,16 +124,19 @@ describe('make bench --smoke', () => {
     }
   });
 
-  it('when the generator section runs, then wrk and autocannon each measure direct and the gateway', () => {
+  it('when the generator section runs, then wrk and autocannon (apart and in the service process) each measure direct and the gateway', () => {
     const rows = report.gateway_vs_direct.rows.map((r) => [r.generator, r.target]);
     assert.deepEqual(rows, [
       ['wrk', 'direct'],
       ['wrk', 'gateway'],
       ['autocannon', 'direct'],
       ['autocannon', 'gateway'],
+      ["autocannon, in the service's own process", 'direct'],
+      ["autocannon, in the service's own process", 'gateway'],
     ]);
     assert.ok(Number.isFinite(report.gateway_vs_direct.ratios.wrk));
     assert.ok(Number.isFinite(report.gateway_vs_direct.ratios.autocannon));
+    assert.ok(Number.isFinite(report.gateway_vs_direct.ratios.autocannonSameProcess));
   });
 
   it('when the capacity section runs, then it counts store work per flow and computes 2, 8 and 32 cores', () => {
