@@ -18,6 +18,7 @@ import {
   machineJiffies,
   measureRounds,
   processCpuSeconds,
+  rssMiB,
   type WrkLoad,
   type WrkRound,
 } from './wrk.ts';
@@ -46,6 +47,8 @@ export interface GeneratorResult {
   rows: GeneratorRow[];
   /** gateway / direct, per generator. */
   ratios: { wrk: number; autocannon: number; autocannonSameProcess: number };
+  /** The resource process's resident memory at rest and at its peak under the rows' load, MiB. */
+  resourceMemory: { restMiB: number; loadMiB: number };
 }
 
 /** One autocannon round in this process, with the same figures as a wrk round. */
@@ -93,6 +96,7 @@ export async function runGenerator(options: BenchOptions): Promise<GeneratorResu
       REDIS_URL: process.env.REDIS_URL ?? '',
     };
     const rows: GeneratorRow[] = [];
+    let peakRss = 0;
     /** The rows of `generators` against one resource (a process of its own, or this one) and a gateway. */
     const measureAgainst = async (
       resource: { url: string; pid?: number },
@@ -121,6 +125,7 @@ export async function runGenerator(options: BenchOptions): Promise<GeneratorResu
               options.rounds,
               generator === 'wrk' ? undefined : autocannonRound,
             );
+            peakRss = Math.max(peakRss, r.serverRssMiB);
             const nginxSeconds = nginx.reduce((sum, pid) => sum + processCpuSeconds(pid), 0) - nginxBefore;
             rows.push({
               generator,
@@ -148,8 +153,10 @@ export async function runGenerator(options: BenchOptions): Promise<GeneratorResu
     const child = await startNodeServer('services/resource/src/server.ts', resourceEnv, {
       healthPath: '/readyz',
     });
+    const resourceMemory = { restMiB: rssMiB(child.pid), loadMiB: 0 };
     try {
       await measureAgainst(child, ['wrk', 'autocannon']);
+      resourceMemory.loadMiB = peakRss;
     } finally {
       await child.stop();
     }
@@ -176,6 +183,7 @@ export async function runGenerator(options: BenchOptions): Promise<GeneratorResu
         )?.[1] ?? 0,
       ),
       rows,
+      resourceMemory,
       ratios: {
         wrk: ratio('wrk'),
         autocannon: ratio('autocannon'),

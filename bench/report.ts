@@ -27,6 +27,8 @@ export interface ExtraReport {
       auth_login_load_mib?: number;
       nginx_rest_mib?: number;
       nginx_load_mib?: number;
+      resource_rest_mib?: number;
+      resource_load_mib?: number;
       peers?: Record<string, { rest: number; load: number }>;
     };
     computed?: CapacityRow[];
@@ -267,6 +269,9 @@ export function sections(report: ExtraReport, chartsPath: string): Record<string
       '|---|---:|---:|',
       ...(m.auth_rest_mib !== undefined
         ? [`| auth (login load at the highest cost) | ${m.auth_rest_mib} | ${m.auth_login_load_mib} |`]
+        : []),
+      ...(m.resource_rest_mib !== undefined
+        ? [`| resource (stateless, protected load) | ${m.resource_rest_mib} | ${m.resource_load_mib} |`]
         : []),
       ...(m.nginx_rest_mib !== undefined
         ? [`| nginx (master + workers) | ${m.nginx_rest_mib} | ${m.nginx_load_mib} |`]

@@ -59,6 +59,12 @@ export async function runSections(options: BenchOptions): Promise<ExtraReport> {
               nginx_load_mib: c.memory.nginxLoadMiB,
             }
           : {}),
+        ...(report.gateway_vs_direct
+          ? {
+              resource_rest_mib: report.gateway_vs_direct.resourceMemory.restMiB,
+              resource_load_mib: report.gateway_vs_direct.resourceMemory.loadMiB,
+            }
+          : {}),
         ...(report.peers
           ? {
               peers: Object.fromEntries(
