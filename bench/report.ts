@@ -227,12 +227,13 @@ export function sections(report: ExtraReport, chartsPath: string): Record<string
       '',
       `\`GET ${g.path}\` on the resource service (a process of its own), ${g.connections} keep-alive connections, nginx with ${g.nginxWorkers} worker; CPU = CPU seconds per wall second (1.0 = one core).`,
       '',
-      '| generator | target | req/s | p50 ms | p99 ms | generator CPU | resource CPU | nginx CPU | machine cores busy |',
-      '|---|---|---:|---:|---:|---:|---:|---:|---:|',
-      ...g.rows.map(
-        (r) =>
-          `| ${r.generator} | ${r.target} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.generatorCpu} | ${r.serverCpu} | ${r.target === 'gateway' ? r.nginxCpu : '–'} | ${r.machineBusy} |`,
-      ),
+      '| generator | target | req/s | p50 ms | p99 ms | generator CPU | resource CPU | nginx CPU | machine cores busy | CPU µs per request: generator / resource / nginx |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...g.rows.map((r) => {
+        const us = (cores: number) => (r.rps > 0 ? Math.round((cores / r.rps) * 1e6) : 0);
+        const nginx = r.target === 'gateway';
+        return `| ${r.generator} | ${r.target} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.generatorCpu} | ${r.serverCpu} | ${nginx ? r.nginxCpu : '–'} | ${r.machineBusy} | ${us(r.generatorCpu)} / ${us(r.serverCpu)} / ${nginx ? us(r.nginxCpu) : '–'} |`;
+      }),
       '',
       `Gateway / direct: **${g.ratios.wrk}** with wrk, **${g.ratios.autocannon}** with autocannon in a process of its own, **${g.ratios.autocannonSameProcess}** with autocannon in the service's process (how the harness measured before: its generator CPU is the service's too).`,
     ].join('\n');
