@@ -87,6 +87,11 @@ export async function createResourceService(
         throw error;
       }
     },
+    peek(token) {
+      const claims = inner.peek?.(token);
+      if (claims) verifications.inc({ result: 'valid' });
+      return claims;
+    },
     stats: () => inner.stats(),
   };
   new Gauge({
