@@ -31,13 +31,13 @@ export interface VerifierOptions {
 }
 
 export interface Verifier {
-  verify(token: string | undefined): Promise<AccessTokenClaims>;
   /**
    * The claims of a token this verifier has already verified and whose `exp` (plus leeway) has not passed, at
    * once and without a promise; `undefined` otherwise (then call `verify`, which also refuses what is expired).
    * `requireAuth` answers cache hits through it, so a hit costs no promise and no turn of the microtask queue.
    */
   peek?(token: string): AccessTokenClaims | undefined;
+  verify(token: string | undefined): Promise<AccessTokenClaims>;
   stats(): { cacheHits: number; cacheMisses: number; cacheSize: number };
 }
 
@@ -84,29 +84,28 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return validateClaims(payload, policy, nowSec);
   }
 
-  /** A cached entry still inside `exp` plus leeway; an expired one is dropped (and the token re-verified, refused). */
-  function fromCache(token: string, nowSec: number): AccessTokenClaims | undefined {
-    const cached = cache?.get(token);
-    if (!cached) return undefined;
-    if (nowSec < cached.exp + tolerance) {
-      hits += 1;
-      return cached;
-    }
-    cache?.delete(token);
-    return undefined;
-  }
-
   return {
     peek(token) {
       if (!cache || token.length > MAX_TOKEN_LENGTH) return undefined;
-      return fromCache(token, Math.floor(now() / 1000));
+      const cached = cache.get(token);
+      // Never an answer after `exp` plus leeway: `verify()` then drops the entry and refuses the token.
+      if (!cached || Math.floor(now() / 1000) >= cached.exp + tolerance) return undefined;
+      hits += 1;
+      return cached;
     },
     async verify(token) {
       if (!token) throw new VerifyError('token_missing');
       if (token.length > MAX_TOKEN_LENGTH) throw new VerifyError('token_malformed');
       const nowSec = Math.floor(now() / 1000);
-      const cached = fromCache(token, nowSec);
-      if (cached) return cached;
+      const cached = cache?.get(token);
+      if (cached) {
+        // The cache never outlives `exp`: an expired entry is dropped and the token re-verified (and refused).
+        if (nowSec < cached.exp + tolerance) {
+          hits += 1;
+          return cached;
+        }
+        cache?.delete(token);
+      }
       misses += 1;
       const claims = await verifyUncached(token, nowSec);
       if (cache) {

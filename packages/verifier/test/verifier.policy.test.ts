@@ -98,8 +98,8 @@ describe('createVerifier policy', () => {
     assert.equal(v.peek?.(token)?.username, 'alice');
     nowMs += 66_000; // past exp + leeway
     assert.equal(v.peek?.(token), undefined);
-    assert.equal(v.stats().cacheSize, 0, 'the expired entry is dropped');
     assert.equal(await codeOf(v.verify(token)), 'token_expired');
+    assert.equal(v.stats().cacheSize, 0, 'the expired entry is dropped');
     assert.equal(verifier({ cacheSize: 0 }).peek?.(token), undefined, 'no cache, nothing to peek at');
   });
 
