@@ -1,6 +1,6 @@
 /**
  * `make bench` options (after `--` or in the environment):
- *   --only paths,peers,generator,login,capacity   sections to run (default: all)
+ *   --only paths,peers,generator,login,capacity   sections to run (default: all; `overload` too where run.ts has it)
  *   --seconds N (BENCH_SECONDS, default 10)       length of one wrk round
  *   --rounds N (BENCH_ROUNDS, default 3)          rounds per row; each figure is the median
  *   --costs 10,11,12 (BENCH_COSTS)                bcrypt costs of the login-vs-ceiling rows
@@ -10,13 +10,15 @@
  *   --charts DIR (default docs/benchmarks)        where the SVG charts go
  *   --no-docs                                     leave docs/benchmarks.md alone
  *   --no-profile                                  no --cpu-prof reruns for missed goals
+ *   --dry-run                                     print the figures, write nothing (no JSON, charts or docs)
  *   --smoke                                       tiny settings: 1 s, 1 round, costs 4,5, 200 sessions, 10
  *                                                 users, no profiles; figures are marked "smoke, not a measurement"
  */
 import { resolve } from 'node:path';
 import { ROOT } from './procs.ts';
 
-export const SECTIONS = ['paths', 'peers', 'generator', 'login', 'capacity'] as const;
+/** `overload` is bench/overload.ts's group on main (run by run.ts, not by bench/sections.ts). */
+export const SECTIONS = ['paths', 'overload', 'peers', 'generator', 'login', 'capacity'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -31,6 +33,7 @@ export interface BenchOptions {
   docs: boolean;
   profile: boolean;
   smoke: boolean;
+  dryRun: boolean;
 }
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
@@ -77,7 +80,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     users: number('users', value('users', undefined, '100', '10')),
     out: resolve(ROOT, value('out', undefined, 'bench/results', 'bench/results')),
     charts: resolve(ROOT, value('charts', undefined, 'docs/benchmarks', 'docs/benchmarks')),
-    docs: !args.has('no-docs'),
+    docs: !args.has('no-docs') && !args.has('dry-run'),
+    dryRun: args.has('dry-run'),
     profile: !args.has('no-profile') && !smoke,
     smoke,
   };

@@ -85,14 +85,16 @@ export async function runSections(options: BenchOptions): Promise<ExtraReport> {
   const chartNote = options.smoke
     ? 'smoke run: not a measurement'
     : `${os.availableParallelism()} cores, wrk`;
-  report.charts = await writeCharts(
-    options.charts,
-    {
-      ...(report.peers ? { peers: report.peers } : {}),
-      ...(report.login_ceiling ? { ceiling: report.login_ceiling } : {}),
-    },
-    chartNote,
-  );
+  report.charts = options.dryRun
+    ? []
+    : await writeCharts(
+        options.charts,
+        {
+          ...(report.peers ? { peers: report.peers } : {}),
+          ...(report.login_ceiling ? { ceiling: report.login_ceiling } : {}),
+        },
+        chartNote,
+      );
   if (options.docs) {
     const docs = join(ROOT, 'docs/benchmarks.md');
     writeSections(docs, sections(report, relative(join(ROOT, 'docs'), options.charts)));
@@ -102,6 +104,7 @@ export async function runSections(options: BenchOptions): Promise<ExtraReport> {
 
 /** latest.json: the paths rows (when run) and every section. */
 export function writeResults(options: BenchOptions, report: object): string {
+  if (options.dryRun) return 'nothing (--dry-run)';
   mkdirSync(options.out, { recursive: true });
   const path = join(options.out, 'latest.json');
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
