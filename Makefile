@@ -126,5 +126,5 @@ outdated: ## dependencies behind their latest version (majors not taken are expl
 images: ## build the three service images (as make up does)
 	$(COMPOSE) --profile tools build
 
-bench: ## the benchmark: login vs bcrypt ceiling, protected vs public, stateless vs session, gateway vs direct, login under overload
-	$(NODE24) node --import tsx bench/run.ts
+bench: ## the benchmark (needs wrk and nginx): paths, overload, verifier peers, login vs ceiling, capacity; ARGS='--only peers'
+	$(NODE24) node --import tsx bench/run.ts $(ARGS)

@@ -1,7 +1,7 @@
 /**
  * The project's benchmark: `make bench` (needs DATABASE_URL / REDIS_URL like the tests, and nginx).
  *
- * In one run, on this machine, with autocannon:
+ * In one run, on this machine, with wrk (bench/wrk.ts):
  *   - bcrypt time at the configured cost, and the login ceiling it implies (cores / bcrypt time);
  *   - the login rate (direct and through the gateway) against that ceiling;
  *   - the protected path against the unauthenticated endpoint of the same service;
@@ -10,11 +10,13 @@
  *   - the cookie path through the gateway (auth_request exchange, phantom token) next to the bearer path, with
  *     the minted-token cache on (COOKIE_TOKEN_CACHE_TTL=30) and off (0);
  *   - login under overload, with and without admission control (bench/overload.ts).
- * Writes bench/results/latest.json and the tables in docs/benchmarks.md.
+ * Then the sections of bench/sections.ts: verifier peers, gateway vs direct by generator, login against the
+ * ceiling at several bcrypt costs, capacity. Throughput rows use wrk (median of rounds).
+ * Writes bench/results/latest.json, the SVG charts and the tables in docs/benchmarks.md.
  *
- * Options: `--only paths|overload` runs one group (the other's figures in the JSON and the docs are kept),
- * `--seconds N` per row (default BENCH_SECONDS or 10), `--dry-run` prints the figures and writes nothing.
- *   node --import tsx bench/run.ts --only overload --seconds 5 --dry-run
+ * Options: bench/options.ts (`make bench ARGS='--only overload --seconds 5 --dry-run'`): `--only` runs some
+ * groups (paths, overload, peers, generator, login, capacity; the others' figures in the JSON are kept),
+ * `--seconds N` per round, `--rounds N`, `--dry-run` prints and writes nothing, `--smoke` for the CI smoke.
  *
  * Everything runs on 127.0.0.1 and stops by itself; the load generator shares the machine's cores with the
  * services, so figures are for comparison on one machine, not capacity planning.
@@ -24,9 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createTestDatabase, infraUrls, redisNamespace } from '@authstack/testing';
-import autocannon from 'autocannon';
 import bcrypt from 'bcrypt';
 import { makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
 import { loadConfig as loadAuthConfig } from '../services/auth/src/config.ts';
@@ -35,25 +35,16 @@ import { startAuth } from '../services/auth/src/server.ts';
 import { AuthClient } from '../services/client/src/sdk.ts';
 import { loadConfig as loadResourceConfig } from '../services/resource/src/config.ts';
 import { startResource } from '../services/resource/src/server.ts';
+import { parseOptions } from './options.ts';
 import { type OverloadReport, overloadRows, overloadTable } from './overload.ts';
+import { formatDocs, runSections } from './sections.ts';
+import { measureRounds } from './wrk.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const { values: ARGS } = parseArgs({
-  options: {
-    only: { type: 'string' },
-    seconds: { type: 'string' },
-    'dry-run': { type: 'boolean', default: false },
-  },
-});
-const ALL_GROUPS = ['paths', 'overload'] as const;
-if (ARGS.only !== undefined && !(ALL_GROUPS as readonly string[]).includes(ARGS.only)) {
-  throw new Error(`--only: one of ${ALL_GROUPS.join(', ')}`);
-}
-const GROUPS = new Set<string>(ARGS.only ? [ARGS.only] : ALL_GROUPS);
-const SECONDS = Number(ARGS.seconds ?? process.env.BENCH_SECONDS ?? 10);
-if (!Number.isInteger(SECONDS) || SECONDS < 1)
-  throw new Error('--seconds: a whole number of seconds, at least 1');
-const COST = Number(process.env.BCRYPT_COST ?? 12);
+const OPTIONS = parseOptions(process.argv.slice(2));
+const GROUPS = OPTIONS.sections as Set<string>;
+const SECONDS = OPTIONS.seconds;
+const COST = OPTIONS.smoke ? 4 : Number(process.env.BCRYPT_COST ?? 12);
 const CORES = os.availableParallelism();
 
 interface Row {
@@ -77,33 +68,23 @@ async function measure(
     bodies?: string[];
   },
 ): Promise<Row> {
-  let i = 0;
-  const result = await autocannon({
-    url,
-    method: options.method ?? 'GET',
-    connections: options.connections,
-    duration: SECONDS,
-    headers: { ...(options.bodies ? { 'content-type': 'application/json' } : {}), ...options.headers },
-    ...(options.bodies
-      ? {
-          requests: [
-            {
-              setupRequest: (req: object) => ({
-                ...req,
-                body: options.bodies![i++ % options.bodies!.length],
-              }),
-            },
-          ],
-        }
-      : {}),
-  });
+  const result = await measureRounds(
+    {
+      url,
+      connections: options.connections,
+      seconds: SECONDS,
+      ...(options.bodies ? { bodies: options.bodies } : {}),
+      ...(options.headers ? { headers: options.headers } : {}),
+    },
+    OPTIONS.rounds,
+  );
   const row: Row = {
     name,
     path: new URL(url).pathname,
     connections: options.connections,
-    rps: Math.round(result.requests.average * 10) / 10,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
+    rps: result.rps,
+    p50: result.p50,
+    p99: result.p99,
     errors: result.errors,
     non2xx: result.non2xx,
   };
@@ -169,19 +150,31 @@ async function pathRows(ctx: {
   stops.push(gatewayNoTokenCache.stop);
 
   // Users, one per connection, and a token; the gateway's certificate is verified once with the CA
-  // (autocannon itself never verifies certificates).
+  // (wrk itself never verifies certificates).
   const api = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca) });
   const users = Array.from({ length: 8 }, (_, n) => ({
     username: `bench${n}${randomBytes(3).toString('hex')}`,
     password: 'benchmark passphrase',
   }));
   for (const user of users) await api.register(user.username, user.password);
-  const token = (await api.login(users[0]!.username, users[0]!.password)).tokens.accessToken;
+  // The token's and the cookie's users are not among the login rows' users: their many logins would end those
+  // sessions (the oldest go past SESSIONS_MAX_PER_USER), and the rows would then measure 401s.
+  const reader = {
+    username: `benchreader${randomBytes(3).toString('hex')}`,
+    password: 'benchmark passphrase',
+  };
+  const browserUser = {
+    username: `benchcookie${randomBytes(3).toString('hex')}`,
+    password: 'benchmark passphrase',
+  };
+  await api.register(reader.username, reader.password);
+  await api.register(browserUser.username, browserUser.password);
+  const token = (await api.login(reader.username, reader.password)).tokens.accessToken;
   const bearer = { authorization: `Bearer ${token}` };
   const bodies = users.map((u) => JSON.stringify(u));
   // A cookie session (one browser): the gateway exchanges the cookie for a token on every request.
   const browser = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca), mode: 'cookie' });
-  await browser.login(users[1]!.username, users[1]!.password);
+  await browser.login(browserUser.username, browserUser.password);
   const cookie = { cookie: `__Host-session=${browser.cookies['__Host-session']}` };
 
   const rows: Row[] = [];
@@ -244,6 +237,15 @@ async function pathRows(ctx: {
 }
 
 async function main(): Promise<void> {
+  const extra = await runSections(OPTIONS);
+  const resultsPath = `${ROOT}bench/results/latest.json`;
+  const previous = existsSync(resultsPath) ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as object) : {};
+  if (!GROUPS.has('paths') && !GROUPS.has('overload')) {
+    if (!OPTIONS.dryRun)
+      writeFileSync(resultsPath, `${JSON.stringify({ ...previous, ...extra }, null, 2)}\n`);
+    formatDocs(OPTIONS);
+    return;
+  }
   const { redisUrl } = infraUrls();
   const db = await createTestDatabase();
   await migrate(db.url);
@@ -303,24 +305,23 @@ async function main(): Promise<void> {
       rows,
       ...(overload ? { overload } : {}),
     };
-    if (ARGS['dry-run']) {
+    if (OPTIONS.dryRun) {
       console.log('bench: --dry-run: nothing written');
       return;
     }
-    // A run of one group keeps the other group's figures.
-    const resultsPath = `${ROOT}bench/results/latest.json`;
-    const previous = existsSync(resultsPath)
-      ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as Partial<typeof report>)
-      : {};
+    // A run of some groups keeps the other groups' figures.
+    const earlier = previous as Partial<typeof report>;
     const merged = {
-      ...previous,
+      ...earlier,
+      ...extra,
       ...report,
-      rows: GROUPS.has('paths') ? rows : (previous.rows ?? []),
-      ...(overload ? { overload } : previous.overload ? { overload: previous.overload } : {}),
+      rows: GROUPS.has('paths') ? rows : (earlier.rows ?? []),
+      ...(overload ? { overload } : earlier.overload ? { overload: earlier.overload } : {}),
     };
     writeFileSync(resultsPath, `${JSON.stringify(merged, null, 2)}\n`);
     if (GROUPS.has('paths')) writeDocs(report);
     if (overload) writeOverloadDocs(report, overload);
+    formatDocs(OPTIONS);
     console.log('bench: wrote bench/results/latest.json and docs/benchmarks.md');
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
@@ -342,7 +343,10 @@ function writeDocs(report: {
   const path = `${ROOT}docs/benchmarks.md`;
   const text = readFileSync(path, 'utf8');
   const table = [
-    `Measured ${report.date.slice(0, 10)} on ${report.machine.cores} cores (${report.machine.cpu}), ${report.machine.memory_gib} GiB, Node ${report.node}, ${report.nginx}; ${report.seconds_per_row} s per row; \`make bench\`.`,
+    ...(OPTIONS.smoke
+      ? ['> **Smoke run, not a measurement** (`--smoke`: 1 s rounds, bcrypt cost 4, a busy machine).', '']
+      : []),
+    `Measured ${report.date.slice(0, 10)} on ${report.machine.cores} cores (${report.machine.cpu}), ${report.machine.memory_gib} GiB, Node ${report.node}, ${report.nginx}; ${report.seconds_per_row} s per round, wrk, median of ${OPTIONS.rounds} round(s); \`make bench\`.`,
     '',
     `bcrypt at cost ${report.bcrypt.cost}: **${report.bcrypt.median_ms} ms** per hash (median of 8), so the login ceiling is ${report.machine.cores} / ${(report.bcrypt.median_ms / 1000).toFixed(4)} s = **${report.bcrypt.ceiling_logins_per_s} logins/s**.`,
     '',

@@ -89,6 +89,20 @@ describe('createVerifier policy', () => {
     assert.equal(v.stats().cacheSize, 0);
   });
 
+  it('when a token was verified and is inside exp plus leeway, then peek returns its claims at once; else undefined', async () => {
+    let nowMs = Date.now();
+    const v = verifier({ now: () => nowMs, clockToleranceSec: 5 });
+    const token = mint(rsa, { nowSec: Math.floor(nowMs / 1000), ttlSec: 60 });
+    assert.equal(v.peek?.(token), undefined, 'never verified: not in the cache');
+    await v.verify(token);
+    assert.equal(v.peek?.(token)?.username, 'alice');
+    nowMs += 66_000; // past exp + leeway
+    assert.equal(v.peek?.(token), undefined);
+    assert.equal(await codeOf(v.verify(token)), 'token_expired');
+    assert.equal(v.stats().cacheSize, 0, 'the expired entry is dropped');
+    assert.equal(verifier({ cacheSize: 0 }).peek?.(token), undefined, 'no cache, nothing to peek at');
+  });
+
   it('when the cache is full, then it stays bounded', async () => {
     const v = verifier({ cacheSize: 5 });
     for (let i = 0; i < 20; i++) await v.verify(mint(rsa));
