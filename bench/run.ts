@@ -23,8 +23,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, infraUrls, redisNamespace } from '@authstack/testing';
 import bcrypt from 'bcrypt';
@@ -242,7 +243,8 @@ async function pathRows(ctx: {
 
 async function main(): Promise<void> {
   const extra = await runSections(OPTIONS);
-  const resultsPath = `${ROOT}bench/results/latest.json`;
+  const resultsPath = join(OPTIONS.out, 'latest.json');
+  if (!OPTIONS.dryRun) mkdirSync(OPTIONS.out, { recursive: true });
   const previous = existsSync(resultsPath) ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as object) : {};
   if (!GROUPS.has('paths') && !GROUPS.has('overload')) {
     if (!OPTIONS.dryRun)
@@ -334,10 +336,10 @@ async function main(): Promise<void> {
       ...(overload ? { overload } : earlier.overload ? { overload: earlier.overload } : {}),
     };
     writeFileSync(resultsPath, `${JSON.stringify(merged, null, 2)}\n`);
-    if (GROUPS.has('paths')) writeDocs(report);
-    if (overload) writeOverloadDocs(report, overload);
+    if (OPTIONS.docs && GROUPS.has('paths')) writeDocs(report);
+    if (OPTIONS.docs && overload) writeOverloadDocs(report, overload);
     formatDocs(OPTIONS);
-    console.log('bench: wrote bench/results/latest.json and docs/benchmarks.md');
+    console.log(`bench: wrote ${resultsPath}${OPTIONS.docs ? ' and docs/benchmarks.md' : ''}`);
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await redis.clear().catch(() => {});
