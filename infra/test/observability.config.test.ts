@@ -2,18 +2,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { http, type TestDatabase } from '@authstack/testing';
+import { http } from '@authstack/testing';
 import { parse } from 'yaml';
-import {
-  migratedDatabase,
-  registerAndLogin,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-} from '../../services/auth/test/support.ts';
-import { startTestResource, type TestResource } from '../../services/resource/test/support.ts';
+import { verifierEnv } from '../../e2e/support.ts';
+import { registerAndLogin, useAuth } from '../../services/auth/test/support.ts';
+import { useResource } from '../../services/resource/test/support.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OBS = join(ROOT, 'infra/observability');
@@ -107,19 +102,11 @@ export function metricNames(expr: string): string[] {
 }
 
 describe('the observability profile, checked statically', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
-  let resource: TestResource;
+  const auth = useAuth();
+  const resource = useResource(() => verifierEnv(auth));
   const exposed = new Set<string>();
 
   before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db));
-    resource = await startTestResource({
-      JWT_ISSUER: auth.config.issuer,
-      JWT_AUDIENCE: auth.config.audience,
-      JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-    });
     // Exercise each labelled series once: logins (right and wrong), a refresh, reuse, verifications.
     const session = await registerAndLogin(auth.url);
     await http(`${auth.url}/auth/login`, {
@@ -137,11 +124,6 @@ describe('the observability profile, checked statically', () => {
         if (name) exposed.add(name);
       }
     }
-  });
-  after(async () => {
-    await resource?.stop();
-    await auth?.stop();
-    await db?.drop();
   });
 
   it('prometheus.yml finds every auth and resource replica by DNS on their ports, and nginx through the exporter', (t) => {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { eventually, http, type TestDatabase } from '@authstack/testing';
+import { eventually, http, suiteScope } from '@authstack/testing';
 import { migratedDatabase, STRONG_PASSWORD, testEnv, username } from '../../services/auth/test/support.ts';
 import { freePort } from '../nginx/local-gateway.ts';
 
@@ -101,7 +101,7 @@ async function startService(name: string, env: Record<string, string | undefined
 }
 
 describe('OpenTelemetry tracing, on when OTEL_EXPORTER_OTLP_ENDPOINT is set', () => {
-  let db: TestDatabase;
+  const scope = suiteScope();
   let receiver: ReturnType<typeof otlpReceiver>;
   let auth: Awaited<ReturnType<typeof startService>>;
   let resource: Awaited<ReturnType<typeof startService>>;
@@ -110,11 +110,13 @@ describe('OpenTelemetry tracing, on when OTEL_EXPORTER_OTLP_ENDPOINT is set', ()
   before(async () => {
     receiver = otlpReceiver();
     await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+    scope.defer(() => new Promise((resolve) => receiver.server.close(resolve)));
     const endpoint = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}`;
     const tracing = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: '50' };
-    db = await migratedDatabase();
+    const db = await migratedDatabase(scope);
     const authEnv = testEnv(db, { LOG_LEVEL: 'silent', OTEL_SERVICE_NAME: 'auth', ...tracing });
     auth = await startService('auth', authEnv);
+    scope.defer(() => auth.stop());
     resource = await startService('resource', {
       LOG_LEVEL: 'silent',
       JWT_ISSUER: 'https://localhost:8443', // auth's default issuer
@@ -122,12 +124,7 @@ describe('OpenTelemetry tracing, on when OTEL_EXPORTER_OTLP_ENDPOINT is set', ()
       OTEL_SERVICE_NAME: 'resource',
       ...tracing,
     });
-  });
-  after(async () => {
-    await resource?.stop();
-    await auth?.stop();
-    await db?.drop();
-    await new Promise((resolve) => receiver?.server.close(resolve));
+    scope.defer(() => resource.stop());
   });
 
   const serverSpan = (service: string, path: string) =>

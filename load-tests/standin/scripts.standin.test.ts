@@ -6,15 +6,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { TestDatabase } from '@authstack/testing';
-import { type Gateway, makeCerts, startGateway } from '../../infra/nginx/local-gateway.ts';
-import { migratedDatabase, startTestAuth, type TestAuth, testEnv } from '../../services/auth/test/support.ts';
+import { suiteScope, useTempDir } from '@authstack/testing';
+import { hostPort, startTestGateway, testCerts, verifierEnv } from '../../e2e/support.ts';
+import type { Gateway, makeCerts } from '../../infra/nginx/local-gateway.ts';
+import { type AuthFixture, startAuthFixture } from '../../services/auth/test/support.ts';
 import { startTestResource, type TestResource } from '../../services/resource/test/support.ts';
 import { k6Options, runK6Script, type StandinResult } from './host.ts';
 
 const LOAD_TESTS = fileURLToPath(new URL('../', import.meta.url));
 const SEED_CLI = fileURLToPath(new URL('../../services/auth/src/cli/load-test-users.ts', import.meta.url));
-const hostPort = (url: string) => new URL(url).host;
 const script = (name: string) => join(LOAD_TESTS, `${name}.ts`);
 
 /** Every check passed, every request answered as the script expected, the summary saved as JSON and text. */
@@ -32,8 +32,8 @@ function assertClean(result: StandinResult, scenarios: string[]) {
 }
 
 describe('the k6 scripts under the k6 stand-in, against the real native stack through nginx', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
+  const scope = suiteScope();
+  let auth: AuthFixture;
   let resource: TestResource;
   let certs: ReturnType<typeof makeCerts>;
   let gateway: Gateway;
@@ -41,24 +41,19 @@ describe('the k6 scripts under the k6 stand-in, against the real native stack th
   let env: Record<string, string>;
 
   before(async () => {
-    db = await migratedDatabase();
     // The human limits stay on except the daily per-address failure budget, lowered so that the one
     // credential-stuffing iteration (10 attempts, run last) meets the limiter.
-    auth = await startTestAuth(
-      testEnv(db, { TRUST_PROXY: 'loopback', LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '8' }),
-    );
-    resource = await startTestResource({
-      JWT_ISSUER: auth.config.issuer,
-      JWT_AUDIENCE: auth.config.audience,
-      JWKS_URI: `${auth.url}/.well-known/jwks.json`,
+    auth = await startAuthFixture(scope, {
+      env: { TRUST_PROXY: 'loopback', LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '8' },
     });
-    certs = makeCerts();
-    gateway = await startGateway({
+    resource = await startTestResource(verifierEnv(auth), {}, scope);
+    certs = testCerts(scope);
+    gateway = await startTestGateway(scope, {
       authUpstream: hostPort(auth.url),
       resourceUpstream: hostPort(resource.url),
       certs,
     });
-    work = mkdtempSync(join(tmpdir(), 'authstack-k6-'));
+    work = useTempDir(scope, 'authstack-k6');
     const { stdout } = await promisify(execFile)(process.execPath, [SEED_CLI, 'seed', '20'], {
       env: { ...auth.env, PATH: process.env.PATH } as NodeJS.ProcessEnv,
     });
@@ -73,14 +68,6 @@ describe('the k6 scripts under the k6 stand-in, against the real native stack th
       WRONG_SHARE: '1',
       LOGOUT_P: '1',
     };
-  });
-  after(async () => {
-    await gateway?.stop();
-    await resource?.stop();
-    await auth?.stop();
-    await db?.drop();
-    certs?.remove();
-    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it('when 01-login runs, then its setup checks the target and an iteration logs a seeded user in', async () => {

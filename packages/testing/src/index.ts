@@ -10,8 +10,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { Redis } from 'ioredis';
 import pg from 'pg';
+import { clearRedisPrefix } from './fixture.ts';
+
+export * from './fixture.ts';
 
 export function infraUrls(): { databaseUrl: string; redisUrl: string } {
   const databaseUrl = process.env.DATABASE_URL;
@@ -60,24 +62,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-/** A Redis key prefix of its own, and a way to delete what was written under it. */
+/** A Redis key prefix of its own, and a way to delete what was written under it (for scripts; tests use fixtures). */
 export function redisNamespace(): { prefix: string; clear(): Promise<void> } {
   const prefix = `${uniqueName('test')}:`;
   return {
     prefix,
     async clear() {
-      const redis = new Redis(infraUrls().redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-      await redis.connect();
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-          if (keys.length > 0) await redis.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
-      } finally {
-        redis.disconnect();
-      }
+      await clearRedisPrefix(infraUrls().redisUrl, prefix);
     },
   };
 }
@@ -137,23 +128,33 @@ export async function createTcpProxy(target: { host: string; port: number }): Pr
   };
 }
 
-/** Poll `check` until it returns true or `timeoutMs` passes. */
-export async function eventually(
-  check: () => Promise<boolean>,
-  timeoutMs = 10_000,
-  stepMs = 100,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Poll `check` until it holds: it returns anything but `false` without throwing (an assertion that passes, or a
+ * condition that is true). Fails after `timeout` ms with the last assertion's error as the cause. For waiting on
+ * something that happens on its own time (a process starting, a key expiring in Redis, a background refresh): the
+ * wait is as long as it takes, never a guessed sleep. `timeout` and `interval` may also be given as numbers.
+ */
+export async function eventually<T>(
+  check: () => Promise<T> | T,
+  options: { timeout?: number; interval?: number } | number = {},
+  interval = 100,
+): Promise<Exclude<T, false>> {
+  const { timeout = 10_000, interval: step = interval } =
+    typeof options === 'number' ? { timeout: options, interval } : options;
+  const deadline = Date.now() + timeout;
   let lastError: unknown;
-  while (Date.now() < deadline) {
+  for (;;) {
     try {
-      if (await check()) return;
+      const result = await check();
+      if (result !== false) return result as Exclude<T, false>;
+      lastError = undefined;
     } catch (error) {
       lastError = error;
     }
-    await new Promise((resolve) => setTimeout(resolve, stepMs));
+    if (Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, step));
   }
-  throw new Error(`condition not met within ${timeoutMs} ms`, { cause: lastError });
+  throw new Error(`condition not met within ${timeout} ms`, { cause: lastError });
 }
 
 export interface JsonResponse<T = Record<string, unknown>> {

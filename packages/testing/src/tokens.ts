@@ -6,6 +6,7 @@ import { generateKeyPairSync, type JsonWebKey, type KeyObject, randomUUID, sign 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
+import type { Scope } from './fixture.ts';
 
 export interface TestKey {
   kid: string;
@@ -106,7 +107,7 @@ export interface JwksServer {
 /** Serves `/jwks.json` (and `/.well-known/openid-configuration`) and counts every request. */
 export async function jwksServer(
   keys: JsonWebKey[],
-  options: { maxAgeSec?: number } = {},
+  options: { maxAgeSec?: number; scope?: Scope } = {},
 ): Promise<JwksServer> {
   let current = keys;
   const hits = new Map<string, number>();
@@ -128,6 +129,7 @@ export async function jwksServer(
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  options.scope?.defer(() => new Promise((resolve) => server.close(resolve)));
   return {
     url,
     jwksUri: `${url}/jwks.json`,

@@ -1,7 +1,7 @@
 /** An auth instance on a database of its own with a bootstrap admin, and helpers for the admin API. */
-import { http, type TestDatabase } from '@authstack/testing';
+import { http, type Scope, type TestDatabase, useFixture } from '@authstack/testing';
 import pg from 'pg';
-import { migratedDatabase, registerAndLogin, startTestAuth, type TestAuth, testEnv } from './support.ts';
+import { type AuthFixture, type AuthFixtureOptions, registerAndLogin, startAuthFixture } from './support.ts';
 
 export type Login = { access_token: string; refresh_token: string; user: { id: string; roles: string[] } };
 
@@ -9,34 +9,36 @@ export const BOOT = { username: 'chief', password: 'head of the whole place' };
 
 export interface AdminStack {
   db: TestDatabase;
-  auth: TestAuth;
+  auth: AuthFixture;
   /** The bootstrap admin, logged in. */
   admin: Login;
-  stop(): Promise<void>;
 }
 
-export async function startWithAdmin(
-  overrides: Record<string, string | undefined> = {},
-): Promise<AdminStack> {
-  const db = await migratedDatabase();
-  const auth = await startTestAuth(
-    testEnv(db, {
-      BOOTSTRAP_ADMIN_USERNAME: BOOT.username,
-      BOOTSTRAP_ADMIN_PASSWORD: BOOT.password,
-      ...overrides,
-    }),
-  );
-  const admin = (await http<Login>(`${auth.url}/auth/login`, { body: BOOT })).body;
-  return {
-    db,
-    auth,
-    admin,
-    async stop() {
-      await auth.stop();
-      await db.drop();
-    },
-  };
+export interface AdminStackOptions extends AuthFixtureOptions {
+  /** The bootstrap admin's credentials (`BOOT` unless given). */
+  credentials?: { username: string; password: string };
 }
+
+/** An auth fixture with a bootstrap admin, logged in; torn down by `scope`. */
+export async function startWithAdmin(
+  scope: Scope,
+  { credentials = BOOT, env = {}, options = {} }: AdminStackOptions = {},
+): Promise<AdminStack> {
+  const auth = await startAuthFixture(scope, {
+    env: {
+      BOOTSTRAP_ADMIN_USERNAME: credentials.username,
+      BOOTSTRAP_ADMIN_PASSWORD: credentials.password,
+      ...env,
+    },
+    options,
+  });
+  const admin = (await http<Login>(`${auth.url}/auth/login`, { body: credentials })).body;
+  return { db: auth.db, auth, admin };
+}
+
+/** `startWithAdmin` for the enclosing describe. */
+export const useAdminStack = (options: AdminStackOptions = {}): AdminStack =>
+  useFixture((scope) => startWithAdmin(scope, options));
 
 export const patchUser = (baseUrl: string, token: string, id: string, body: unknown) =>
   http(`${baseUrl}/auth/admin/users/${id}`, { method: 'PATCH', token, body });

@@ -5,19 +5,15 @@
  * upgraded to the peppered scheme. Export lists every account as JSON lines. Both are audited.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { http } from '@authstack/testing';
 import bcrypt from 'bcrypt';
 import pg from 'pg';
-import { type AdminStack, BOOT, startWithAdmin } from './admin-support.ts';
+import { BOOT, useAdminStack } from './admin-support.ts';
 import { STRONG_PASSWORD, username } from './support.ts';
 
 describe('admin: import and export accounts', () => {
-  let stack: AdminStack;
-  before(async () => {
-    stack = await startWithAdmin();
-  });
-  after(() => stack.stop());
+  const stack = useAdminStack();
 
   const importAccounts = (accounts: unknown[]) =>
     http<{ imported: number; refused: { index: number; username: string; reason: string }[] }>(

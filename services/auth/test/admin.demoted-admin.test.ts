@@ -4,18 +4,12 @@
  * and removing a role or disabling an account ends that user's sessions at once.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { http } from '@authstack/testing';
-import { type AdminStack, type Login, patchUser, secondAdmin, sql, startWithAdmin } from './admin-support.ts';
+import { type Login, patchUser, secondAdmin, sql, useAdminStack } from './admin-support.ts';
 
 describe('finding 1: a demoted or disabled admin loses the admin API at once', () => {
-  let stack: AdminStack;
-  before(async () => {
-    stack = await startWithAdmin();
-  });
-  after(async () => {
-    await stack.stop();
-  });
+  const stack = useAdminStack();
 
   it('when an admin is demoted, then their existing token can neither list users nor re-promote itself', async () => {
     const { auth, admin } = stack;

@@ -3,21 +3,15 @@
  * (a NUL byte in a username, text in a bigint) and answered 500. Now it is 400 `invalid_cursor`.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { http } from '@authstack/testing';
-import { type AdminStack, startWithAdmin } from './admin-support.ts';
+import { useAdminStack } from './admin-support.ts';
 import { registerAndLogin } from './support.ts';
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
 
 describe('finding 13: admin cursors the server did not issue', () => {
-  let stack: AdminStack;
-  before(async () => {
-    stack = await startWithAdmin();
-  });
-  after(async () => {
-    await stack.stop();
-  });
+  const stack = useAdminStack();
 
   const cases: [string, string][] = [
     ['/auth/admin/events', 'abc'],

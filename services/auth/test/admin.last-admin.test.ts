@@ -4,31 +4,17 @@
  * may leave no active admin.
  */
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
-import { http } from '@authstack/testing';
-import {
-  type AdminStack,
-  activeAdmins,
-  BOOT,
-  patchUser,
-  secondAdmin,
-  startWithAdmin,
-} from './admin-support.ts';
+import { describe, it } from 'node:test';
+import { http, testScope } from '@authstack/testing';
+import { activeAdmins, BOOT, patchUser, secondAdmin, startWithAdmin } from './admin-support.ts';
 
 describe('finding 2: no change by anyone leaves no active admin', () => {
-  let stack: AdminStack | undefined;
-  afterEach(async () => {
-    await stack?.stop();
-    stack = undefined;
-  });
-
   for (const [name, change] of [
     ['demote', { roles: ['user'] }],
     ['disable', { disabled: true }],
   ] as const) {
-    it(`when the only two admins ${name} each other at the same time, then exactly one change wins and one admin remains`, async () => {
-      stack = await startWithAdmin();
-      const { auth, admin: a, db } = stack;
+    it(`when the only two admins ${name} each other at the same time, then exactly one change wins and one admin remains`, async (t) => {
+      const { auth, admin: a, db } = await startWithAdmin(testScope(t));
       const b = await secondAdmin(auth.url, a);
       assert.equal((await activeAdmins(db.url)).length, 2);
 
@@ -44,9 +30,8 @@ describe('finding 2: no change by anyone leaves no active admin', () => {
     });
   }
 
-  it('when the only two admins fire several crossed demotions and disables at once, then an admin remains', async () => {
-    stack = await startWithAdmin();
-    const { auth, admin: a, db } = stack;
+  it('when the only two admins fire several crossed demotions and disables at once, then an admin remains', async (t) => {
+    const { auth, admin: a, db } = await startWithAdmin(testScope(t));
     const b = await secondAdmin(auth.url, a);
     await Promise.all([
       patchUser(auth.url, a.access_token, b.user.id, { roles: ['user'] }),
@@ -59,9 +44,8 @@ describe('finding 2: no change by anyone leaves no active admin', () => {
     assert.equal((await activeAdmins(db.url)).length, 1);
   });
 
-  it('when an admin demotes the other and then themself, then the second change is 409 last_admin', async () => {
-    stack = await startWithAdmin();
-    const { auth, admin: a, db } = stack;
+  it('when an admin demotes the other and then themself, then the second change is 409 last_admin', async (t) => {
+    const { auth, admin: a, db } = await startWithAdmin(testScope(t));
     const b = await secondAdmin(auth.url, a);
     assert.equal((await patchUser(auth.url, b.access_token, a.user.id, { roles: ['user'] })).status, 200);
     const self = await patchUser(auth.url, b.access_token, b.user.id, { roles: ['user'] });

@@ -3,17 +3,13 @@
  * `sessions_revoked` with the acting admin; the ended session's tokens stop working at once.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { http } from '@authstack/testing';
-import { type AdminStack, BOOT, startWithAdmin } from './admin-support.ts';
+import { BOOT, useAdminStack } from './admin-support.ts';
 import { registerAndLogin } from './support.ts';
 
 describe("admin: an account's sessions", () => {
-  let stack: AdminStack;
-  before(async () => {
-    stack = await startWithAdmin();
-  });
-  after(() => stack.stop());
+  const stack = useAdminStack();
 
   const admin = (method: string, path: string) =>
     http<Record<string, unknown>>(`${stack.auth.url}/auth/admin${path}`, {

@@ -3,9 +3,9 @@
  * account were not audited.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { http } from '@authstack/testing';
-import { type AdminStack, patchUser, startWithAdmin } from './admin-support.ts';
+import { patchUser, useAdminStack } from './admin-support.ts';
 import { registerAndLogin } from './support.ts';
 
 type Events = {
@@ -13,13 +13,7 @@ type Events = {
 };
 
 describe('finding 14: account changes the audit trail missed', () => {
-  let stack: AdminStack;
-  before(async () => {
-    stack = await startWithAdmin();
-  });
-  after(async () => {
-    await stack.stop();
-  });
+  const stack = useAdminStack();
 
   const events = (query: string) =>
     http<Events>(`${stack.auth.url}/auth/admin/events?${query}`, { token: stack.admin.access_token });

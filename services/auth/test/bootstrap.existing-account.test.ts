@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { http, type TestDatabase } from '@authstack/testing';
+import { http, testScope } from '@authstack/testing';
 import { activeAdmins, type Login, patchUser, secondAdmin } from './admin-support.ts';
 import { migratedDatabase, registerAndLogin, STRONG_PASSWORD, startTestAuth, testEnv } from './support.ts';
 
@@ -23,21 +23,8 @@ const spawnAuth = (env: Record<string, string | undefined>) =>
   }).catch((error: { code: number; stderr: string }) => error) as Promise<{ code: number; stderr: string }>;
 
 describe('finding 3: the bootstrap admin never takes over an account nor undoes an admin decision', () => {
-  const databases: TestDatabase[] = [];
-  const fresh = async () => {
-    const db = await migratedDatabase();
-    databases.push(db);
-    return db;
-  };
-  let db: TestDatabase;
-  before(async () => {
-    db = await fresh();
-  });
-  after(async () => {
-    await Promise.all(databases.map((d) => d.drop()));
-  });
-
-  it('when the configured name belongs to an existing non-admin account, then start-up stops with a clear message and the account stays a user', async () => {
+  it('when the configured name belongs to an existing non-admin account, then start-up stops with a clear message and the account stays a user', async (t) => {
+    const db = await migratedDatabase(testScope(t));
     const env = testEnv(db);
     const squatter = await (async () => {
       const auth = await startTestAuth(env);
@@ -78,8 +65,8 @@ describe('finding 3: the bootstrap admin never takes over an account nor undoes 
     }
   });
 
-  it('when an admin demotes the bootstrap admin, then a restart keeps the demotion', async () => {
-    const db2 = await fresh();
+  it('when an admin demotes the bootstrap admin, then a restart keeps the demotion', async (t) => {
+    const db2 = await migratedDatabase(testScope(t));
     const env = testEnv(db2, {
       BOOTSTRAP_ADMIN_USERNAME: 'root',
       BOOTSTRAP_ADMIN_PASSWORD: 'lantern over the harbour',
@@ -115,8 +102,8 @@ describe('finding 3: the bootstrap admin never takes over an account nor undoes 
     }
   });
 
-  it('when the bootstrap admin exists as created, then restarts change nothing and the audit shows one bootstrap', async () => {
-    const db3 = await fresh();
+  it('when the bootstrap admin exists as created, then restarts change nothing and the audit shows one bootstrap', async (t) => {
+    const db3 = await migratedDatabase(testScope(t));
     const env = testEnv(db3, {
       BOOTSTRAP_ADMIN_USERNAME: 'keeper',
       BOOTSTRAP_ADMIN_PASSWORD: 'lantern over the harbour',

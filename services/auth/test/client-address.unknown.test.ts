@@ -4,29 +4,12 @@
  * `client_address_unknown`, and nothing is stored for it.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { http, type TestDatabase } from '@authstack/testing';
-import {
-  migratedDatabase,
-  registerAndLogin,
-  STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-  username,
-} from './support.ts';
+import { describe, it } from 'node:test';
+import { http } from '@authstack/testing';
+import { registerAndLogin, STRONG_PASSWORD, useAuth, username } from './support.ts';
 
 describe('client address that cannot be determined', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
-  before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db, { TRUST_PROXY: 'loopback' }));
-  });
-  after(async () => {
-    await auth.stop();
-    await db.drop();
-  });
+  const auth = useAuth({ env: { TRUST_PROXY: 'loopback' } });
 
   for (const forwarded of ['unknown', 'not-an-ip', '999.1.1.1', '_hidden']) {
     it(`when a trusted proxy forwards "${forwarded}" on register, then 400 client_address_unknown`, async () => {

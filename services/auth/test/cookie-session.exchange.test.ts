@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { http, type JsonResponse, type TestDatabase } from '@authstack/testing';
+import { before, describe, it } from 'node:test';
+import { http, type JsonResponse, suiteScope, type TestDatabase } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
 import {
   migratedDatabase,
@@ -27,6 +27,7 @@ const cookieOf = (res: JsonResponse<unknown>) => {
 };
 
 describe('cookie sessions: login, the gateway exchange, CSRF and the session rules', () => {
+  const scope = suiteScope();
   let db: TestDatabase;
   let auth: TestAuth;
   let uncached: TestAuth;
@@ -35,7 +36,7 @@ describe('cookie sessions: login, the gateway exchange, CSRF and the session rul
   let admin: Login;
 
   before(async () => {
-    db = await migratedDatabase();
+    db = await migratedDatabase(scope);
     auth = await startTestAuth(
       testEnv(db, {
         BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
@@ -45,13 +46,10 @@ describe('cookie sessions: login, the gateway exchange, CSRF and the session rul
         REFRESH_ABSOLUTE_TTL: '7200',
       }),
       { now: () => Date.now() + offset },
+      scope,
     );
-    uncached = await startTestAuth({ ...auth.env, COOKIE_TOKEN_CACHE_TTL: '0' });
+    uncached = await startTestAuth({ ...auth.env, COOKIE_TOKEN_CACHE_TTL: '0' }, {}, scope);
     admin = (await http<Login>(`${auth.url}/auth/login`, { body: ADMIN })).body;
-  });
-  after(async () => {
-    await Promise.all([auth.stop(), uncached.stop()]);
-    await db.drop();
   });
 
   async function newUser(base = auth.url) {

@@ -3,24 +3,17 @@
  * change the schema or act as a superuser.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { http, infraUrls, type TestDatabase, uniqueName } from '@authstack/testing';
+import { before, describe, it } from 'node:test';
+import { http, infraUrls, suiteScope, type TestDatabase, uniqueName } from '@authstack/testing';
 import pg from 'pg';
 import { grantAppRole } from '../src/migrate.ts';
-import {
-  migratedDatabase,
-  STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-  username,
-} from './support.ts';
+import { migratedDatabase, STRONG_PASSWORD, startTestAuth, testEnv, username } from './support.ts';
 
 describe('the least-privilege database role', () => {
+  const scope = suiteScope();
   let db: TestDatabase;
   let appUrl: string;
   let role: string;
-  let auth: TestAuth | undefined;
 
   const asApp = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
     const client = new pg.Client({ connectionString: appUrl });
@@ -33,20 +26,18 @@ describe('the least-privilege database role', () => {
   };
 
   before(async () => {
-    db = await migratedDatabase();
     role = uniqueName('authstack_app').toLowerCase();
+    scope.defer(async () => {
+      const admin = new pg.Client({ connectionString: infraUrls().databaseUrl });
+      await admin.connect();
+      await admin.query(`DROP ROLE IF EXISTS "${role}"`).finally(() => admin.end());
+    });
+    db = await migratedDatabase(scope); // dropped before the role: the role's grants live in it
     const url = new URL(db.url);
     url.username = role;
     url.password = 'app-role-password';
     appUrl = url.toString();
     await grantAppRole(db.url, appUrl);
-  });
-  after(async () => {
-    await auth?.stop();
-    await db.drop();
-    const admin = new pg.Client({ connectionString: infraUrls().databaseUrl });
-    await admin.connect();
-    await admin.query(`DROP ROLE IF EXISTS "${role}"`).finally(() => admin.end());
   });
 
   it('when the role is inspected, then it is no superuser and cannot create roles or databases', async () => {
@@ -90,7 +81,7 @@ describe('the least-privilege database role', () => {
   });
 
   it('when auth runs as the role, then register, login and the key set work', async () => {
-    auth = await startTestAuth(testEnv(db, { DATABASE_URL: appUrl }));
+    const auth = await startTestAuth(testEnv(db, { DATABASE_URL: appUrl }), {}, scope);
     const name = username();
     const registered = await http(`${auth.url}/auth/register`, {
       body: { username: name, password: STRONG_PASSWORD },

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import {
   createTcpProxy,
   eventually,
   http,
   infraUrls,
+  suiteScope,
   type TcpProxy,
   type TestDatabase,
 } from '@authstack/testing';
@@ -24,6 +25,7 @@ const target = (url: string) => {
 };
 
 describe('when PostgreSQL or Redis is unreachable', () => {
+  const scope = suiteScope();
   let db: TestDatabase;
   let auth: TestAuth;
   let pgProxy: TcpProxy;
@@ -32,7 +34,7 @@ describe('when PostgreSQL or Redis is unreachable', () => {
   const login = () => http(`${auth.url}/auth/login`, { body: user });
 
   before(async () => {
-    db = await migratedDatabase();
+    db = await migratedDatabase(scope);
     pgProxy = await createTcpProxy(target(db.url));
     redisProxy = await createTcpProxy(target(infraUrls().redisUrl));
     auth = await startTestAuth(
@@ -40,13 +42,13 @@ describe('when PostgreSQL or Redis is unreachable', () => {
         DATABASE_URL: pgProxy.rewrite(db.url),
         REDIS_URL: redisProxy.rewrite(infraUrls().redisUrl),
       }),
+      {},
+      scope,
     );
     user = await registerAndLogin(auth.url);
-  });
-  after(async () => {
-    await auth.stop();
-    await Promise.all([pgProxy.close(), redisProxy.close()]);
-    await db.drop();
+    scope.defer(async () => {
+      await Promise.all([pgProxy.close(), redisProxy.close()]);
+    });
   });
 
   it('Redis down: login answers 503 service_unavailable (no token without a session), readiness fails, then recovers', async () => {

@@ -6,12 +6,12 @@
  * only 401s), and the test checks that generated requests reached the handler, not only the auth guard.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { http, type TestDatabase } from '@authstack/testing';
+import { describe, it } from 'node:test';
+import { http } from '@authstack/testing';
 import { type Endpoint, type FuzzTarget, fuzzEndpoint, reachedHandler } from '@authstack/testing/fuzz';
 import { forge, mint, testKey } from '@authstack/testing/tokens';
 import fc from 'fast-check';
-import { migratedDatabase, registerAndLogin, startTestAuth, type TestAuth, testEnv } from './support.ts';
+import { registerAndLogin, useAuth } from './support.ts';
 
 const ADMIN = { username: 'fuzz.admin', password: 'a long fuzzing admin passphrase' };
 const PASSWORD = 'correct horse battery staple';
@@ -66,22 +66,12 @@ const ENDPOINTS: Endpoint[] = [
 ];
 
 describe('auth: generated requests never get a 5xx or a non-problem error', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
-
-  before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(
-      testEnv(db, {
-        JWT_ALGORITHM: 'ES256', // key rotation is fuzzed too: P-256 keys are quick to make
-        BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
-        BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-      }),
-    );
-  });
-  after(async () => {
-    await auth.stop();
-    await db.drop();
+  const auth = useAuth({
+    env: {
+      JWT_ALGORITHM: 'ES256', // key rotation is fuzzed too: P-256 keys are quick to make
+      BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
+      BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+    },
   });
 
   let loginCount = 0;

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { createCipheriv, type JsonWebKey, type KeyObject, randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { http, type TestDatabase } from '@authstack/testing';
+import { before, describe, it } from 'node:test';
+import { http, suiteScope, type TestDatabase } from '@authstack/testing';
 import pg from 'pg';
 import {
   encryptPrivateKey,
@@ -27,22 +27,21 @@ interface Row {
 }
 
 describe('signing keys from the database are checked before use', () => {
+  const scope = suiteScope();
   let db: TestDatabase;
   let auth: TestAuth;
   let kek: Buffer;
   let sql: pg.Client;
 
   before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db, { KEY_RELOAD_INTERVAL: '3600' }));
+    db = await migratedDatabase(scope);
+    auth = await startTestAuth(testEnv(db, { KEY_RELOAD_INTERVAL: '3600' }), {}, scope);
     kek = auth.config.keyEncryptionKey;
     sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
-  });
-  after(async () => {
-    await sql.end();
-    await auth.stop();
-    await db.drop();
+    scope.defer(async () => {
+      await sql.end();
+    });
   });
 
   /** Insert a row as another writer of the table could, reload, and remove it again afterwards. */

@@ -1,15 +1,22 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { eventually, http, type TestDatabase } from '@authstack/testing';
+import { eventually, http, suiteScope } from '@authstack/testing';
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { createAuthService } from '../src/service.ts';
-import { migratedDatabase, newKek, registerAndLogin, startTestAuth, testEnv } from './support.ts';
+import {
+  migratedDatabase,
+  newKek,
+  registerAndLogin,
+  startTestAuth,
+  testEnv,
+  useMigratedDatabase,
+} from './support.ts';
 
 const run = promisify(execFile);
 const authDir = fileURLToPath(new URL('..', import.meta.url));
@@ -29,15 +36,8 @@ async function query<T extends pg.QueryResultRow>(dbUrl: string, sql: string): P
 }
 
 describe('signing keys', () => {
-  const databases: TestDatabase[] = [];
-  const fresh = async () => {
-    const db = await migratedDatabase();
-    databases.push(db);
-    return db;
-  };
-  after(async () => {
-    await Promise.all(databases.map((db) => db.drop()));
-  });
+  const scope = suiteScope();
+  const fresh = () => migratedDatabase(scope);
 
   it('when two instances start together on an empty database, then exactly one key exists', async () => {
     const db = await fresh();
@@ -207,13 +207,7 @@ describe('signing keys', () => {
 });
 
 describe('start-up configuration', () => {
-  let db: TestDatabase;
-  before(async () => {
-    db = await migratedDatabase();
-  });
-  after(async () => {
-    await db.drop();
-  });
+  const db = useMigratedDatabase();
 
   const start = (env: Record<string, string | undefined>) =>
     run(process.execPath, ['src/server.ts'], { cwd: authDir, env: { PATH: process.env.PATH, ...env } }).catch(

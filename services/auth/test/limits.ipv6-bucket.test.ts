@@ -4,29 +4,13 @@
  * trusted proxy (here the test itself, on loopback) in `X-Forwarded-For`.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { http, type TestDatabase } from '@authstack/testing';
+import { describe, it } from 'node:test';
+import { http } from '@authstack/testing';
 import { clientBucket } from '../src/client-bucket.ts';
-import {
-  migratedDatabase,
-  STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-  username,
-} from './support.ts';
+import { STRONG_PASSWORD, useAuth, username } from './support.ts';
 
 describe('per-IP limits and IPv6', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
-  before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db, { REGISTER_MAX_PER_IP_PER_HOUR: '2', TRUST_PROXY: 'loopback' }));
-  });
-  after(async () => {
-    await auth.stop();
-    await db.drop();
-  });
+  const auth = useAuth({ env: { REGISTER_MAX_PER_IP_PER_HOUR: '2', TRUST_PROXY: 'loopback' } });
 
   const registerFrom = (ip: string) =>
     http(`${auth.url}/auth/register`, {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { http, type TestDatabase } from '@authstack/testing';
+import { http, suiteScope, type TestDatabase } from '@authstack/testing';
 import type { LoadTestUsers } from '../src/domain/load-test-users.ts';
 import { migratedDatabase, STRONG_PASSWORD, startTestAuth, type TestAuth, testEnv } from './support.ts';
 
@@ -12,6 +12,7 @@ const run = promisify(execFile);
 const REAL = 'loadtest-000042';
 
 describe('make seed / make unseed: load-test accounts straight into PostgreSQL', () => {
+  const scope = suiteScope();
   let db: TestDatabase;
   let auth: TestAuth;
   let env: Record<string, string | undefined>;
@@ -28,18 +29,14 @@ describe('make seed / make unseed: load-test accounts straight into PostgreSQL',
     });
 
   before(async () => {
-    db = await migratedDatabase();
+    db = await migratedDatabase(scope);
     env = testEnv(db, { LOG_LEVEL: 'silent' });
-    auth = await startTestAuth(env);
+    auth = await startTestAuth(env, {}, scope);
     // A real account whose name follows the load-test pattern: seed and unseed must leave it alone.
     const registered = await http(`${auth.url}/auth/register`, {
       body: { username: REAL, password: STRONG_PASSWORD },
     });
     assert.equal(registered.status, 201);
-  });
-  after(async () => {
-    await auth?.stop();
-    await db?.drop();
   });
 
   it('when 10,000 accounts are seeded, then the users file lists them and each logs in with its password', async () => {

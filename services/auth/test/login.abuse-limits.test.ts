@@ -1,19 +1,11 @@
 /** Review findings 4, 5 (successful logins bounded) and 14 (password change reaching 429), issue 9. */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { http, type TestDatabase } from '@authstack/testing';
-import {
-  migratedDatabase,
-  STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-  username,
-} from './support.ts';
+import { describe, it } from 'node:test';
+import { http } from '@authstack/testing';
+import { STRONG_PASSWORD, startTestAuth, useAuth, username } from './support.ts';
 
 describe('abuse limits: all or nothing, successes bounded, password change limited', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
+  const auth = useAuth({ env: { TRUST_PROXY: 'loopback' } });
   const loginFrom = (ip: string, body: unknown, base = auth.url) =>
     http<{ access_token: string; code: string }>(`${base}/auth/login`, {
       body,
@@ -33,15 +25,6 @@ describe('abuse limits: all or nothing, successes bounded, password change limit
       await instance.stop();
     }
   };
-
-  before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db, { TRUST_PROXY: 'loopback' }));
-  });
-  after(async () => {
-    await auth.stop();
-    await db.drop();
-  });
 
   it('finding 4: when an IP over its daily cap keeps trying a victim, then nothing is counted against the victim and the right password from another IP succeeds', async () => {
     await withAuth(

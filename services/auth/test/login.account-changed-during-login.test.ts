@@ -7,13 +7,13 @@
  * applies the change right after the account row is read, which is the window bcrypt's time opens.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { http } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
 import { type AccountDeps, login, type RequestMeta } from '../src/domain/accounts.ts';
 import { updateUser } from '../src/domain/admin.ts';
 import { changePassword } from '../src/domain/sessions.ts';
-import { type AdminStack, startWithAdmin } from './admin-support.ts';
+import { useAdminStack } from './admin-support.ts';
 import { registerAndLogin } from './support.ts';
 
 const meta: RequestMeta = { ip: '127.0.0.1', userAgent: 'finding-10', requestId: undefined };
@@ -40,21 +40,14 @@ function changeAfterRead(deps: AccountDeps, change: () => Promise<unknown>): Acc
 const invalidCredentials = (error: unknown) => (error as { code?: string }).code === 'invalid_credentials';
 
 describe('finding 10: no session survives an account change that lands during login', () => {
-  let stack: AdminStack;
-  let deps: AccountDeps;
-  before(async () => {
-    stack = await startWithAdmin();
-    deps = stack.auth.service.accounts;
-  });
-  after(async () => {
-    await stack.stop();
-  });
+  const stack = useAdminStack();
+  const deps = (): AccountDeps => stack.auth.service.accounts;
 
   it('when the account is disabled during the password check, then login fails and the user has no session', async () => {
     const user = await registerAndLogin(stack.auth.url);
     const admin = { userId: stack.admin.user.id, username: 'chief' };
-    const hooked = changeAfterRead(deps, () =>
-      updateUser(deps, admin, user.user.id, { disabled: true }, meta),
+    const hooked = changeAfterRead(deps(), () =>
+      updateUser(deps(), admin, user.user.id, { disabled: true }, meta),
     );
 
     await assert.rejects(
@@ -62,15 +55,15 @@ describe('finding 10: no session survives an account change that lands during lo
       invalidCredentials,
     );
 
-    assert.deepEqual(await deps.sessions.list(user.user.id), []);
+    assert.deepEqual(await deps().sessions.list(user.user.id), []);
   });
 
   it('when the password is changed during the password check, then login with the old password fails and only the changer keeps a session', async () => {
     const user = await registerAndLogin(stack.auth.url);
     const changerSid = decodePart(user.access_token, 1).sid as string;
-    const hooked = changeAfterRead(deps, () =>
+    const hooked = changeAfterRead(deps(), () =>
       changePassword(
-        deps,
+        deps(),
         { userId: user.user.id, sid: changerSid },
         { currentPassword: user.password, newPassword: 'a fresh and private phrase' },
         meta,
@@ -83,7 +76,7 @@ describe('finding 10: no session survives an account change that lands during lo
     );
 
     assert.deepEqual(
-      (await deps.sessions.list(user.user.id)).map((s) => s.id),
+      (await deps().sessions.list(user.user.id)).map((s) => s.id),
       [changerSid],
     );
     const fresh = await http(`${stack.auth.url}/auth/login`, {
@@ -94,8 +87,8 @@ describe('finding 10: no session survives an account change that lands during lo
 
   it('when nothing changes during the password check, then the same use case logs in', async () => {
     const user = await registerAndLogin(stack.auth.url);
-    const hooked = changeAfterRead(deps, async () => {});
+    const hooked = changeAfterRead(deps(), async () => {});
     const issued = await login(hooked, { username: user.username, password: user.password }, meta);
-    assert.ok((await deps.sessions.list(user.user.id)).some((s) => s.id === issued.sessionId));
+    assert.ok((await deps().sessions.list(user.user.id)).some((s) => s.id === issued.sessionId));
   });
 });

@@ -4,34 +4,27 @@
  * takes its dependencies, and the event store given to it fails on `login_success`.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { type AccountDeps, login, type RequestMeta } from '../src/domain/accounts.ts';
-import { type AdminStack, startWithAdmin } from './admin-support.ts';
+import { useAdminStack } from './admin-support.ts';
 import { registerAndLogin } from './support.ts';
 
 const meta: RequestMeta = { ip: '127.0.0.1', userAgent: 'audit-failure', requestId: undefined };
 
 describe('a login that fails after creating its session leaves no session', () => {
-  let stack: AdminStack;
-  let deps: AccountDeps;
-  before(async () => {
-    stack = await startWithAdmin();
-    deps = stack.auth.service.accounts;
-  });
-  after(async () => {
-    await stack.stop();
-  });
+  const stack = useAdminStack();
+  const deps = (): AccountDeps => stack.auth.service.accounts;
 
   it('when the login_success audit write fails, then login answers the error and the user has no new session', async () => {
     const user = await registerAndLogin(stack.auth.url);
-    const before = (await deps.sessions.list(user.user.id)).map((s) => s.id);
+    const before = (await deps().sessions.list(user.user.id)).map((s) => s.id);
     const failing: AccountDeps = {
-      ...deps,
+      ...deps(),
       events: {
-        ...deps.events,
+        ...deps().events,
         record: async (event) => {
           if (event.type === 'login_success') throw new Error('audit table unavailable');
-          return deps.events.record(event);
+          return deps().events.record(event);
         },
       },
     };
@@ -41,14 +34,14 @@ describe('a login that fails after creating its session leaves no session', () =
       /audit table unavailable/,
     );
 
-    const after = (await deps.sessions.list(user.user.id)).map((s) => s.id);
+    const after = (await deps().sessions.list(user.user.id)).map((s) => s.id);
     assert.deepEqual(after, before, 'only the sessions from before the failed login remain');
   });
 
   it('when nothing fails, then the same login creates one session (the control)', async () => {
     const user = await registerAndLogin(stack.auth.url);
-    const before = (await deps.sessions.list(user.user.id)).length;
-    await login(deps, { username: user.username, password: user.password }, meta);
-    assert.equal((await deps.sessions.list(user.user.id)).length, before + 1);
+    const before = (await deps().sessions.list(user.user.id)).length;
+    await login(deps(), { username: user.username, password: user.password }, meta);
+    assert.equal((await deps().sessions.list(user.user.id)).length, before + 1);
   });
 });

@@ -5,8 +5,15 @@
  * 1 per client address and 1 per account.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
-import { eventually, http, infraUrls, type JsonResponse, type TestDatabase } from '@authstack/testing';
+import { afterEach, before, describe, it } from 'node:test';
+import {
+  eventually,
+  http,
+  infraUrls,
+  type JsonResponse,
+  suiteScope,
+  type TestDatabase,
+} from '@authstack/testing';
 import bcrypt from 'bcrypt';
 import { Redis } from 'ioredis';
 import type { Bcrypt } from '../src/domain/passwords.ts';
@@ -50,6 +57,7 @@ function gatedBcrypt() {
 }
 
 describe('login under overload: admission control for bcrypt', () => {
+  const scope = suiteScope();
   let db: TestDatabase;
   let auth: TestAuth;
   let redis: Redis;
@@ -120,7 +128,7 @@ describe('login under overload: admission control for bcrypt', () => {
   };
 
   before(async () => {
-    db = await migratedDatabase();
+    db = await migratedDatabase(scope);
     auth = await startTestAuth(
       testEnv(db, {
         TRUST_PROXY: 'loopback',
@@ -133,16 +141,15 @@ describe('login under overload: admission control for bcrypt', () => {
         REGISTER_MAX_PER_IP_PER_HOUR: '1',
       }),
       { bcrypt: gate.engine },
+      scope,
     );
     redis = new Redis(infraUrls().redisUrl);
+    scope.defer(async () => {
+      gate.open();
+      redis.disconnect();
+    });
   });
   afterEach(() => gate.open());
-  after(async () => {
-    gate.open();
-    redis.disconnect();
-    await auth.stop();
-    await db.drop();
-  });
 
   it('when the start-up settings are read, then the thread pool, budget and capacity are in the metrics', async () => {
     assert.equal(await metric('auth_bcrypt_threadpool_size'), 2);

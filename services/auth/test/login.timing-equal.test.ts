@@ -4,8 +4,8 @@
  * and the work of one login is the sum of 2^cost over them.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { http, type TestDatabase } from '@authstack/testing';
+import { before, describe, it } from 'node:test';
+import { http, suiteScope, type TestDatabase } from '@authstack/testing';
 import bcrypt from 'bcrypt';
 import pg from 'pg';
 import type { Bcrypt } from '../src/domain/passwords.ts';
@@ -19,6 +19,7 @@ import {
 } from './support.ts';
 
 describe('equal bcrypt work on every refused login, after cost changes', () => {
+  const scope = suiteScope();
   let db: TestDatabase;
   let env: Record<string, string | undefined>;
   let sql: pg.Client;
@@ -56,14 +57,13 @@ describe('equal bcrypt work on every refused login, after cost changes', () => {
   };
 
   before(async () => {
-    db = await migratedDatabase();
+    db = await migratedDatabase(scope);
     env = testEnv(db);
     sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
-  });
-  after(async () => {
-    await sql.end();
-    await db.drop();
+    scope.defer(async () => {
+      await sql.end();
+    });
   });
 
   it('finding 7: when BCRYPT_COST was raised and lowered, then unknown, wrong-password and disabled logins all cost one comparison at the highest stored cost', async () => {

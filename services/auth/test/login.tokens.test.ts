@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { createLogger } from '@authstack/telemetry';
-import { http, type TestDatabase } from '@authstack/testing';
+import { http, suiteScope, type TestDatabase } from '@authstack/testing';
 import bcrypt from 'bcrypt';
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import pg from 'pg';
@@ -18,26 +18,27 @@ import {
 } from './support.ts';
 
 describe('POST /auth/login and the tokens it issues', () => {
+  const scope = suiteScope();
   let db: TestDatabase;
   let auth: TestAuth;
   const logLines: string[] = [];
   const login = (body: unknown) => http(`${auth.url}/auth/login`, { body });
 
   before(async () => {
-    db = await migratedDatabase();
+    db = await migratedDatabase(scope);
     const destination = new Writable({
       write(chunk, _encoding, done) {
         logLines.push(String(chunk));
         done();
       },
     });
-    auth = await startTestAuth(testEnv(db, { ACCESS_TOKEN_TTL: '120', LOG_LEVEL: 'info' }), {
-      logger: createLogger({ service: 'auth', level: 'info', destination }),
-    });
-  });
-  after(async () => {
-    await auth.stop();
-    await db.drop();
+    auth = await startTestAuth(
+      testEnv(db, { ACCESS_TOKEN_TTL: '120', LOG_LEVEL: 'info' }),
+      {
+        logger: createLogger({ service: 'auth', level: 'info', destination }),
+      },
+      scope,
+    );
   });
 
   it('when the credentials are right, then 200 with the documented shape and no-store', async () => {

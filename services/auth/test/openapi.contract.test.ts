@@ -4,10 +4,10 @@
  * routes and the error catalogues' (status, code) pairs must all be in the document; every operation is walked.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { authDocument } from '@authstack/contract/openapi';
-import { eventually, http, type TestDatabase } from '@authstack/testing';
+import { eventually, http, testScope } from '@authstack/testing';
 import {
   contractChecker,
   documented,
@@ -17,15 +17,8 @@ import {
 } from '@authstack/testing/openapi';
 import bcrypt from 'bcrypt';
 import type { Bcrypt } from '../src/domain/passwords.ts';
-import { type AdminStack, BOOT, startWithAdmin } from './admin-support.ts';
-import {
-  migratedDatabase,
-  STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-  username,
-} from './support.ts';
+import { BOOT, useAdminStack } from './admin-support.ts';
+import { STRONG_PASSWORD, startAuthFixture, username } from './support.ts';
 
 /** The `__Host-session=<value>` pair a response set (empty when it cleared the cookie). */
 function sessionCookieOf(headers: Headers): string {
@@ -78,16 +71,9 @@ function gatedBcrypt() {
 }
 
 describe('auth and its OpenAPI document', () => {
-  let stack: AdminStack;
-  let doc: OpenApiDocument;
-  let checker: ReturnType<typeof contractChecker>;
-
-  before(async () => {
-    stack = await startWithAdmin({ LOGIN_MAX_FAILURES_PER_USER_IP: '2', BODY_LIMIT: '16kb' });
-    doc = authDocument() as unknown as OpenApiDocument;
-    checker = contractChecker(doc);
-  });
-  after(() => stack.stop());
+  const stack = useAdminStack({ env: { LOGIN_MAX_FAILURES_PER_USER_IP: '2', BODY_LIMIT: '16kb' } });
+  const doc = authDocument() as unknown as OpenApiDocument;
+  const checker = contractChecker(doc);
 
   /** One request, checked against the document. */
   async function call<T = Record<string, unknown>>(
@@ -358,14 +344,13 @@ describe('auth and its OpenAPI document', () => {
     assert.equal((await call('GET', '/auth/me', withCookie())).body.code, 'invalid_session');
   });
 
-  it('when the password-hashing queue is full, then register, login and password change answer 503 overloaded as documented', async () => {
+  it('when the password-hashing queue is full, then register, login and password change answer 503 overloaded as documented', async (t) => {
     // Admission control (issue 19) on an instance of its own: one held bcrypt call fills this client's share.
     const gate = gatedBcrypt();
-    const db: TestDatabase = await migratedDatabase();
-    let busy: TestAuth | undefined;
     try {
-      busy = await startTestAuth(testEnv(db, { BCRYPT_MAX_PER_CLIENT: '1', BCRYPT_MAX_PER_ACCOUNT: '1' }), {
-        bcrypt: gate.engine,
+      const busy = await startAuthFixture(testScope(t), {
+        env: { BCRYPT_MAX_PER_CLIENT: '1', BCRYPT_MAX_PER_ACCOUNT: '1' },
+        options: { bcrypt: gate.engine },
       });
       const url = busy.url;
       const at = async (method: string, path: string, init: { body?: unknown; token?: string } = {}) => {
@@ -399,8 +384,6 @@ describe('auth and its OpenAPI document', () => {
       assert.equal((await held).status, 401);
     } finally {
       gate.open();
-      await busy?.stop();
-      await db.drop();
     }
   });
 

@@ -4,14 +4,15 @@ import { createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { http, type TestDatabase } from '@authstack/testing';
+import { before, describe, it } from 'node:test';
+import { http, suiteScope, type TestDatabase } from '@authstack/testing';
 import bcrypt from 'bcrypt';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { migratedDatabase, newKek, startTestAuth, type TestAuth, testEnv, username } from './support.ts';
 
 describe('long passwords: HMAC-SHA-256 with a secret pepper before bcrypt', () => {
+  const scope = suiteScope();
   let db: TestDatabase;
   let auth: TestAuth;
   let sql: pg.Client;
@@ -24,15 +25,13 @@ describe('long passwords: HMAC-SHA-256 with a secret pepper before bcrypt', () =
       .password_hash as string;
 
   before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db));
+    db = await migratedDatabase(scope);
+    auth = await startTestAuth(testEnv(db), {}, scope);
     sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
-  });
-  after(async () => {
-    await sql.end();
-    await auth.stop();
-    await db.drop();
+    scope.defer(async () => {
+      await sql.end();
+    });
   });
 
   it('finding 6: when a password has 66 Cyrillic characters (132 bytes), then it is accepted and logs in, and one differing after byte 72 does not', async () => {

@@ -1,29 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { http, type TestDatabase } from '@authstack/testing';
-import {
-  migratedDatabase,
-  STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-  username,
-} from './support.ts';
+import { describe, it } from 'node:test';
+import { http } from '@authstack/testing';
+import { STRONG_PASSWORD, useAuth, username } from './support.ts';
 
 describe('POST /auth/register', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
+  const auth = useAuth();
   const register = (body: unknown, headers?: Record<string, string>) =>
     http(`${auth.url}/auth/register`, { method: 'POST', body, ...(headers ? { headers } : {}) });
-
-  before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db));
-  });
-  after(async () => {
-    await auth.stop();
-    await db.drop();
-  });
 
   it('when the input is valid, then 201 with the user and the role "user"', async () => {
     const name = username();

@@ -4,21 +4,11 @@
  * 400 `bad_request`, problem+json.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { TestDatabase } from '@authstack/testing';
-import { migratedDatabase, registerAndLogin, startTestAuth, type TestAuth, testEnv } from './support.ts';
+import { describe, it } from 'node:test';
+import { registerAndLogin, useAuth } from './support.ts';
 
 describe('malformed requests', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
-  before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db));
-  });
-  after(async () => {
-    await auth.stop();
-    await db.drop();
-  });
+  const auth = useAuth();
 
   async function assertBadRequest(response: Response) {
     assert.equal(response.status, 400);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { http, type TestDatabase } from '@authstack/testing';
+import { before, describe, it } from 'node:test';
+import { http, suiteScope, type TestDatabase } from '@authstack/testing';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import {
@@ -16,6 +16,7 @@ type Tokens = { access_token: string; refresh_token: string; code?: string };
 
 /** Issue 9, finding 5: successful logins must not pile up sessions without bound. */
 describe('sessions per account are capped (SESSIONS_MAX_PER_USER)', () => {
+  const scope = suiteScope();
   let db: TestDatabase;
   let auth: TestAuth;
   const login = (username: string) =>
@@ -24,15 +25,13 @@ describe('sessions per account are capped (SESSIONS_MAX_PER_USER)', () => {
     (await http<{ sessions: unknown[] }>(`${auth.url}/auth/sessions`, { token })).body.sessions.length;
 
   before(async () => {
-    db = await migratedDatabase();
+    db = await migratedDatabase(scope);
     // Parallel logins of one account each reserve a point of the per-(username, IP) failure limit.
     auth = await startTestAuth(
       testEnv(db, { SESSIONS_MAX_PER_USER: '3', LOGIN_MAX_FAILURES_PER_USER_IP: '100' }),
+      {},
+      scope,
     );
-  });
-  after(async () => {
-    await auth.stop();
-    await db.drop();
   });
 
   it('when an account logs in once more than the cap, then its oldest session ends and the others live', async () => {

@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { http, type TestDatabase } from '@authstack/testing';
+import { describe, it } from 'node:test';
+import { http } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
-import {
-  migratedDatabase,
-  registerAndLogin,
-  STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-} from './support.ts';
+import { registerAndLogin, STRONG_PASSWORD, useAuth } from './support.ts';
 
 type Session = {
   id: string;
@@ -21,8 +14,7 @@ type Session = {
 };
 
 describe('logout, logout-all, session list, password change', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
+  const auth = useAuth();
   const login = (username: string, password = STRONG_PASSWORD, userAgent = 'test-agent') =>
     http<{ access_token: string; refresh_token: string }>(`${auth.url}/auth/login`, {
       body: { username, password },
@@ -30,15 +22,6 @@ describe('logout, logout-all, session list, password change', () => {
     });
   const sessions = async (token: string) =>
     (await http<{ sessions: Session[] }>(`${auth.url}/auth/sessions`, { token })).body.sessions;
-
-  before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db));
-  });
-  after(async () => {
-    await auth.stop();
-    await db.drop();
-  });
 
   it('when a user logs out with the access token, then refresh and /auth/me answer 401; logging out again is 200', async () => {
     const user = await registerAndLogin(auth.url);

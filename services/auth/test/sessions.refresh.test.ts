@@ -1,28 +1,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomFillSync } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { createTcpProxy, http, infraUrls, type TestDatabase } from '@authstack/testing';
+import { describe, it } from 'node:test';
+import { createTcpProxy, eventually, http, infraUrls, testScope } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
+import { Redis } from 'ioredis';
 import pg from 'pg';
-import { migratedDatabase, registerAndLogin, startTestAuth, type TestAuth, testEnv } from './support.ts';
+import { registerAndLogin, startTestAuth, useAuth } from './support.ts';
 
 type Tokens = { access_token: string; refresh_token: string; expires_in: number; code?: string };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('POST /auth/refresh', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
+  const auth = useAuth();
   const refresh = (refresh_token: string, base = auth.url) =>
     http<Tokens>(`${base}/auth/refresh`, { body: { refresh_token } });
-
-  before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db));
-  });
-  after(async () => {
-    await auth.stop();
-    await db.drop();
-  });
 
   it('when a refresh token is presented, then a new pair comes back, same shape as login, and the session continues', async () => {
     const user = await registerAndLogin(auth.url);
@@ -46,7 +36,7 @@ describe('POST /auth/refresh', () => {
     assert.equal(newest.status, 401, 'the whole session was revoked');
     assert.equal(newest.body.code, 'invalid_grant');
     assert.equal((await http(`${auth.url}/auth/me`, { token: second.body.access_token })).status, 401);
-    const client = new pg.Client({ connectionString: db.url });
+    const client = new pg.Client({ connectionString: auth.db.url });
     await client.connect();
     try {
       const { rows } = await client.query(
@@ -119,36 +109,47 @@ describe('POST /auth/refresh', () => {
     assert.equal((await refresh(user.refresh_token)).status, 200);
   });
 
-  it('when the idle lifetime passes without a refresh, then the session is gone', async () => {
-    const short = await startTestAuth({ ...auth.env, REFRESH_IDLE_TTL: '1', REFRESH_ABSOLUTE_TTL: '60' });
+  it('when the idle lifetime passes without a refresh, then the session is gone', async (t) => {
+    // The idle lifetime is the session key's TTL in Redis, on Redis's clock: wait (polling, without touching the
+    // session) until Redis has expired the key, then refresh once.
+    const short = await startTestAuth(
+      { ...auth.env, REFRESH_IDLE_TTL: '1', REFRESH_ABSOLUTE_TTL: '60' },
+      {},
+      testScope(t),
+    );
+    const user = await registerAndLogin(short.url);
+    const key = `${short.config.redisKeyPrefix}session:{${user.user.id}}:${decodePart(user.access_token, 1).sid}`;
+    const redis = new Redis(infraUrls().redisUrl);
     try {
-      const user = await registerAndLogin(short.url);
-      await sleep(2_100);
-      const res = await refresh(user.refresh_token, short.url);
-      assert.equal(res.status, 401);
-      assert.equal(res.body.code, 'invalid_grant');
+      assert.equal(await redis.exists(key), 1, 'the session key is where the test looks');
+      await eventually(async () => (await redis.exists(key)) === 0, { timeout: 10_000 });
     } finally {
-      await short.stop();
+      redis.disconnect();
     }
+    const res = await refresh(user.refresh_token, short.url);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.code, 'invalid_grant');
   });
 
-  it('when the absolute lifetime passes, then refreshing keeps nothing alive', async () => {
-    const short = await startTestAuth({ ...auth.env, REFRESH_IDLE_TTL: '2', REFRESH_ABSOLUTE_TTL: '3' });
-    try {
-      let { refresh_token } = await registerAndLogin(short.url);
-      for (let i = 0; i < 2; i++) {
-        await sleep(1_200);
-        const res = await refresh(refresh_token, short.url);
-        assert.equal(res.status, 200, `refresh ${i} inside the lifetimes`);
-        refresh_token = res.body.refresh_token;
-      }
-      await sleep(1_200); // 3.6 s after login: past the absolute lifetime, though never idle for 2 s
+  it('when the absolute lifetime passes, then refreshing keeps nothing alive', async (t) => {
+    // The absolute lifetime is checked against the service's clock: moved forward, never slept through.
+    let offset = 0;
+    const short = await startTestAuth(
+      { ...auth.env, REFRESH_IDLE_TTL: '3600', REFRESH_ABSOLUTE_TTL: '7200' },
+      { now: () => Date.now() + offset },
+      testScope(t),
+    );
+    let { refresh_token } = await registerAndLogin(short.url);
+    for (const minutes of [50, 100]) {
+      offset = minutes * 60_000; // each refresh inside the idle hour of the one before
       const res = await refresh(refresh_token, short.url);
-      assert.equal(res.status, 401);
-      assert.equal(res.body.code, 'invalid_grant');
-    } finally {
-      await short.stop();
+      assert.equal(res.status, 200, `refresh at ${minutes} min inside the lifetimes`);
+      refresh_token = res.body.refresh_token;
     }
+    offset = 121 * 60_000; // past the absolute two hours, though never idle for an hour
+    const res = await refresh(refresh_token, short.url);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.code, 'invalid_grant');
   });
 
   it('when Redis is unreachable, then refresh answers 503, not 401', async () => {

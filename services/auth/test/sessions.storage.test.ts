@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { eventually, http, infraUrls, redisNamespace, type TestDatabase } from '@authstack/testing';
+import { before, describe, it } from 'node:test';
+import { eventually, http, infraUrls, keyPrefix, suiteScope, type TestDatabase } from '@authstack/testing';
 import { Redis } from 'ioredis';
 import {
   migratedDatabase,
@@ -19,15 +19,14 @@ type Tokens = { access_token: string; refresh_token: string; code?: string };
  * except the rate limiter's `rl:` counters belongs to the sessions that test made.
  */
 describe('session storage in Redis', () => {
+  const scope = suiteScope();
   let db: TestDatabase;
   let redis: Redis;
-  const instances: TestAuth[] = [];
 
   let env: ReturnType<typeof testEnv>;
   const start = async (overrides: Record<string, string> = {}) => {
-    const auth = await startTestAuth({ ...env, REDIS_KEY_PREFIX: redisNamespace().prefix, ...overrides });
-    instances.push(auth);
-    return auth;
+    // A prefix of its own per instance (the footprints are per prefix), cleared with the database.
+    return startTestAuth({ ...env, REDIS_KEY_PREFIX: keyPrefix(db), ...overrides }, {}, scope);
   };
   /** The session keys under the instance's prefix, sorted, and their summed MEMORY USAGE (exact). */
   const footprint = async (auth: TestAuth) => {
@@ -62,18 +61,10 @@ describe('session storage in Redis', () => {
   };
 
   before(async () => {
-    db = await migratedDatabase();
+    db = await migratedDatabase(scope);
     env = testEnv(db); // one key-encryption key for every instance on this database
     redis = new Redis(infraUrls().redisUrl);
-  });
-  after(async () => {
-    for (const auth of instances) {
-      await auth.stop();
-      const keys = await redis.keys(`${auth.config.redisKeyPrefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
-    }
-    redis.disconnect();
-    await db.drop();
+    scope.defer(() => redis.disconnect());
   });
 
   it('when one session is refreshed 1,000 times, then its keys and memory are those after the first refresh, and after logout none remain', async () => {

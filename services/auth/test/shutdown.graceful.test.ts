@@ -1,22 +1,20 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { http, type TestDatabase } from '@authstack/testing';
+import { eventually, http, suiteScope, type TestDatabase } from '@authstack/testing';
 import { migratedDatabase, STRONG_PASSWORD, startTestAuth, testEnv, username } from './support.ts';
 
 const authDir = fileURLToPath(new URL('..', import.meta.url));
 
 describe('graceful shutdown', () => {
+  const scope = suiteScope();
   let db: TestDatabase;
   let env: Record<string, string | undefined>;
   before(async () => {
-    db = await migratedDatabase();
+    db = await migratedDatabase(scope);
     env = testEnv(db); // one key-encryption key for every instance on this database
-  });
-  after(async () => {
-    await db.drop();
   });
 
   it('when shutdown begins, then readiness fails at once while the process is still alive', async () => {
@@ -47,12 +45,14 @@ describe('graceful shutdown', () => {
     });
     const exited = once(child, 'exit') as Promise<[number | null]>;
     try {
-      let url: string | undefined;
-      for (let i = 0; i < 100 && !url; i++) {
-        url = /"url":"(http:\/\/[^"]+)","msg":"auth listening"/.exec(stdout)?.[1];
-        if (!url) await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      assert.ok(url, `auth did not start: ${stdout}${stderr}`);
+      const url = await eventually(
+        () => {
+          const listening = /"url":"(http:\/\/[^"]+)","msg":"auth listening"/.exec(stdout)?.[1];
+          assert.ok(listening, `auth did not start: ${stdout}${stderr}`);
+          return listening;
+        },
+        { timeout: 10_000 },
+      );
       const name = username('sigterm');
       assert.equal(
         (await http(`${url}/auth/register`, { body: { username: name, password: STRONG_PASSWORD } })).status,

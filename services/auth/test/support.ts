@@ -1,6 +1,18 @@
-/** Starts the real auth service on port 0 against a database of this test file's own. */
+/**
+ * The auth fixture: the real auth service on port 0 against a migrated database of its own, torn down (stopped,
+ * database dropped, Redis keys cleared) by the scope that started it. Shared with `e2e/`, `infra/test` and the
+ * load-test stand-in, which start auth the same way.
+ */
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase, http, infraUrls, redisNamespace, type TestDatabase } from '@authstack/testing';
+import {
+  http,
+  infraUrls,
+  keyPrefix,
+  type Scope,
+  type TestDatabase,
+  useDatabase,
+  useFixture,
+} from '@authstack/testing';
 import { type AuthConfig, loadConfig } from '../src/config.ts';
 import { migrate } from '../src/migrate.ts';
 import { type RunningAuth, startAuth } from '../src/server.ts';
@@ -13,7 +25,7 @@ export function testEnv(db: TestDatabase, overrides: Record<string, string | und
   return {
     DATABASE_URL: db.url,
     REDIS_URL: infraUrls().redisUrl,
-    REDIS_KEY_PREFIX: redisNamespace().prefix,
+    REDIS_KEY_PREFIX: keyPrefix(db),
     KEY_ENCRYPTION_KEY: newKek(),
     PASSWORD_PEPPER: newKek(),
     PORT: '0',
@@ -41,20 +53,50 @@ export interface TestAuth extends RunningAuth {
   env: Record<string, string | undefined>;
 }
 
-export async function migratedDatabase(): Promise<TestDatabase> {
-  const db = await createTestDatabase();
-  await migrate(db.url);
-  return db;
-}
+/** A migrated database of its own, dropped (with the Redis keys of every instance on it) when `scope` ends. */
+export const migratedDatabase = (scope: Scope): Promise<TestDatabase> => useDatabase(scope, migrate);
 
+/** `migratedDatabase` for the enclosing describe. */
+export const useMigratedDatabase = (): TestDatabase => useFixture(migratedDatabase);
+
+/**
+ * An instance on an environment a test already has (its database and prefix): stopped when `scope` ends, or by
+ * the caller when there is none (the start-up and restart tests).
+ */
 export async function startTestAuth(
   env: Record<string, string | undefined>,
   options: ServiceOptions = {},
+  scope?: Scope,
 ): Promise<TestAuth> {
   const config = loadConfig(env);
   const running = await startAuth(config, options);
+  scope?.defer(() => running.stop());
   return { ...running, config, env };
 }
+
+export interface AuthFixture extends TestAuth {
+  db: TestDatabase;
+}
+
+export interface AuthFixtureOptions {
+  /** Overrides on `testEnv`'s environment. */
+  env?: Record<string, string | undefined>;
+  options?: ServiceOptions;
+}
+
+/** A migrated database and an auth instance on it; `scope` stops it, drops the database and clears its keys. */
+export async function startAuthFixture(
+  scope: Scope,
+  { env = {}, options = {} }: AuthFixtureOptions = {},
+): Promise<AuthFixture> {
+  const db = await migratedDatabase(scope);
+  const auth = await startTestAuth(testEnv(db, env), options, scope);
+  return { ...auth, db };
+}
+
+/** `startAuthFixture` for the enclosing describe (started in its `before`, torn down in its `after`). */
+export const useAuth = (options: AuthFixtureOptions | (() => AuthFixtureOptions) = {}): AuthFixture =>
+  useFixture((scope) => startAuthFixture(scope, typeof options === 'function' ? options() : options));
 
 let counter = 0;
 /** A unique valid username per call (tests make their own data). */

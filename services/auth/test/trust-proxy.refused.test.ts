@@ -4,24 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { TestDatabase } from '@authstack/testing';
 import { loadConfig } from '../src/config.ts';
-import { migratedDatabase, testEnv } from './support.ts';
+import { testEnv, useMigratedDatabase } from './support.ts';
 
 const run = promisify(execFile);
 const authDir = fileURLToPath(new URL('..', import.meta.url));
 
 describe('auth TRUST_PROXY', () => {
-  let db: TestDatabase;
-  before(async () => {
-    db = await migratedDatabase();
-  });
-  after(async () => {
-    await db.drop();
-  });
+  const db = useMigratedDatabase();
 
   const start = (env: Record<string, string | undefined>) =>
     run(process.execPath, ['src/server.ts'], { cwd: authDir, env: { PATH: process.env.PATH, ...env } }).catch(

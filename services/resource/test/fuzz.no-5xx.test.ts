@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { infraUrls, redisNamespace } from '@authstack/testing';
+import { before, describe, it } from 'node:test';
+import { infraUrls, suiteScope, useRedisPrefix } from '@authstack/testing';
 import { type Endpoint, type FuzzTarget, fuzzEndpoint, reachedHandler } from '@authstack/testing/fuzz';
 import {
   AUDIENCE,
@@ -80,34 +80,29 @@ describe('resource: generated requests never get a 5xx or a non-problem error', 
   let stateless: TestResource;
   let sessionMode: TestResource;
   let redis: Redis;
-  const namespace = redisNamespace();
+  const scope = suiteScope();
+  const prefix = useRedisPrefix(scope);
   const sub = randomUUID(); // the owner of the live sessions below
   const sids = [randomUUID(), randomUUID()];
 
   before(async () => {
     key = testKey('ES256');
-    jwks = await jwksServer([key.jwk]);
+    jwks = await jwksServer([key.jwk], { scope });
     const env = {
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
       JWKS_URI: jwks.jwksUri,
       JWT_ALGORITHMS: 'ES256',
     };
-    stateless = await startTestResource(env);
-    sessionMode = await startTestResource({
-      ...env,
-      VERIFY_MODE: 'session',
-      REDIS_URL: infraUrls().redisUrl,
-      REDIS_KEY_PREFIX: namespace.prefix,
-    });
+    stateless = await startTestResource(env, {}, scope);
+    sessionMode = await startTestResource(
+      { ...env, VERIFY_MODE: 'session', REDIS_URL: infraUrls().redisUrl, REDIS_KEY_PREFIX: prefix },
+      {},
+      scope,
+    );
     redis = new Redis(infraUrls().redisUrl);
-    for (const sid of sids) await redis.set(sessionKey(namespace.prefix, sub, sid), '1', 'EX', 600);
-  });
-  after(async () => {
-    redis.disconnect();
-    await namespace.clear();
-    await Promise.all([stateless.stop(), sessionMode.stop()]);
-    await jwks.close();
+    scope.defer(() => redis.disconnect());
+    for (const sid of sids) await redis.set(sessionKey(prefix, sub, sid), '1', 'EX', 600);
   });
 
   const target = (baseUrl: string): FuzzTarget => ({

@@ -4,10 +4,10 @@
  * all be in the document, and every operation is walked.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { resourceDocument } from '@authstack/contract/openapi';
-import { http } from '@authstack/testing';
+import { http, suiteScope } from '@authstack/testing';
 import {
   contractChecker,
   documented,
@@ -39,29 +39,24 @@ const EVERY_SERVICE = new Map([
 ]);
 
 describe('resource and its OpenAPI document', () => {
+  const scope = suiteScope();
   let key: TestKey;
   let jwks: JwksServer;
   let resource: TestResource;
   let keyless: TestResource;
   /** EXPLAIN_RATE_LIMIT=1: the second explanation in a minute is refused. */
   let limited: TestResource;
-  let doc: OpenApiDocument;
-  let checker: ReturnType<typeof contractChecker>;
+  const doc = resourceDocument() as unknown as OpenApiDocument;
+  const checker = contractChecker(doc);
 
   before(async () => {
     key = testKey('RS256');
-    jwks = await jwksServer([key.jwk]);
+    jwks = await jwksServer([key.jwk], { scope });
     const env = { JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE };
-    resource = await startTestResource({ ...env, JWKS_URI: jwks.jwksUri });
+    resource = await startTestResource({ ...env, JWKS_URI: jwks.jwksUri }, {}, scope);
     // A key set that cannot be fetched: nothing listens on port 9 of the loopback.
-    keyless = await startTestResource({ ...env, JWKS_URI: 'http://127.0.0.1:9/jwks.json' });
-    limited = await startTestResource({ ...env, JWKS_URI: jwks.jwksUri, EXPLAIN_RATE_LIMIT: '1' });
-    doc = resourceDocument() as unknown as OpenApiDocument;
-    checker = contractChecker(doc);
-  });
-  after(async () => {
-    await Promise.all([resource.stop(), keyless.stop(), limited.stop()]);
-    await jwks.close();
+    keyless = await startTestResource({ ...env, JWKS_URI: 'http://127.0.0.1:9/jwks.json' }, {}, scope);
+    limited = await startTestResource({ ...env, JWKS_URI: jwks.jwksUri, EXPLAIN_RATE_LIMIT: '1' }, {}, scope);
   });
 
   async function call(path: string, token?: string, on = resource) {

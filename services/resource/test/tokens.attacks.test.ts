@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { http } from '@authstack/testing';
+import { before, describe, it } from 'node:test';
+import { http, suiteScope } from '@authstack/testing';
 import {
   AUDIENCE,
   decodePart,
@@ -17,6 +17,7 @@ import jwt from 'jsonwebtoken';
 import { startTestResource, type TestResource } from './support.ts';
 
 describe('GET /api/protected refuses every malformed, forged or misdirected token with 401', () => {
+  const scope = suiteScope();
   let key: TestKey;
   let jwks: JwksServer;
   let attackerHost: JwksServer;
@@ -27,17 +28,13 @@ describe('GET /api/protected refuses every malformed, forged or misdirected toke
 
   before(async () => {
     key = testKey('RS256');
-    jwks = await jwksServer([key.jwk]);
-    attackerHost = await jwksServer([]);
-    resource = await startTestResource({
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
-      JWKS_URI: jwks.jwksUri,
-    });
-  });
-  after(async () => {
-    await resource.stop();
-    await Promise.all([jwks.close(), attackerHost.close()]);
+    jwks = await jwksServer([key.jwk], { scope });
+    attackerHost = await jwksServer([], { scope });
+    resource = await startTestResource(
+      { JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, JWKS_URI: jwks.jwksUri },
+      {},
+      scope,
+    );
   });
 
   it('a valid token is accepted, with the seed message, and the scheme is case-insensitive', async () => {

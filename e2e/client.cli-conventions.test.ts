@@ -7,29 +7,27 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { infraUrls, type TestDatabase } from '@authstack/testing';
-import { type Gateway, makeCerts, startGateway } from '../../../infra/nginx/local-gateway.ts';
+import { infraUrls, suiteScope, testScope, useTempDir } from '@authstack/testing';
+import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
 import {
-  migratedDatabase,
+  type AuthFixture,
   newKek,
   STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
+  startAuthFixture,
   username,
-} from '../../auth/test/support.ts';
-import { startTestResource, type TestResource } from '../../resource/test/support.ts';
-import { EXIT } from '../src/exit-codes.ts';
+} from '../services/auth/test/support.ts';
+import { EXIT } from '../services/client/src/exit-codes.ts';
+import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
+import { hostPort, startTestGateway, testCerts, verifierEnv } from './support.ts';
 
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../services/client/src/cli.ts', import.meta.url));
 const ADMIN = { username: 'opsadmin', password: 'operator passphrase 77' };
-const hostPort = (url: string) => new URL(url).host;
 
 interface Run {
   code: number;
@@ -62,8 +60,8 @@ async function closedPort(): Promise<number> {
 
 describe('the CLI: conventions and admin commands', () => {
   const pepper = newKek();
-  let db: TestDatabase;
-  let auth: TestAuth;
+  const scope = suiteScope();
+  let auth: AuthFixture;
   let resource: TestResource;
   let certs: ReturnType<typeof makeCerts>;
   let gateway: Gateway;
@@ -71,23 +69,17 @@ describe('the CLI: conventions and admin commands', () => {
   const user = { username: username('cliuser'), password: STRONG_PASSWORD };
 
   before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(
-      testEnv(db, {
+    auth = await startAuthFixture(scope, {
+      env: {
         BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
         BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
         PASSWORD_PEPPER: pepper,
         TRUST_PROXY: 'loopback',
-      }),
-    );
-    resource = await startTestResource({
-      JWT_ISSUER: auth.config.issuer,
-      JWT_AUDIENCE: auth.config.audience,
-      JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-      REDIS_URL: infraUrls().redisUrl,
+      },
     });
-    certs = makeCerts();
-    gateway = await startGateway({
+    resource = await startTestResource(verifierEnv(auth, { REDIS_URL: infraUrls().redisUrl }), {}, scope);
+    certs = testCerts(scope);
+    gateway = await startTestGateway(scope, {
       authUpstream: hostPort(auth.url),
       resourceUpstream: hostPort(resource.url),
       certs,
@@ -96,15 +88,7 @@ describe('the CLI: conventions and admin commands', () => {
       registerRate: '100r/s',
       registerBurst: '100',
     });
-    dir = mkdtempSync(join(tmpdir(), 'authstack-cli-conventions-'));
-  });
-  after(async () => {
-    await gateway?.stop();
-    await resource?.stop();
-    await auth?.stop();
-    await db?.drop();
-    certs?.remove();
-    rmSync(dir, { recursive: true, force: true });
+    dir = useTempDir(scope, 'authstack-cli-conventions');
   });
 
   const through = (args: string[], env: Record<string, string> = {}, input?: string) =>
@@ -121,7 +105,9 @@ describe('the CLI: conventions and admin commands', () => {
   };
 
   it('when asked for --version, then it prints the package version and exits 0', async () => {
-    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    const { version } = JSON.parse(
+      readFileSync(new URL('../services/client/package.json', import.meta.url), 'utf8'),
+    ) as {
       version: string;
     };
     const run = await cli(['--version']);
@@ -266,7 +252,7 @@ describe('the CLI: conventions and admin commands', () => {
     assert.equal(JSON.parse(json.stderr).error.kind, 'untrusted_certificate');
   });
 
-  it('when the accounts are exported and imported into an empty database with the same pepper, then every account logs in with its old password', async () => {
+  it('when the accounts are exported and imported into an empty database with the same pepper, then every account logs in with its old password', async (t) => {
     const people = [
       { username: username('moved'), password: 'first moved passphrase' },
       { username: username('moved'), password: 'second moved passphrase' },
@@ -285,52 +271,46 @@ describe('the CLI: conventions and admin commands', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
 
-    const emptyDb = await migratedDatabase();
-    const target = await startTestAuth(
-      testEnv(emptyDb, {
+    const target = await startAuthFixture(testScope(t), {
+      env: {
         BOOTSTRAP_ADMIN_USERNAME: 'newchief',
         BOOTSTRAP_ADMIN_PASSWORD: 'new chief passphrase 9',
         PASSWORD_PEPPER: pepper,
-      }),
-    );
-    try {
-      const there = (args: string[], env: Record<string, string>) =>
-        cli(['--base-url', target.url, '--insecure-http-loopback', '--json', ...args], env);
-      const admin = { ADMIN_USERNAME: 'newchief', ADMIN_PASSWORD: 'new chief passphrase 9' };
-      const imported = parsed(await there(['--as-admin', 'accounts', 'import', file], admin));
-      assert.deepEqual([imported.imported, imported.refused], [exported.length, []]);
+      },
+    });
+    const there = (args: string[], env: Record<string, string>) =>
+      cli(['--base-url', target.url, '--insecure-http-loopback', '--json', ...args], env);
+    const admin = { ADMIN_USERNAME: 'newchief', ADMIN_PASSWORD: 'new chief passphrase 9' };
+    const imported = parsed(await there(['--as-admin', 'accounts', 'import', file], admin));
+    assert.deepEqual([imported.imported, imported.refused], [exported.length, []]);
 
-      const login = await there(['login', people[0]!.username], { AUTHSTACK_PASSWORD: people[0]!.password });
-      assert.equal(parsed(login).message, `Welcome ${people[0]!.username}!`);
-      const boss = await there(['login', ADMIN.username], { AUTHSTACK_PASSWORD: ADMIN.password });
-      assert.deepEqual((parsed(boss).user as { roles: string[] }).roles, ['user', 'admin']);
-      const disabled = await there(['login', people[1]!.username], {
-        AUTHSTACK_PASSWORD: people[1]!.password,
-      });
-      assert.equal(disabled.code, EXIT.refused, 'still disabled there');
-      const list = parsed(await there(['--as-admin', 'users', 'list', '--all'], admin)).users as {
-        username: string;
-        roles: string[];
-        disabled: boolean;
-        created_at: string;
-      }[];
-      for (const account of exported) {
-        const copy = list.find((u) => u.username === account.username)!;
-        assert.deepEqual(
-          [copy.roles, copy.disabled, copy.created_at],
-          [account.roles, account.disabled, account.created_at],
-          account.username,
-        );
-      }
-      const twice = JSON.parse((await there(['--as-admin', 'accounts', 'import', file], admin)).stdout);
-      assert.equal(twice.imported, 0);
-      assert.equal(
-        (twice.refused as { reason: string }[]).every((r) => r.reason === 'duplicate'),
-        true,
+    const login = await there(['login', people[0]!.username], { AUTHSTACK_PASSWORD: people[0]!.password });
+    assert.equal(parsed(login).message, `Welcome ${people[0]!.username}!`);
+    const boss = await there(['login', ADMIN.username], { AUTHSTACK_PASSWORD: ADMIN.password });
+    assert.deepEqual((parsed(boss).user as { roles: string[] }).roles, ['user', 'admin']);
+    const disabled = await there(['login', people[1]!.username], {
+      AUTHSTACK_PASSWORD: people[1]!.password,
+    });
+    assert.equal(disabled.code, EXIT.refused, 'still disabled there');
+    const list = parsed(await there(['--as-admin', 'users', 'list', '--all'], admin)).users as {
+      username: string;
+      roles: string[];
+      disabled: boolean;
+      created_at: string;
+    }[];
+    for (const account of exported) {
+      const copy = list.find((u) => u.username === account.username)!;
+      assert.deepEqual(
+        [copy.roles, copy.disabled, copy.created_at],
+        [account.roles, account.disabled, account.created_at],
+        account.username,
       );
-    } finally {
-      await target.stop();
-      await emptyDb.drop();
     }
+    const twice = JSON.parse((await there(['--as-admin', 'accounts', 'import', file], admin)).stdout);
+    assert.equal(twice.imported, 0);
+    assert.equal(
+      (twice.refused as { reason: string }[]).every((r) => r.reason === 'duplicate'),
+      true,
+    );
   });
 });

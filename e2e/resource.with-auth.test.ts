@@ -1,46 +1,23 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { http, type TestDatabase } from '@authstack/testing';
+import { describe, it } from 'node:test';
+import { eventually, http, testScope } from '@authstack/testing';
 import { decodePart, mint, testKey } from '@authstack/testing/tokens';
-import {
-  migratedDatabase,
-  registerAndLogin,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-} from '../../auth/test/support.ts';
-import { startTestResource, type TestResource } from './support.ts';
+import { registerAndLogin, startAuthFixture, useAuth } from '../services/auth/test/support.ts';
+import { startTestResource, useResource } from '../services/resource/test/support.ts';
+import { verifierEnv } from './support.ts';
 
 const ADMIN = { username: 'boss', password: 'admin passphrase for tests' };
 
 describe('resource verifying tokens issued by the real auth service', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
-  let resource: TestResource;
-  const resourceEnv = (a: TestAuth, extra: Record<string, string> = {}) => ({
-    JWT_ISSUER: a.config.issuer,
-    JWT_AUDIENCE: a.config.audience,
-    JWKS_URI: `${a.url}/.well-known/jwks.json`,
-    ...extra,
+  const auth = useAuth({
+    env: {
+      BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
+      BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      JWKS_MAX_AGE: '1',
+      KEY_ACTIVATION_DELAY: '2',
+    },
   });
-
-  before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(
-      testEnv(db, {
-        BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
-        BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-        JWKS_MAX_AGE: '1',
-        KEY_ACTIVATION_DELAY: '2',
-      }),
-    );
-    resource = await startTestResource(resourceEnv(auth, { JWKS_COOLDOWN: '1' }));
-  });
-  after(async () => {
-    await resource.stop();
-    await auth.stop();
-    await db.drop();
-  });
+  const resource = useResource(() => verifierEnv(auth, { JWKS_COOLDOWN: '1' }));
 
   it('a user reaches /api/protected and is refused /api/admin; the admin reaches both', async () => {
     const user = await registerAndLogin(auth.url);
@@ -88,39 +65,40 @@ describe('resource verifying tokens issued by the real auth service', () => {
     assert.ok(requests > 20, `requests: ${requests}`);
   });
 
-  it('when auth becomes unreachable after the first fetch, then resource keeps verifying and stays ready', async () => {
-    const db2 = await migratedDatabase();
-    const auth2 = await startTestAuth(testEnv(db2));
+  it('when auth becomes unreachable after the first fetch, then resource keeps verifying and stays ready', async (t) => {
+    const auth2 = await startAuthFixture(testScope(t));
     const resource2 = await startTestResource(
-      resourceEnv(auth2, { JWKS_COOLDOWN: '1', JWKS_REFRESH_INTERVAL: '1' }),
+      verifierEnv(auth2, { JWKS_COOLDOWN: '1', JWKS_REFRESH_INTERVAL: '1' }),
+      {},
+      testScope(t),
     );
-    try {
+    {
       const user = await registerAndLogin(auth2.url);
       await auth2.stop();
-      await new Promise((resolve) => setTimeout(resolve, 2_500)); // background refreshes fail meanwhile
+      // Wait for a background refresh (every second) to fail against the stopped auth.
+      await eventually(() =>
+        assert.ok(resource2.service.keys.lastError, 'a refresh failed while auth was down'),
+      );
       assert.equal(resource2.service.keys.ready(), true);
-      assert.ok(resource2.service.keys.lastError, 'a refresh failed while auth was down');
       const res = await http(`${resource2.url}/api/protected`, { token: user.access_token });
       assert.equal(res.status, 200);
       assert.equal((await http(`${resource2.url}/readyz`)).status, 200);
-    } finally {
-      await resource2.stop();
-      await auth2.stop();
-      await db2.drop();
     }
   });
 
-  it('when no key set was ever fetched, then resource is not ready and protected routes answer 503', async () => {
-    const dead = await startTestResource({ JWKS_URI: 'http://127.0.0.1:9/jwks.json', JWKS_COOLDOWN: '1' });
-    try {
+  it('when no key set was ever fetched, then resource is not ready and protected routes answer 503', async (t) => {
+    const dead = await startTestResource(
+      { JWKS_URI: 'http://127.0.0.1:9/jwks.json', JWKS_COOLDOWN: '1' },
+      {},
+      testScope(t),
+    );
+    {
       assert.equal((await http(`${dead.url}/readyz`)).status, 503);
       assert.equal((await http(`${dead.url}/healthz`)).status, 200);
       const res = await http(`${dead.url}/api/protected`, { token: mint(testKey()) });
       assert.equal(res.status, 503);
       assert.equal(res.body.code, 'keys_unavailable');
       assert.equal((await http(`${dead.url}/api/public`)).status, 200);
-    } finally {
-      await dead.stop();
     }
   });
 

@@ -9,31 +9,23 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { eventually, infraUrls, type TestDatabase } from '@authstack/testing';
+import { eventually, suiteScope, useTempDir } from '@authstack/testing';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { type Gateway, makeCerts, startGateway } from '../../../infra/nginx/local-gateway.ts';
-import {
-  migratedDatabase,
-  STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-  username,
-} from '../../auth/test/support.ts';
-import { startTestResource, type TestResource } from '../../resource/test/support.ts';
+import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
+import { type AuthFixture, STRONG_PASSWORD, username } from '../services/auth/test/support.ts';
+import type { TestResource } from '../services/resource/test/support.ts';
+import { hostPort, startStack, startTestGateway, testCerts } from './support.ts';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** Screenshots of every run (git-ignored); the README's is rewritten only with CONSOLE_README_SCREENSHOT=1. */
-const SHOTS = join(ROOT, 'services/console/test/screenshots');
+const SHOTS = join(ROOT, 'e2e/screenshots');
 const README_SHOT = join(ROOT, 'docs/images/console.png');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ADMIN = { username: 'consoleadmin', password: 'keys to the console 42' };
-const hostPort = (url: string) => new URL(url).host;
 
 /** base64(sha256(SubjectPublicKeyInfo)) of the certificate's key: chromium's SPKI pin format. */
 function spkiPin(certFile: string): string {
@@ -42,8 +34,8 @@ function spkiPin(certFile: string): string {
 }
 
 describe('the study console in chromium, through the HTTPS gateway', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
+  const scope = suiteScope();
+  let auth: AuthFixture;
   let stateless: TestResource;
   let sessionMode: TestResource;
   let certs: ReturnType<typeof makeCerts>;
@@ -57,34 +49,28 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
   const seenTokens = new Set<string>();
 
   before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(
-      testEnv(db, {
+    ({
+      auth,
+      stateless,
+      session: sessionMode,
+    } = await startStack(scope, {
+      env: {
         BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
         BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
         TRUST_PROXY: 'loopback',
         // A rotated key signs at once here, so the test can watch it go from published to signing.
         JWKS_MAX_AGE: '0',
         KEY_ACTIVATION_DELAY: '0',
-      }),
-    );
-    const resourceEnv = {
-      JWT_ISSUER: auth.config.issuer,
-      JWT_AUDIENCE: auth.config.audience,
-      JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-      REDIS_URL: infraUrls().redisUrl,
-      REDIS_KEY_PREFIX: auth.config.redisKeyPrefix,
-    };
-    stateless = await startTestResource(resourceEnv);
-    sessionMode = await startTestResource({ ...resourceEnv, VERIFY_MODE: 'session' });
-    certs = makeCerts();
-    gateway = await startGateway({
+      },
+    }));
+    certs = testCerts(scope);
+    gateway = await startTestGateway(scope, {
       authUpstream: hostPort(auth.url),
       resourceUpstream: hostPort(stateless.url),
       resourceSessionUpstream: hostPort(sessionMode.url),
       certs,
     });
-    profile = mkdtempSync(join(tmpdir(), 'authstack-chromium-'));
+    profile = useTempDir(scope, 'authstack-chromium');
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
@@ -101,6 +87,7 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
       ],
       viewport: { width: 1280, height: 1200 },
     });
+    scope.defer(() => context.close());
     page = context.pages()[0] ?? (await context.newPage());
     // Every CSP refusal reaches the test: the DOM event (added before any page script runs) and chromium's own
     // console report. Failed fetches (401, 403) also log console errors; those are expected and not collected.
@@ -120,16 +107,6 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
       seenTokens.add(body.refresh_token);
     });
     mkdirSync(SHOTS, { recursive: true });
-  });
-
-  after(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
-    await gateway?.stop();
-    await Promise.all([stateless?.stop(), sessionMode?.stop()]);
-    await auth?.stop();
-    await db?.drop();
-    certs?.remove();
   });
 
   const text = async (selector: string) => ((await page.locator(selector).textContent()) ?? '').trim();

@@ -2,30 +2,23 @@ import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { infraUrls, type TestDatabase } from '@authstack/testing';
-import { type Gateway, makeCerts, startGateway } from '../../../infra/nginx/local-gateway.ts';
-import {
-  migratedDatabase,
-  STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-  username,
-} from '../../auth/test/support.ts';
-import { startTestResource, type TestResource } from '../../resource/test/support.ts';
-import { AuthClient } from '../src/sdk.ts';
+import { suiteScope } from '@authstack/testing';
+import { type Gateway, type makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
+import { type AuthFixture, STRONG_PASSWORD, username } from '../services/auth/test/support.ts';
+import { AuthClient } from '../services/client/src/sdk.ts';
+import type { TestResource } from '../services/resource/test/support.ts';
+import { hostPort, startStack, startTestGateway, testCerts } from './support.ts';
 
 const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const ADMIN = { username: 'gatekeeper', password: 'keys to the kingdom 42' };
-const hostPort = (url: string) => new URL(url).host;
 
 describe('the native stack end to end: real nginx, TLS, the client scenarios', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
+  const scope = suiteScope();
+  let auth: AuthFixture;
   let stateless: TestResource;
   let sessionMode: TestResource;
   let certs: ReturnType<typeof makeCerts>;
@@ -34,43 +27,30 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
   let api: AuthClient;
 
   before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(
-      testEnv(db, {
+    ({
+      auth,
+      stateless,
+      session: sessionMode,
+    } = await startStack(scope, {
+      env: {
         BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
         BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
         TRUST_PROXY: 'loopback',
         REGISTER_MAX_PER_IP_PER_HOUR: '1000',
-      }),
-    );
-    const resourceEnv = {
-      JWT_ISSUER: auth.config.issuer,
-      JWT_AUDIENCE: auth.config.audience,
-      JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-      REDIS_URL: infraUrls().redisUrl,
-      REDIS_KEY_PREFIX: auth.config.redisKeyPrefix,
-    };
-    stateless = await startTestResource(resourceEnv);
-    sessionMode = await startTestResource({ ...resourceEnv, VERIFY_MODE: 'session' });
-    certs = makeCerts();
-    gateway = await startGateway({
+      },
+    }));
+    certs = testCerts(scope);
+    gateway = await startTestGateway(scope, {
       authUpstream: hostPort(auth.url),
       resourceUpstream: hostPort(stateless.url),
       certs,
     });
-    sessionGateway = await startGateway({
+    sessionGateway = await startTestGateway(scope, {
       authUpstream: hostPort(auth.url),
       resourceUpstream: hostPort(sessionMode.url),
       certs,
     });
     api = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca) });
-  });
-  after(async () => {
-    await Promise.all([gateway?.stop(), sessionGateway?.stop()]);
-    await Promise.all([stateless?.stop(), sessionMode?.stop()]);
-    await auth?.stop();
-    await db?.drop();
-    certs?.remove();
   });
 
   const scenarios = (base: string, extra: string[] = []) =>

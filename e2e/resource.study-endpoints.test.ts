@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { http, infraUrls, type TestDatabase } from '@authstack/testing';
-import {
-  migratedDatabase,
-  registerAndLogin,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-} from '../../auth/test/support.ts';
-import { startTestResource, type TestResource } from './support.ts';
+import { describe, it } from 'node:test';
+import { http } from '@authstack/testing';
+import { registerAndLogin } from '../services/auth/test/support.ts';
+import { startTestResource } from '../services/resource/test/support.ts';
+import { useStack } from './support.ts';
 
 interface Explained {
   status: string;
@@ -28,48 +23,25 @@ interface Stats {
 }
 
 describe('the study endpoints: POST /api/explain and GET /api/stats', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
-  let stateless: TestResource;
-  let session: TestResource;
-
-  before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db));
-    const common = {
-      JWT_ISSUER: auth.config.issuer,
-      JWT_AUDIENCE: auth.config.audience,
-      JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-      REDIS_URL: infraUrls().redisUrl,
-      REDIS_KEY_PREFIX: auth.config.redisKeyPrefix,
-      EXPLAIN_RATE_LIMIT: '5',
-    };
-    stateless = await startTestResource(common);
-    session = await startTestResource({ ...common, VERIFY_MODE: 'session' });
-  });
-  after(async () => {
-    await Promise.all([stateless.stop(), session.stop()]);
-    await auth.stop();
-    await db.drop();
-  });
+  const stack = useStack({ resource: { EXPLAIN_RATE_LIMIT: '5' } });
 
   it('when a good token is explained, then every step passed, nothing is counted or cached, and the answer is not stored', async () => {
-    const user = await registerAndLogin(auth.url);
-    const before = await http<Stats>(`${stateless.url}/api/stats`);
-    const explained = await http<Explained>(`${stateless.url}/api/explain`, {
+    const user = await registerAndLogin(stack.auth.url);
+    const before = await http<Stats>(`${stack.stateless.url}/api/stats`);
+    const explained = await http<Explained>(`${stack.stateless.url}/api/explain`, {
       body: { token: user.access_token },
     });
     assert.equal(explained.status, 200);
     assert.equal(explained.headers.get('cache-control'), 'no-store');
     assert.equal(explained.body.explanation.valid, true);
     assert.ok(explained.body.explanation.steps.every((s) => s.outcome === 'passed'));
-    const afterwards = await http<Stats>(`${stateless.url}/api/stats`);
+    const afterwards = await http<Stats>(`${stack.stateless.url}/api/stats`);
     assert.deepEqual(afterwards.body.verifications, before.body.verifications);
     assert.deepEqual(afterwards.body.cache, before.body.cache);
   });
 
   it('when a refused token is explained, then the answer is 200 with the refusal code: explaining never authorises', async () => {
-    const explained = await http<Explained>(`${session.url}/api/explain`, { body: { token: 'a.b.c' } });
+    const explained = await http<Explained>(`${stack.session.url}/api/explain`, { body: { token: 'a.b.c' } });
     assert.equal(explained.status, 200);
     assert.deepEqual(
       [explained.body.explanation.valid, explained.body.explanation.code],
@@ -79,9 +51,9 @@ describe('the study endpoints: POST /api/explain and GET /api/stats', () => {
   });
 
   it('when the body is not a token, then 400 invalid_input; when it is not JSON, then 415', async () => {
-    const missing = await http(`${session.url}/api/explain`, { body: { tokens: 'x' } });
+    const missing = await http(`${stack.session.url}/api/explain`, { body: { tokens: 'x' } });
     assert.deepEqual([missing.status, missing.body.code], [400, 'invalid_input']);
-    const text = await http(`${session.url}/api/explain`, {
+    const text = await http(`${stack.session.url}/api/explain`, {
       body: 'token=x',
       headers: { 'content-type': 'text/plain' },
     });
@@ -103,12 +75,15 @@ describe('the study endpoints: POST /api/explain and GET /api/stats', () => {
   });
 
   it('when tokens are verified, then the stats count each result and the cache hits, per instance', async () => {
-    const user = await registerAndLogin(auth.url);
+    const user = await registerAndLogin(stack.auth.url);
     for (let i = 0; i < 3; i += 1) {
-      assert.equal((await http(`${stateless.url}/api/protected`, { token: user.access_token })).status, 200);
+      assert.equal(
+        (await http(`${stack.stateless.url}/api/protected`, { token: user.access_token })).status,
+        200,
+      );
     }
-    assert.equal((await http(`${stateless.url}/api/protected`, { token: 'a.b.c' })).status, 401);
-    const stats = await http<Stats>(`${stateless.url}/api/stats`);
+    assert.equal((await http(`${stack.stateless.url}/api/protected`, { token: 'a.b.c' })).status, 401);
+    const stats = await http<Stats>(`${stack.stateless.url}/api/stats`);
     assert.equal(stats.status, 200);
     assert.equal(stats.body.mode, 'stateless');
     assert.ok((stats.body.verifications.valid ?? 0) >= 3);
@@ -122,20 +97,26 @@ describe('the study endpoints: POST /api/explain and GET /api/stats', () => {
   });
 
   it('when a logged-out token reaches the session-mode instance, then its stats count a revoked session check', async () => {
-    const user = await registerAndLogin(auth.url);
-    assert.equal((await http(`${session.url}/api/protected`, { token: user.access_token })).status, 200);
-    await http(`${auth.url}/auth/logout`, { method: 'POST', token: user.access_token });
-    assert.equal((await http(`${session.url}/api/protected`, { token: user.access_token })).status, 401);
-    const stats = await http<Stats>(`${session.url}/api/stats`);
+    const user = await registerAndLogin(stack.auth.url);
+    assert.equal(
+      (await http(`${stack.session.url}/api/protected`, { token: user.access_token })).status,
+      200,
+    );
+    await http(`${stack.auth.url}/auth/logout`, { method: 'POST', token: user.access_token });
+    assert.equal(
+      (await http(`${stack.session.url}/api/protected`, { token: user.access_token })).status,
+      401,
+    );
+    const stats = await http<Stats>(`${stack.session.url}/api/stats`);
     assert.ok((stats.body.session_checks?.alive ?? 0) >= 1);
     assert.ok((stats.body.session_checks?.revoked ?? 0) >= 1);
   });
 
   function limitEnv() {
     return {
-      JWT_ISSUER: auth.config.issuer,
-      JWT_AUDIENCE: auth.config.audience,
-      JWKS_URI: `${auth.url}/.well-known/jwks.json`,
+      JWT_ISSUER: stack.auth.config.issuer,
+      JWT_AUDIENCE: stack.auth.config.audience,
+      JWKS_URI: `${stack.auth.url}/.well-known/jwks.json`,
       EXPLAIN_RATE_LIMIT: '2',
     };
   }

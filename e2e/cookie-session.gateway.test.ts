@@ -9,28 +9,26 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { infraUrls, type TestDatabase } from '@authstack/testing';
+import { suiteScope } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
 import { Agent, fetch } from 'undici';
-import { freePort, type Gateway, makeCerts, startGateway } from '../../../infra/nginx/local-gateway.ts';
+import { freePort, type Gateway, type makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
 import {
-  migratedDatabase,
+  type AuthFixture,
   STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
+  startAuthFixture,
   username,
-} from '../../auth/test/support.ts';
-import { startTestResource, type TestResource } from '../../resource/test/support.ts';
-import { ApiError, AuthClient } from '../src/sdk.ts';
+} from '../services/auth/test/support.ts';
+import { ApiError, AuthClient } from '../services/client/src/sdk.ts';
+import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
+import { hostPort, resourceEnv, startTestGateway, testCerts } from './support.ts';
 
 const COOKIE = '__Host-session';
 const ADMIN = { username: 'doorkeeper', password: 'opens every door here 5' };
-const hostPort = (url: string) => new URL(url).host;
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const run = promisify(execFile);
 type Body = Record<string, unknown>;
 
@@ -56,8 +54,8 @@ class SimpleJar {
 }
 
 describe('cookie sessions through the gateway', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
+  const scope = suiteScope();
+  let auth: AuthFixture;
   let resource: TestResource;
   let certs: ReturnType<typeof makeCerts>;
   let gateway: Gateway;
@@ -67,21 +65,14 @@ describe('cookie sessions through the gateway', () => {
   let dispatcher: Agent;
 
   before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(
-      testEnv(db, {
+    auth = await startAuthFixture(scope, {
+      env: {
         TRUST_PROXY: 'loopback',
         BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
         BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-      }),
-    );
-    resource = await startTestResource({
-      JWT_ISSUER: auth.config.issuer,
-      JWT_AUDIENCE: auth.config.audience,
-      JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-      REDIS_URL: infraUrls().redisUrl,
-      REDIS_KEY_PREFIX: auth.config.redisKeyPrefix,
+      },
     });
+    resource = await startTestResource(resourceEnv(auth), {}, scope);
     // A stand-in resource that answers with the headers it received.
     echo = createServer((req, res) => {
       echoed.push(req.headers);
@@ -89,27 +80,20 @@ describe('cookie sessions through the gateway', () => {
       res.end(JSON.stringify({ headers: req.headers }));
     });
     await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
-    certs = makeCerts();
+    scope.defer(() => new Promise((resolve) => echo.close(resolve)));
+    certs = testCerts(scope);
     dispatcher = new Agent({ connect: { ca: readFileSync(certs.ca) } });
-    gateway = await startGateway({
+    scope.defer(() => dispatcher.close());
+    gateway = await startTestGateway(scope, {
       authUpstream: hostPort(auth.url),
       resourceUpstream: hostPort(resource.url),
       certs,
     });
-    echoGateway = await startGateway({
+    echoGateway = await startTestGateway(scope, {
       authUpstream: hostPort(auth.url),
       resourceUpstream: `127.0.0.1:${(echo.address() as AddressInfo).port}`,
       certs,
     });
-  });
-  after(async () => {
-    await Promise.all([gateway?.stop(), echoGateway?.stop()]);
-    await new Promise((resolve) => echo?.close(resolve));
-    await resource?.stop();
-    await auth?.stop();
-    await db?.drop();
-    await dispatcher?.close();
-    certs?.remove();
   });
 
   /** One request; with a jar, its cookies go along and its Set-Cookies are kept. */

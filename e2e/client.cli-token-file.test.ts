@@ -5,51 +5,28 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import {
-  lstatSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { TestDatabase } from '@authstack/testing';
-import {
-  migratedDatabase,
-  registerAndLogin,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-} from '../../auth/test/support.ts';
-import { AuthClient } from '../src/sdk.ts';
-import { writeTokenFile } from '../src/token-file.ts';
+import { suiteScope, useTempDir } from '@authstack/testing';
+import { registerAndLogin, useAuth } from '../services/auth/test/support.ts';
+import { AuthClient } from '../services/client/src/sdk.ts';
+import { writeTokenFile } from '../services/client/src/token-file.ts';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../services/client/src/cli.ts', import.meta.url));
 
 describe('CLI token file and base URL', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
+  const scope = suiteScope();
+  const auth = useAuth();
   let dir: string;
   let user: { username: string; password: string };
 
   before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db));
     user = await registerAndLogin(auth.url);
-    dir = mkdtempSync(join(tmpdir(), 'authstack-cli-'));
-  });
-  after(async () => {
-    rmSync(dir, { recursive: true, force: true });
-    await auth.stop();
-    await db.drop();
+    dir = useTempDir(scope, 'authstack-cli');
   });
 
   const cli = (args: string[], env: Record<string, string> = {}) =>

@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { after, before, describe, it } from 'node:test';
-import { infraUrls, redisNamespace } from '@authstack/testing';
+import { before, describe, it } from 'node:test';
+import { infraUrls, suiteScope, useRedisPrefix } from '@authstack/testing';
 import { AUDIENCE, ISSUER, type JwksServer, jwksServer, testKey } from '@authstack/testing/tokens';
-import { type Gateway, makeCerts, startGateway } from '../../../infra/nginx/local-gateway.ts';
-import { startTestResource, type TestResource } from '../../resource/test/support.ts';
+import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
+import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
+import { hostPort, startTestGateway, testCerts } from './support.ts';
 
 interface Reply {
   status: number;
@@ -18,6 +19,7 @@ interface Reply {
 }
 
 describe('the gateway serves the console and routes /api-session/', () => {
+  const scope = suiteScope();
   let jwks: JwksServer;
   let stateless: TestResource;
   let session: TestResource;
@@ -25,29 +27,23 @@ describe('the gateway serves the console and routes /api-session/', () => {
   let gateway: Gateway;
 
   before(async () => {
-    jwks = await jwksServer([testKey('RS256').jwk]);
+    jwks = await jwksServer([testKey('RS256').jwk], { scope });
     const env = {
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
       JWKS_URI: jwks.jwksUri,
       REDIS_URL: infraUrls().redisUrl,
-      REDIS_KEY_PREFIX: redisNamespace().prefix,
+      REDIS_KEY_PREFIX: useRedisPrefix(scope),
     };
-    stateless = await startTestResource(env);
-    session = await startTestResource({ ...env, VERIFY_MODE: 'session' });
-    certs = makeCerts();
-    gateway = await startGateway({
+    stateless = await startTestResource(env, {}, scope);
+    session = await startTestResource({ ...env, VERIFY_MODE: 'session' }, {}, scope);
+    certs = testCerts(scope);
+    gateway = await startTestGateway(scope, {
       authUpstream: '127.0.0.1:9', // not used here
-      resourceUpstream: new URL(stateless.url).host,
-      resourceSessionUpstream: new URL(session.url).host,
+      resourceUpstream: hostPort(stateless.url),
+      resourceSessionUpstream: hostPort(session.url),
       certs,
     });
-  });
-  after(async () => {
-    await gateway?.stop();
-    await Promise.all([stateless?.stop(), session?.stop()]);
-    await jwks?.close();
-    certs?.remove();
   });
 
   function fetchTls(path: string, method = 'GET'): Promise<Reply> {

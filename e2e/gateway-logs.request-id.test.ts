@@ -2,19 +2,18 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { Writable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { createLogger } from '@authstack/telemetry';
-import { eventually, type TestDatabase } from '@authstack/testing';
+import { eventually, suiteScope } from '@authstack/testing';
+import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
 import {
-  migratedDatabase,
+  type AuthFixture,
   STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
+  startAuthFixture,
   username,
-} from '../../services/auth/test/support.ts';
-import { startTestResource, type TestResource } from '../../services/resource/test/support.ts';
-import { type Gateway, makeCerts, startGateway } from '../nginx/local-gateway.ts';
+} from '../services/auth/test/support.ts';
+import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
+import { hostPort, startTestGateway, testCerts, verifierEnv } from './support.ts';
 
 /** A log destination that keeps the parsed JSON lines. */
 function capture() {
@@ -41,8 +40,8 @@ interface AccessLine {
 }
 
 describe("the gateway's JSON access log and the services' logs share the request id", () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
+  const scope = suiteScope();
+  let auth: AuthFixture;
   let resource: TestResource;
   let certs: ReturnType<typeof makeCerts>;
   let gateway: Gateway;
@@ -85,31 +84,21 @@ describe("the gateway's JSON access log and the services' logs share the request
       : [];
 
   before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db, { TRUST_PROXY: 'loopback' }), {
-      logger: createLogger({ service: 'auth', level: 'info', destination: authLog.stream }),
+    auth = await startAuthFixture(scope, {
+      env: { TRUST_PROXY: 'loopback' },
+      options: { logger: createLogger({ service: 'auth', level: 'info', destination: authLog.stream }) },
     });
     resource = await startTestResource(
-      {
-        JWT_ISSUER: auth.config.issuer,
-        JWT_AUDIENCE: auth.config.audience,
-        JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-      },
+      verifierEnv(auth),
       { logger: createLogger({ service: 'resource', level: 'info', destination: resourceLog.stream }) },
+      scope,
     );
-    certs = makeCerts();
-    gateway = await startGateway({
-      authUpstream: new URL(auth.url).host,
-      resourceUpstream: new URL(resource.url).host,
+    certs = testCerts(scope);
+    gateway = await startTestGateway(scope, {
+      authUpstream: hostPort(auth.url),
+      resourceUpstream: hostPort(resource.url),
       certs,
     });
-  });
-  after(async () => {
-    await gateway?.stop();
-    await resource?.stop();
-    await auth?.stop();
-    await db?.drop();
-    certs?.remove();
   });
 
   it('when a login and a protected call pass the gateway, then each access line is JSON and its request id is in the service log line of that request', async () => {

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createTcpProxy, http, infraUrls } from '@authstack/testing';
+import { registerAndLogin } from '../services/auth/test/support.ts';
+import { startTestResource } from '../services/resource/test/support.ts';
+import { useStack } from './support.ts';
+
+describe('revocation: stateless versus session mode', () => {
+  const stack = useStack();
+
+  it('after logout, session mode refuses the access token at once; stateless mode accepts it until exp', async () => {
+    const user = await registerAndLogin(stack.auth.url);
+    for (const resource of [stack.stateless, stack.session]) {
+      assert.equal((await http(`${resource.url}/api/protected`, { token: user.access_token })).status, 200);
+    }
+    assert.equal(
+      (await http(`${stack.auth.url}/auth/logout`, { method: 'POST', token: user.access_token })).status,
+      200,
+    );
+
+    const revoked = await http(`${stack.session.url}/api/protected`, { token: user.access_token });
+    assert.equal(revoked.status, 401);
+    assert.equal(revoked.body.code, 'session_revoked');
+    assert.match(revoked.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
+
+    const window = await http(`${stack.stateless.url}/api/protected`, { token: user.access_token });
+    assert.equal(window.status, 200, 'the revocation window: valid until exp');
+  });
+
+  it('in session mode with Redis unreachable, protected routes answer 503 and readiness fails', async () => {
+    const redis = new URL(infraUrls().redisUrl);
+    const proxy = await createTcpProxy({ host: redis.hostname, port: Number(redis.port) });
+    const viaProxy = await startTestResource({
+      JWT_ISSUER: stack.auth.config.issuer,
+      JWT_AUDIENCE: stack.auth.config.audience,
+      JWKS_URI: `${stack.auth.url}/.well-known/jwks.json`,
+      REDIS_URL: proxy.rewrite(infraUrls().redisUrl),
+      REDIS_KEY_PREFIX: stack.auth.config.redisKeyPrefix,
+      VERIFY_MODE: 'session',
+    });
+    try {
+      const user = await registerAndLogin(stack.auth.url);
+      assert.equal((await http(`${viaProxy.url}/api/protected`, { token: user.access_token })).status, 200);
+      await proxy.cut();
+      const res = await http(`${viaProxy.url}/api/protected`, { token: user.access_token });
+      assert.equal(res.status, 503);
+      assert.equal(res.body.code, 'service_unavailable');
+      assert.equal((await http(`${viaProxy.url}/readyz`)).status, 503);
+      assert.equal(
+        (await http(`${stack.stateless.url}/api/protected`, { token: user.access_token })).status,
+        200,
+        'stateless mode is unaffected',
+      );
+      await proxy.restore();
+    } finally {
+      await viaProxy.stop();
+      await proxy.close();
+    }
+  });
+});

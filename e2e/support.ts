@@ -1,0 +1,79 @@
+/**
+ * What the cross-service tests share: an auth fixture with resources that verify its tokens, and the real nginx
+ * gateway in front of them. Each helper registers its own teardown on the scope it is given.
+ */
+import { infraUrls, type Scope, useFixture } from '@authstack/testing';
+import { type Gateway, makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
+import { type AdminStackOptions, type Login, startWithAdmin } from '../services/auth/test/admin-support.ts';
+import { type AuthFixture, startAuthFixture, type TestAuth } from '../services/auth/test/support.ts';
+import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
+
+type Env = Record<string, string | undefined>;
+
+export const hostPort = (url: string) => new URL(url).host;
+
+/** A resource's environment for verifying `auth`'s tokens (stateless mode). */
+export const verifierEnv = (auth: TestAuth, extra: Env = {}): Env => ({
+  JWT_ISSUER: auth.config.issuer,
+  JWT_AUDIENCE: auth.config.audience,
+  JWKS_URI: `${auth.url}/.well-known/jwks.json`,
+  ...extra,
+});
+
+/** A resource's environment for verifying `auth`'s tokens and, in session mode, reading its sessions. */
+export const resourceEnv = (auth: TestAuth, extra: Env = {}): Env => ({
+  ...verifierEnv(auth),
+  REDIS_URL: infraUrls().redisUrl,
+  REDIS_KEY_PREFIX: auth.config.redisKeyPrefix,
+  ...extra,
+});
+
+export interface Stack {
+  auth: AuthFixture;
+  /** The bootstrap admin, logged in (when `admin` was asked for). */
+  admin: Login | undefined;
+  stateless: TestResource;
+  session: TestResource;
+}
+
+export interface StackOptions extends AdminStackOptions {
+  /** A bootstrap admin (with `credentials`, or `BOOT`), logged in. */
+  admin?: boolean;
+  /** Added to both resources' environment. */
+  resource?: Env;
+}
+
+/** Auth on a database of its own, a stateless and a session-mode resource in front of it; torn down by `scope`. */
+export async function startStack(scope: Scope, options: StackOptions = {}): Promise<Stack> {
+  const { admin: withAdmin = false, resource: extra = {}, ...authOptions } = options;
+  const { auth, admin } = withAdmin
+    ? await startWithAdmin(scope, authOptions)
+    : { auth: await startAuthFixture(scope, authOptions), admin: undefined };
+  const env = resourceEnv(auth, extra);
+  const [stateless, session] = await Promise.all([
+    startTestResource(env, {}, scope),
+    startTestResource({ ...env, VERIFY_MODE: 'session' }, {}, scope),
+  ]);
+  return { auth, admin, stateless, session };
+}
+
+/** `startStack` for the enclosing describe. */
+export const useStack = (options: StackOptions = {}): Stack =>
+  useFixture((scope) => startStack(scope, options));
+
+/** A throwaway CA and server certificate, removed when `scope` ends. */
+export function testCerts(scope: Scope): ReturnType<typeof makeCerts> {
+  const certs = makeCerts();
+  scope.defer(() => certs.remove());
+  return certs;
+}
+
+/** The real nginx gateway on free ports, stopped when `scope` ends. */
+export async function startTestGateway(
+  scope: Scope,
+  options: Parameters<typeof startGateway>[0],
+): Promise<Gateway> {
+  const gateway = await startGateway(options);
+  scope.defer(() => gateway.stop());
+  return gateway;
+}
