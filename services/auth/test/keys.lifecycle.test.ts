@@ -214,32 +214,31 @@ describe('start-up configuration', () => {
       (error: { code: number; stderr: string }) => error,
     ) as Promise<{ code: number; stderr: string }>;
 
-  it('when a required or invalid variable is given, then start-up stops naming it', async () => {
-    const env = testEnv(db);
-    const cases: [Record<string, string | undefined>, RegExp][] = [
-      [{ ...env, KEY_ENCRYPTION_KEY: undefined }, /KEY_ENCRYPTION_KEY: required/],
-      [{ ...env, KEY_ENCRYPTION_KEY: 'c2hvcnQ=' }, /KEY_ENCRYPTION_KEY: must be exactly 32 bytes/],
-      [{ ...env, PORT: 'eighty' }, /PORT:/],
-      [{ ...env, JWT_ALGORITHM: 'HS256' }, /JWT_ALGORITHM:/],
-      [{ ...env, DATABASE_URL: 'mysql://x' }, /DATABASE_URL:/],
-      [{ ...env, BCRYPT_COST: '3' }, /BCRYPT_COST:/],
-      [
-        { ...env, JWKS_MAX_AGE: '600', KEY_ACTIVATION_DELAY: '60' },
-        /KEY_ACTIVATION_DELAY: must be at least JWKS_MAX_AGE/,
-      ],
-      [{ ...env, BOOTSTRAP_ADMIN_USERNAME: 'root' }, /BOOTSTRAP_ADMIN_PASSWORD:/],
-      [
-        { ...env, KEY_ENCRYPTION_KEY_FILE: '/nonexistent/kek', KEY_ENCRYPTION_KEY: undefined },
-        /KEY_ENCRYPTION_KEY_FILE: cannot read/,
-      ],
-    ];
-    for (const [variables, message] of cases) {
-      const result = await start(variables);
+  const invalid: [Record<string, string | undefined>, RegExp][] = [
+    [{ KEY_ENCRYPTION_KEY: undefined }, /KEY_ENCRYPTION_KEY: required/],
+    [{ KEY_ENCRYPTION_KEY: 'c2hvcnQ=' }, /KEY_ENCRYPTION_KEY: must be exactly 32 bytes/],
+    [{ PORT: 'eighty' }, /PORT:/],
+    [{ JWT_ALGORITHM: 'HS256' }, /JWT_ALGORITHM:/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL:/],
+    [{ BCRYPT_COST: '3' }, /BCRYPT_COST:/],
+    [
+      { JWKS_MAX_AGE: '600', KEY_ACTIVATION_DELAY: '60' },
+      /KEY_ACTIVATION_DELAY: must be at least JWKS_MAX_AGE/,
+    ],
+    [{ BOOTSTRAP_ADMIN_USERNAME: 'root' }, /BOOTSTRAP_ADMIN_PASSWORD:/],
+    [
+      { KEY_ENCRYPTION_KEY_FILE: '/nonexistent/kek', KEY_ENCRYPTION_KEY: undefined },
+      /KEY_ENCRYPTION_KEY_FILE: cannot read/,
+    ],
+  ];
+  for (const [variables, message] of invalid) {
+    it(`when ${JSON.stringify(variables)} is given, then start-up stops naming it (${message.source})`, async () => {
+      const result = await start({ ...testEnv(db), ...variables });
       assert.equal(result.code, 1, String(message));
       assert.match(result.stderr, message);
       assert.match(result.stderr, /configuration error/);
-    }
-  });
+    });
+  }
 
   it('when a bootstrap admin is configured, then it exists once with the admin role, and a weak password is refused', async () => {
     const env = testEnv(db, {

@@ -68,7 +68,7 @@ describe('graceful shutdown', () => {
       const [code] = await exited;
       assert.equal(code, 0);
       assert.match(stdout, /"signal":"SIGTERM","msg":"shutting down"/);
-      await assert.rejects(fetch(`${url}/healthz`), 'no longer listening');
+      await assert.rejects(fetch(`${url}/healthz`), TypeError, 'no longer listening');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
