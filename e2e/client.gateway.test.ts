@@ -77,7 +77,10 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
 
   it('without the CA the client refuses the certificate: there is no insecure mode', async () => {
     const untrusting = new AuthClient({ baseUrl: gateway.httpsUrl });
-    await assert.rejects(untrusting.call('GET', '/api/public'), { name: 'NetworkError', kind: 'untrusted_certificate' });
+    await assert.rejects(untrusting.call('GET', '/api/public'), {
+      name: 'NetworkError',
+      kind: 'untrusted_certificate',
+    });
   });
 
   it('a spoofed X-Forwarded-For does not reset the login limit', async () => {

@@ -14,8 +14,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before } from 'node:test';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { createTestDatabase, infraUrls, type TestDatabase } from './index.ts';
 
 type Teardown = () => unknown;
@@ -120,4 +122,30 @@ export function useTempDir(scope: Scope, stem: string): string {
   const dir = mkdtempSync(join(tmpdir(), `${stem}-`));
   scope.defer(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** A PostgreSQL client connected to `url`, ended when `scope` ends (before a database it uses is dropped). */
+export async function usePgClient(scope: Scope, url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  scope.defer(() => client.end());
+  return client;
+}
+
+/** A Redis client on the test server, disconnected when `scope` ends. */
+export function useRedisClient(scope: Scope): Redis {
+  const redis = new Redis(infraUrls().redisUrl);
+  scope.defer(() => redis.disconnect());
+  return redis;
+}
+
+/** A log destination that keeps each line written to it, for asserting on what a service logged. */
+export function logLines(lines: string[] = []): { lines: string[]; destination: Writable } {
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { lines, destination };
 }

@@ -6,16 +6,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { http, type JsonResponse, suiteScope, type TestDatabase } from '@authstack/testing';
+import { http, type JsonResponse, suiteScope } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
-import {
-  migratedDatabase,
-  STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-  username,
-} from './support.ts';
+import { startWithAdmin } from './admin-support.ts';
+import { STRONG_PASSWORD, startTestAuth, type TestAuth, username } from './support.ts';
 
 const ADMIN = { username: 'warden', password: 'holds every key here 7' };
 const COOKIE = '__Host-session';
@@ -28,7 +22,6 @@ const cookieOf = (res: JsonResponse<unknown>) => {
 
 describe('cookie sessions: login, the gateway exchange, CSRF and the session rules', () => {
   const scope = suiteScope();
-  let db: TestDatabase;
   let auth: TestAuth;
   let uncached: TestAuth;
   /** Added to the real clock: moves auth's time forward for the lifetime tests. */
@@ -36,20 +29,12 @@ describe('cookie sessions: login, the gateway exchange, CSRF and the session rul
   let admin: Login;
 
   before(async () => {
-    db = await migratedDatabase(scope);
-    auth = await startTestAuth(
-      testEnv(db, {
-        BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
-        BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-        SESSIONS_MAX_PER_USER: '3',
-        REFRESH_IDLE_TTL: '3600',
-        REFRESH_ABSOLUTE_TTL: '7200',
-      }),
-      { now: () => Date.now() + offset },
-      scope,
-    );
+    ({ auth, admin } = await startWithAdmin(scope, {
+      credentials: ADMIN,
+      env: { SESSIONS_MAX_PER_USER: '3', REFRESH_IDLE_TTL: '3600', REFRESH_ABSOLUTE_TTL: '7200' },
+      options: { now: () => Date.now() + offset },
+    }));
     uncached = await startTestAuth({ ...auth.env, COOKIE_TOKEN_CACHE_TTL: '0' }, {}, scope);
-    admin = (await http<Login>(`${auth.url}/auth/login`, { body: ADMIN })).body;
   });
 
   async function newUser(base = auth.url) {

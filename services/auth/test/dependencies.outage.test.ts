@@ -1,14 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import {
-  createTcpProxy,
-  eventually,
-  http,
-  infraUrls,
-  suiteScope,
-  type TcpProxy,
-  type TestDatabase,
-} from '@authstack/testing';
+import { createTcpProxy, eventually, http, infraUrls, suiteScope, type TcpProxy } from '@authstack/testing';
 import {
   migratedDatabase,
   registerAndLogin,
@@ -26,7 +18,6 @@ const target = (url: string) => {
 
 describe('when PostgreSQL or Redis is unreachable', () => {
   const scope = suiteScope();
-  let db: TestDatabase;
   let auth: TestAuth;
   let pgProxy: TcpProxy;
   let redisProxy: TcpProxy;
@@ -34,7 +25,7 @@ describe('when PostgreSQL or Redis is unreachable', () => {
   const login = () => http(`${auth.url}/auth/login`, { body: user });
 
   before(async () => {
-    db = await migratedDatabase(scope);
+    const db = await migratedDatabase(scope);
     pgProxy = await createTcpProxy(target(db.url));
     redisProxy = await createTcpProxy(target(infraUrls().redisUrl));
     auth = await startTestAuth(

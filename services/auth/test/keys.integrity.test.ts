@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { createCipheriv, type JsonWebKey, type KeyObject, randomBytes } from 'node:crypto';
-import { before, describe, it } from 'node:test';
-import { http, suiteScope, type TestDatabase } from '@authstack/testing';
-import pg from 'pg';
+import { describe, it } from 'node:test';
+import { http, useFixture, usePgClient } from '@authstack/testing';
 import {
   encryptPrivateKey,
   generateSigningKey,
@@ -15,7 +14,7 @@ import {
   KeyIntegrityError,
   thumbprint,
 } from '../src/keys/crypto.ts';
-import { migratedDatabase, registerAndLogin, startTestAuth, type TestAuth, testEnv } from './support.ts';
+import { registerAndLogin, startAuthFixture } from './support.ts';
 
 interface Row {
   kid: string;
@@ -27,26 +26,14 @@ interface Row {
 }
 
 describe('signing keys from the database are checked before use', () => {
-  const scope = suiteScope();
-  let db: TestDatabase;
-  let auth: TestAuth;
-  let kek: Buffer;
-  let sql: pg.Client;
-
-  before(async () => {
-    db = await migratedDatabase(scope);
-    auth = await startTestAuth(testEnv(db, { KEY_RELOAD_INTERVAL: '3600' }), {}, scope);
-    kek = auth.config.keyEncryptionKey;
-    sql = new pg.Client({ connectionString: db.url });
-    await sql.connect();
-    scope.defer(async () => {
-      await sql.end();
-    });
+  const fx = useFixture(async (scope) => {
+    const auth = await startAuthFixture(scope, { env: { KEY_RELOAD_INTERVAL: '3600' } });
+    return { auth, sql: await usePgClient(scope, auth.db.url) };
   });
 
   /** Insert a row as another writer of the table could, reload, and remove it again afterwards. */
   async function withRow(row: Row, check: (reload: Promise<void>) => Promise<void>): Promise<void> {
-    await sql.query(
+    await fx.sql.query(
       `INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc, key_format, activates_at)
        VALUES ($1, $2, $3, $4, $5, $6)`,
       [
@@ -59,15 +46,15 @@ describe('signing keys from the database are checked before use', () => {
       ],
     );
     try {
-      await check(auth.service.keyring.reload());
+      await check(fx.auth.service.keyring.reload());
     } finally {
-      await sql.query('DELETE FROM signing_keys WHERE kid = $1', [row.kid]);
-      await auth.service.keyring.reload();
+      await fx.sql.query('DELETE FROM signing_keys WHERE kid = $1', [row.kid]);
+      await fx.auth.service.keyring.reload();
     }
   }
 
   const publishedKids = async () =>
-    (await http<{ keys: { kid: string }[] }>(`${auth.url}/.well-known/jwks.json`)).body.keys.map(
+    (await http<{ keys: { kid: string }[] }>(`${fx.auth.url}/.well-known/jwks.json`)).body.keys.map(
       (k) => k.kid,
     );
 
@@ -82,7 +69,7 @@ describe('signing keys from the database are checked before use', () => {
       });
       assert.deepEqual(await publishedKids(), before, 'the key set must not change');
       assert.ok(
-        !auth.service.keyring.verificationKeys().some((key) => key.kid === row.kid),
+        !fx.auth.service.keyring.verificationKeys().some((key) => key.kid === row.kid),
         'the refused key must not be trusted',
       );
     });
@@ -101,7 +88,11 @@ describe('signing keys from the database are checked before use', () => {
     const kid = `not-${key.kid}`.slice(0, 43);
     const binding = { kid, alg: 'RS256' as const, publicJwk: key.publicJwk };
     await assertRefused(
-      { ...binding, sealed: encryptPrivateKey(key.privateKey, kek, binding), format: 2 },
+      {
+        ...binding,
+        sealed: encryptPrivateKey(key.privateKey, fx.auth.config.keyEncryptionKey, binding),
+        format: 2,
+      },
       KeyIntegrityError,
       /thumbprint/,
     );
@@ -113,7 +104,11 @@ describe('signing keys from the database are checked before use', () => {
     const binding = { kid: published.kid, alg: 'RS256' as const, publicJwk: published.publicJwk };
     // sealed with the right KEK and binding, but the private key is another one
     await assertRefused(
-      { ...binding, sealed: encryptPrivateKey(other.privateKey, kek, binding), format: 2 },
+      {
+        ...binding,
+        sealed: encryptPrivateKey(other.privateKey, fx.auth.config.keyEncryptionKey, binding),
+        format: 2,
+      },
       KeyIntegrityError,
       /does not belong/,
     );
@@ -122,7 +117,7 @@ describe('signing keys from the database are checked before use', () => {
   it('when a sealed private key is moved to the row of another kid, then it does not decrypt (the kid is bound)', async () => {
     const source = await generateSigningKey('RS256');
     const target = await generateSigningKey('RS256');
-    const sealed = encryptPrivateKey(source.privateKey, kek, source);
+    const sealed = encryptPrivateKey(source.privateKey, fx.auth.config.keyEncryptionKey, source);
     await assertRefused(
       { kid: target.kid, alg: 'RS256', publicJwk: target.publicJwk, sealed, format: 2 },
       KeyDecryptionError,
@@ -136,7 +131,7 @@ describe('signing keys from the database are checked before use', () => {
         kid: key.kid,
         alg: 'RS256',
         publicJwk: key.publicJwk,
-        sealed: encryptPrivateKey(key.privateKey, kek, key),
+        sealed: encryptPrivateKey(key.privateKey, fx.auth.config.keyEncryptionKey, key),
         format: 2,
       },
       KeyIntegrityError,
@@ -159,24 +154,24 @@ describe('signing keys from the database are checked before use', () => {
       async (reload) => {
         await reload;
         assert.deepEqual(await publishedKids(), before);
-        assert.notEqual(auth.service.keyring.signingKey().kid, key.kid);
+        assert.notEqual(fx.auth.service.keyring.signingKey().kid, key.kid);
       },
     );
   });
 
   it('when a row was written in format 1 (the kid alone as additional data), then it still loads and signs', async () => {
     const key = await generateSigningKey('RS256');
-    const sealed = sealFormat1(key.privateKey, kek, key.kid);
+    const sealed = sealFormat1(key.privateKey, fx.auth.config.keyEncryptionKey, key.kid);
     await withRow(
       { kid: key.kid, alg: 'RS256', publicJwk: key.publicJwk, sealed, format: 1, activatesAt: new Date() },
       async (reload) => {
         await reload;
-        assert.equal(auth.service.keyring.signingKey().kid, key.kid);
+        assert.equal(fx.auth.service.keyring.signingKey().kid, key.kid);
         assert.ok((await publishedKids()).includes(key.kid));
-        const { access_token } = await registerAndLogin(auth.url);
+        const { access_token } = await registerAndLogin(fx.auth.url);
         const header = JSON.parse(Buffer.from(access_token.split('.')[0]!, 'base64url').toString());
         assert.equal(header.kid, key.kid);
-        assert.equal((await http(`${auth.url}/auth/me`, { token: access_token })).status, 200);
+        assert.equal((await http(`${fx.auth.url}/auth/me`, { token: access_token })).status, 200);
       },
     );
   });
@@ -190,7 +185,7 @@ describe('signing keys from the database are checked before use', () => {
         kid: target.kid,
         alg: 'RS256',
         publicJwk: target.publicJwk,
-        sealed: sealFormat1(source.privateKey, kek, source.kid),
+        sealed: sealFormat1(source.privateKey, fx.auth.config.keyEncryptionKey, source.kid),
         format: 1,
       },
       KeyDecryptionError,

@@ -6,25 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, before, describe, it } from 'node:test';
-import {
-  eventually,
-  http,
-  infraUrls,
-  type JsonResponse,
-  suiteScope,
-  type TestDatabase,
-} from '@authstack/testing';
+import { eventually, http, type JsonResponse, suiteScope, useRedisClient } from '@authstack/testing';
 import bcrypt from 'bcrypt';
-import { Redis } from 'ioredis';
 import type { Bcrypt } from '../src/domain/passwords.ts';
-import {
-  migratedDatabase,
-  STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-  username,
-} from './support.ts';
+import { STRONG_PASSWORD, startAuthFixture, type TestAuth, username } from './support.ts';
 
 /** bcrypt that counts its calls and, while the gate is closed, holds every call until it opens. */
 function gatedBcrypt() {
@@ -58,9 +43,8 @@ function gatedBcrypt() {
 
 describe('login under overload: admission control for bcrypt', () => {
   const scope = suiteScope();
-  let db: TestDatabase;
   let auth: TestAuth;
-  let redis: Redis;
+  const redis = useRedisClient(scope);
   const gate = gatedBcrypt();
   let ipCounter = 0;
   /** A client address of its own per call (TEST-NET-2, sent as a trusted proxy would). */
@@ -128,9 +112,8 @@ describe('login under overload: admission control for bcrypt', () => {
   };
 
   before(async () => {
-    db = await migratedDatabase(scope);
-    auth = await startTestAuth(
-      testEnv(db, {
+    auth = await startAuthFixture(scope, {
+      env: {
         TRUST_PROXY: 'loopback',
         UV_THREADPOOL_SIZE: '2',
         BCRYPT_QUEUE_BUDGET_MS: undefined, // derived: capacity 2 x pool size
@@ -139,15 +122,10 @@ describe('login under overload: admission control for bcrypt', () => {
         // One failure blocks a (username, address) pair: a shed attempt that counted would show at once.
         LOGIN_MAX_FAILURES_PER_USER_IP: '1',
         REGISTER_MAX_PER_IP_PER_HOUR: '1',
-      }),
-      { bcrypt: gate.engine },
-      scope,
-    );
-    redis = new Redis(infraUrls().redisUrl);
-    scope.defer(async () => {
-      gate.open();
-      redis.disconnect();
+      },
+      options: { bcrypt: gate.engine },
     });
+    scope.defer(() => gate.open()); // runs first: a held login must not hold the stop
   });
   afterEach(() => gate.open());
 

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { http, suiteScope, type TestDatabase } from '@authstack/testing';
+import { http, suiteScope, usePgClient } from '@authstack/testing';
 import bcrypt from 'bcrypt';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Bcrypt } from '../src/domain/passwords.ts';
 import {
   migratedDatabase,
@@ -20,7 +20,6 @@ import {
 
 describe('equal bcrypt work on every refused login, after cost changes', () => {
   const scope = suiteScope();
-  let db: TestDatabase;
   let env: Record<string, string | undefined>;
   let sql: pg.Client;
   const compares: number[] = [];
@@ -57,13 +56,9 @@ describe('equal bcrypt work on every refused login, after cost changes', () => {
   };
 
   before(async () => {
-    db = await migratedDatabase(scope);
+    const db = await migratedDatabase(scope);
     env = testEnv(db);
-    sql = new pg.Client({ connectionString: db.url });
-    await sql.connect();
-    scope.defer(async () => {
-      await sql.end();
-    });
+    sql = await usePgClient(scope, db.url);
   });
 
   it('finding 7: when BCRYPT_COST was raised and lowered, then unknown, wrong-password and disabled logins all cost one comparison at the highest stored cost', async () => {

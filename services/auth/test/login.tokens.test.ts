@@ -1,45 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { before, describe, it } from 'node:test';
-import { createLogger } from '@authstack/telemetry';
-import { http, suiteScope, type TestDatabase } from '@authstack/testing';
+import { describe, it } from 'node:test';
+import { http } from '@authstack/testing';
 import bcrypt from 'bcrypt';
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import pg from 'pg';
-import {
-  migratedDatabase,
-  registerAndLogin,
-  STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-  username,
-} from './support.ts';
+import { registerAndLogin, STRONG_PASSWORD, startTestAuth, useAuth, username } from './support.ts';
 
 describe('POST /auth/login and the tokens it issues', () => {
-  const scope = suiteScope();
-  let db: TestDatabase;
-  let auth: TestAuth;
   const logLines: string[] = [];
+  const auth = useAuth({ env: { ACCESS_TOKEN_TTL: '120' }, logTo: logLines });
   const login = (body: unknown) => http(`${auth.url}/auth/login`, { body });
-
-  before(async () => {
-    db = await migratedDatabase(scope);
-    const destination = new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    });
-    auth = await startTestAuth(
-      testEnv(db, { ACCESS_TOKEN_TTL: '120', LOG_LEVEL: 'info' }),
-      {
-        logger: createLogger({ service: 'auth', level: 'info', destination }),
-      },
-      scope,
-    );
-  });
 
   it('when the credentials are right, then 200 with the documented shape and no-store', async () => {
     const name = username();
@@ -123,7 +94,7 @@ describe('POST /auth/login and the tokens it issues', () => {
 
   it('when a stored hash has a lower cost than configured, then a successful login re-hashes it', async () => {
     const name = username();
-    const client = new pg.Client({ connectionString: db.url });
+    const client = new pg.Client({ connectionString: auth.db.url });
     await client.connect();
     try {
       await client.query(`INSERT INTO users (username, password_hash) VALUES ($1, $2)`, [

@@ -5,40 +5,15 @@
  * holds a string.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { before, describe, it } from 'node:test';
-import { createLogger } from '@authstack/telemetry';
-import { http, infraUrls, type JsonResponse, suiteScope, type TestDatabase } from '@authstack/testing';
-import { Redis } from 'ioredis';
-import { migratedDatabase, registerAndLogin, startTestAuth, type TestAuth, testEnv } from './support.ts';
+import { describe, it } from 'node:test';
+import { http, type JsonResponse, suiteScope, useRedisClient } from '@authstack/testing';
+import { registerAndLogin, useAuth } from './support.ts';
 
 describe('Redis command and script errors', () => {
   const scope = suiteScope();
-  let db: TestDatabase;
-  let auth: TestAuth;
-  let redis: Redis;
   const logLines: string[] = [];
-
-  before(async () => {
-    db = await migratedDatabase(scope);
-    const destination = new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    });
-    auth = await startTestAuth(
-      testEnv(db, { LOG_LEVEL: 'info' }),
-      {
-        logger: createLogger({ service: 'auth', level: 'info', destination }),
-      },
-      scope,
-    );
-    redis = new Redis(infraUrls().redisUrl);
-    scope.defer(async () => {
-      redis.disconnect();
-    });
-  });
+  const auth = useAuth({ logTo: logLines });
+  const redis = useRedisClient(scope);
 
   /** A user whose session index (a Redis set) has been overwritten with a string. */
   async function userWithBrokenIndex() {

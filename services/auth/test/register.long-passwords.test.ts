@@ -4,35 +4,24 @@ import { createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
-import { http, suiteScope, type TestDatabase } from '@authstack/testing';
+import { describe, it } from 'node:test';
+import { http, useFixture, usePgClient } from '@authstack/testing';
 import bcrypt from 'bcrypt';
-import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
-import { migratedDatabase, newKek, startTestAuth, type TestAuth, testEnv, username } from './support.ts';
+import { newKek, startAuthFixture, testEnv, username } from './support.ts';
 
 describe('long passwords: HMAC-SHA-256 with a secret pepper before bcrypt', () => {
-  const scope = suiteScope();
-  let db: TestDatabase;
-  let auth: TestAuth;
-  let sql: pg.Client;
-  const register = (name: string, password: string) =>
-    http(`${auth.url}/auth/register`, { body: { username: name, password } });
-  const login = (name: string, password: string) =>
-    http(`${auth.url}/auth/login`, { body: { username: name, password } });
-  const storedHash = async (name: string) =>
-    (await sql.query('SELECT password_hash FROM users WHERE username = $1', [name])).rows[0]
-      .password_hash as string;
-
-  before(async () => {
-    db = await migratedDatabase(scope);
-    auth = await startTestAuth(testEnv(db), {}, scope);
-    sql = new pg.Client({ connectionString: db.url });
-    await sql.connect();
-    scope.defer(async () => {
-      await sql.end();
-    });
+  const fx = useFixture(async (scope) => {
+    const auth = await startAuthFixture(scope);
+    return { auth, sql: await usePgClient(scope, auth.db.url) };
   });
+  const register = (name: string, password: string) =>
+    http(`${fx.auth.url}/auth/register`, { body: { username: name, password } });
+  const login = (name: string, password: string) =>
+    http(`${fx.auth.url}/auth/login`, { body: { username: name, password } });
+  const storedHash = async (name: string) =>
+    (await fx.sql.query('SELECT password_hash FROM users WHERE username = $1', [name])).rows[0]
+      .password_hash as string;
 
   it('finding 6: when a password has 66 Cyrillic characters (132 bytes), then it is accepted and logs in, and one differing after byte 72 does not', async () => {
     const name = username('cyr');
@@ -65,7 +54,7 @@ describe('long passwords: HMAC-SHA-256 with a secret pepper before bcrypt', () =
     const stored = await storedHash(name);
     assert.match(stored, /^\$hmac-sha256\$2b\$04\$/);
     const bcryptPart = stored.slice('$hmac-sha256'.length);
-    const preHash = createHmac('sha256', Buffer.from(auth.env.PASSWORD_PEPPER!, 'base64'))
+    const preHash = createHmac('sha256', Buffer.from(fx.auth.env.PASSWORD_PEPPER!, 'base64'))
       .update(password)
       .digest('base64');
     assert.ok(await bcrypt.compare(preHash, bcryptPart));
@@ -75,7 +64,7 @@ describe('long passwords: HMAC-SHA-256 with a secret pepper before bcrypt', () =
   it('finding 6: when a hash from before the pepper is stored, then it still logs in, and that login upgrades it', async () => {
     const name = username('legacy');
     const password = 'an old password of mine';
-    await sql.query('INSERT INTO users (username, password_hash) VALUES ($1, $2)', [
+    await fx.sql.query('INSERT INTO users (username, password_hash) VALUES ($1, $2)', [
       name,
       await bcrypt.hash(password, 4),
     ]);
@@ -90,7 +79,7 @@ describe('long passwords: HMAC-SHA-256 with a secret pepper before bcrypt', () =
   it('finding 6: when a legacy hash is stored, then a password longer than 72 bytes never matches its prefix', async () => {
     const name = username('legacy');
     const first72 = 'k'.repeat(72);
-    await sql.query('INSERT INTO users (username, password_hash) VALUES ($1, $2)', [
+    await fx.sql.query('INSERT INTO users (username, password_hash) VALUES ($1, $2)', [
       name,
       await bcrypt.hash(first72, 4),
     ]);
@@ -99,7 +88,7 @@ describe('long passwords: HMAC-SHA-256 with a secret pepper before bcrypt', () =
   });
 
   it('finding 6: when PASSWORD_PEPPER is missing, malformed or equal to KEY_ENCRYPTION_KEY, then start-up stops naming it; a _FILE works', () => {
-    const env = testEnv(db);
+    const env = testEnv(fx.auth.db);
     assert.throws(() => loadConfig({ ...env, PASSWORD_PEPPER: undefined }), /PASSWORD_PEPPER: required/);
     assert.throws(
       () => loadConfig({ ...env, PASSWORD_PEPPER: 'c2hvcnQ=' }),

@@ -1,38 +1,20 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
-import { http, suiteScope, type TestDatabase } from '@authstack/testing';
+import { describe, it } from 'node:test';
+import { http } from '@authstack/testing';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
-import {
-  migratedDatabase,
-  registerAndLogin,
-  STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-} from './support.ts';
+import { registerAndLogin, STRONG_PASSWORD, testEnv, useAuth } from './support.ts';
 
 type Tokens = { access_token: string; refresh_token: string; code?: string };
 
 /** Issue 9, finding 5: successful logins must not pile up sessions without bound. */
 describe('sessions per account are capped (SESSIONS_MAX_PER_USER)', () => {
-  const scope = suiteScope();
-  let db: TestDatabase;
-  let auth: TestAuth;
+  // Parallel logins of one account each reserve a point of the per-(username, IP) failure limit.
+  const auth = useAuth({ env: { SESSIONS_MAX_PER_USER: '3', LOGIN_MAX_FAILURES_PER_USER_IP: '100' } });
   const login = (username: string) =>
     http<Tokens>(`${auth.url}/auth/login`, { body: { username, password: STRONG_PASSWORD } });
   const sessionCount = async (token: string) =>
     (await http<{ sessions: unknown[] }>(`${auth.url}/auth/sessions`, { token })).body.sessions.length;
-
-  before(async () => {
-    db = await migratedDatabase(scope);
-    // Parallel logins of one account each reserve a point of the per-(username, IP) failure limit.
-    auth = await startTestAuth(
-      testEnv(db, { SESSIONS_MAX_PER_USER: '3', LOGIN_MAX_FAILURES_PER_USER_IP: '100' }),
-      {},
-      scope,
-    );
-  });
 
   it('when an account logs in once more than the cap, then its oldest session ends and the others live', async () => {
     const first = await registerAndLogin(auth.url);
@@ -53,7 +35,7 @@ describe('sessions per account are capped (SESSIONS_MAX_PER_USER)', () => {
       assert.equal((await http(`${auth.url}/auth/me`, { token: live.access_token })).status, 200);
     }
 
-    const client = new pg.Client({ connectionString: db.url });
+    const client = new pg.Client({ connectionString: auth.db.url });
     await client.connect();
     try {
       const { rows } = await client.query(
@@ -68,9 +50,12 @@ describe('sessions per account are capped (SESSIONS_MAX_PER_USER)', () => {
 
   it('when SESSIONS_MAX_PER_USER is not a whole number from 1 to 1000, then the configuration is refused naming it', () => {
     for (const value of ['0', '1001', 'many']) {
-      assert.throws(() => loadConfig(testEnv(db, { SESSIONS_MAX_PER_USER: value })), /SESSIONS_MAX_PER_USER/);
+      assert.throws(
+        () => loadConfig(testEnv(auth.db, { SESSIONS_MAX_PER_USER: value })),
+        /SESSIONS_MAX_PER_USER/,
+      );
     }
-    assert.equal(loadConfig(testEnv(db)).sessionsMaxPerUser, 50, 'the default');
+    assert.equal(loadConfig(testEnv(auth.db)).sessionsMaxPerUser, 50, 'the default');
   });
 
   it('when 12 logins of one account run in parallel, then exactly the cap of sessions is left', async () => {

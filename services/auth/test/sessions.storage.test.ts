@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { eventually, http, infraUrls, keyPrefix, suiteScope, type TestDatabase } from '@authstack/testing';
-import { Redis } from 'ioredis';
+import {
+  eventually,
+  http,
+  keyPrefix,
+  suiteScope,
+  type TestDatabase,
+  useRedisClient,
+} from '@authstack/testing';
 import {
   migratedDatabase,
   registerAndLogin,
@@ -21,7 +27,7 @@ type Tokens = { access_token: string; refresh_token: string; code?: string };
 describe('session storage in Redis', () => {
   const scope = suiteScope();
   let db: TestDatabase;
-  let redis: Redis;
+  const redis = useRedisClient(scope);
 
   let env: ReturnType<typeof testEnv>;
   const start = async (overrides: Record<string, string> = {}) => {
@@ -63,8 +69,6 @@ describe('session storage in Redis', () => {
   before(async () => {
     db = await migratedDatabase(scope);
     env = testEnv(db); // one key-encryption key for every instance on this database
-    redis = new Redis(infraUrls().redisUrl);
-    scope.defer(() => redis.disconnect());
   });
 
   it('when one session is refreshed 1,000 times, then its keys and memory are those after the first refresh, and after logout none remain', async () => {

@@ -4,10 +4,12 @@
  * load-test stand-in, which start auth the same way.
  */
 import { randomBytes } from 'node:crypto';
+import { createLogger } from '@authstack/telemetry';
 import {
   http,
   infraUrls,
   keyPrefix,
+  logLines,
   type Scope,
   type TestDatabase,
   useDatabase,
@@ -82,15 +84,23 @@ export interface AuthFixtureOptions {
   /** Overrides on `testEnv`'s environment. */
   env?: Record<string, string | undefined>;
   options?: ServiceOptions;
+  /** Log at level info into this array (one JSON line per entry). */
+  logTo?: string[];
 }
 
 /** A migrated database and an auth instance on it; `scope` stops it, drops the database and clears its keys. */
 export async function startAuthFixture(
   scope: Scope,
-  { env = {}, options = {} }: AuthFixtureOptions = {},
+  { env = {}, options = {}, logTo }: AuthFixtureOptions = {},
 ): Promise<AuthFixture> {
   const db = await migratedDatabase(scope);
-  const auth = await startTestAuth(testEnv(db, env), options, scope);
+  const logger =
+    logTo && createLogger({ service: 'auth', level: 'info', destination: logLines(logTo).destination });
+  const auth = await startTestAuth(
+    testEnv(db, { ...(logTo ? { LOG_LEVEL: 'info' } : {}), ...env }),
+    logger ? { ...options, logger } : options,
+    scope,
+  );
   return { ...auth, db };
 }
 
