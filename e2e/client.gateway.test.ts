@@ -10,7 +10,7 @@ import { type Gateway, type makeCerts, startGateway } from '../infra/nginx/local
 import { type AuthFixture, STRONG_PASSWORD, username } from '../services/auth/test/support.ts';
 import { AuthClient } from '../services/client/src/sdk.ts';
 import type { TestResource } from '../services/resource/test/support.ts';
-import { hostPort, startStack, startTestGateway, testCerts } from './support.ts';
+import { hostPort, startGatewayStack, startTestGateway } from './support.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -31,20 +31,15 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
       auth,
       stateless,
       session: sessionMode,
-    } = await startStack(scope, {
+      certs,
+      gateway,
+    } = await startGatewayStack(scope, {
       env: {
         BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
         BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-        TRUST_PROXY: 'loopback',
         REGISTER_MAX_PER_IP_PER_HOUR: '1000',
       },
     }));
-    certs = testCerts(scope);
-    gateway = await startTestGateway(scope, {
-      authUpstream: hostPort(auth.url),
-      resourceUpstream: hostPort(stateless.url),
-      certs,
-    });
     sessionGateway = await startTestGateway(scope, {
       authUpstream: hostPort(auth.url),
       resourceUpstream: hostPort(sessionMode.url),

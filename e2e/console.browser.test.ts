@@ -17,8 +17,7 @@ import { eventually, suiteScope, useTempDir } from '@authstack/testing';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
 import { type AuthFixture, STRONG_PASSWORD, username } from '../services/auth/test/support.ts';
-import type { TestResource } from '../services/resource/test/support.ts';
-import { hostPort, startStack, startTestGateway, testCerts } from './support.ts';
+import { startGatewayStack } from './support.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** Screenshots of every run (git-ignored); the README's is rewritten only with CONSOLE_README_SCREENSHOT=1. */
@@ -36,8 +35,6 @@ function spkiPin(certFile: string): string {
 describe('the study console in chromium, through the HTTPS gateway', () => {
   const scope = suiteScope();
   let auth: AuthFixture;
-  let stateless: TestResource;
-  let sessionMode: TestResource;
   let certs: ReturnType<typeof makeCerts>;
   let gateway: Gateway;
   let profile: string;
@@ -49,27 +46,15 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
   const seenTokens = new Set<string>();
 
   before(async () => {
-    ({
-      auth,
-      stateless,
-      session: sessionMode,
-    } = await startStack(scope, {
+    ({ auth, certs, gateway } = await startGatewayStack(scope, {
       env: {
         BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
         BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-        TRUST_PROXY: 'loopback',
         // A rotated key signs at once here, so the test can watch it go from published to signing.
         JWKS_MAX_AGE: '0',
         KEY_ACTIVATION_DELAY: '0',
       },
     }));
-    certs = testCerts(scope);
-    gateway = await startTestGateway(scope, {
-      authUpstream: hostPort(auth.url),
-      resourceUpstream: hostPort(stateless.url),
-      resourceSessionUpstream: hostPort(sessionMode.url),
-      certs,
-    });
     profile = useTempDir(scope, 'authstack-chromium');
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,

@@ -77,3 +77,25 @@ export async function startTestGateway(
   scope.defer(() => gateway.stop());
   return gateway;
 }
+
+export interface GatewayStack extends Stack {
+  certs: ReturnType<typeof makeCerts>;
+  /** nginx in front of auth, the stateless resource (/api/) and the session-mode one (/api-session/). */
+  gateway: Gateway;
+}
+
+/**
+ * `startStack` behind the real nginx gateway over TLS (a throwaway CA), with `TRUST_PROXY=loopback` so auth
+ * counts limits per client address as the gateway forwards it; torn down by `scope`.
+ */
+export async function startGatewayStack(scope: Scope, options: StackOptions = {}): Promise<GatewayStack> {
+  const stack = await startStack(scope, { ...options, env: { TRUST_PROXY: 'loopback', ...options.env } });
+  const certs = testCerts(scope);
+  const gateway = await startTestGateway(scope, {
+    authUpstream: hostPort(stack.auth.url),
+    resourceUpstream: hostPort(stack.stateless.url),
+    resourceSessionUpstream: hostPort(stack.session.url),
+    certs,
+  });
+  return { ...stack, certs, gateway };
+}
