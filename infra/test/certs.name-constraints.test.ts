@@ -5,22 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { suiteScope, useTempDir } from '@authstack/testing';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('local CA name constraints', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'authstack-ca-'));
+  const dir = useTempDir(suiteScope(), 'authstack-ca');
   execFileSync('bash', [join(ROOT, 'infra/certs/make-certs.sh')], {
     env: { ...process.env, CERTS_DIR: dir, GATEWAY_HOSTNAME: 'gateway' },
     stdio: 'ignore',
   });
   const ca = join(dir, 'ca.crt');
-  after(() => rmSync(dir, { recursive: true, force: true }));
 
   const openssl = (args: string[]) => spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
 

@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { Agent, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { eventually } from '@authstack/testing';
-import { type Gateway, makeCerts, startGateway } from '../nginx/local-gateway.ts';
+import { before, describe, it } from 'node:test';
+import { eventually, suiteScope } from '@authstack/testing';
+import { startTestGateway, testCerts } from '../../e2e/support.ts';
+import type { Gateway, makeCerts } from '../nginx/local-gateway.ts';
 
 interface Reply {
   status: number;
@@ -33,6 +34,7 @@ describe("the gateway's own limits answer 429 problems that name the limit", () 
       req.end(method === 'POST' ? '{}' : undefined);
     });
 
+  const scope = suiteScope();
   before(async () => {
     // The stand-in upstream holds /api/public until released, and answers anything else at once.
     upstream = createServer((req, res) => {
@@ -40,10 +42,14 @@ describe("the gateway's own limits answer 429 problems that name the limit", () 
       else res.writeHead(401, { 'content-type': 'application/json' }).end('{"code":"invalid_credentials"}');
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    scope.defer(() => {
+      upstream.closeAllConnections();
+      return new Promise((resolve) => upstream.close(resolve));
+    });
     const address = `127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-    certs = makeCerts();
+    certs = testCerts(scope);
     ca = readFileSync(certs.ca);
-    gateway = await startGateway({
+    gateway = await startTestGateway(scope, {
       authUpstream: address,
       resourceUpstream: address,
       certs,
@@ -51,13 +57,9 @@ describe("the gateway's own limits answer 429 problems that name the limit", () 
       loginRate: '1r/m',
       loginBurst: '1',
     });
-  });
-  after(async () => {
-    for (const res of held.splice(0)) res.end();
-    await gateway?.stop();
-    upstream?.closeAllConnections();
-    await new Promise((resolve) => upstream?.close(resolve));
-    certs?.remove();
+    scope.defer(() => {
+      for (const res of held.splice(0)) res.end(); // first: nginx waits for its upstream requests to stop
+    });
   });
 
   it('when an address holds more connections than limit_conn allows, then 429 too_many_connections, not 503', async () => {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { suiteScope, useTempDir } from '@authstack/testing';
@@ -125,12 +124,12 @@ describe("the k6 scripts' options under every profile (init code only, no target
   const PROFILES = ['smoke', 'average', 'stress', 'spike', 'soak', 'breakpoint'];
   let work: string;
   let users: string;
+  const scope = suiteScope();
   before(() => {
-    work = mkdtempSync(join(tmpdir(), 'authstack-k6-options-'));
+    work = useTempDir(scope, 'authstack-k6-options');
     users = join(work, 'users.json');
     writeFileSync(users, JSON.stringify({ password: 'p', usernames: ['loadtest-000000'] }));
   });
-  after(() => rmSync(work, { recursive: true, force: true }));
 
   for (const profile of PROFILES) {
     it(`when PROFILE=${profile}, then every script has its scenarios, a setupTimeout and the thresholds the profile asks for`, async () => {
