@@ -2,16 +2,15 @@
  * Use cases on sessions: refresh (rotation with reuse detection), logout, logout-all, listing and
  * revoking sessions, password change. Plain data in and out.
  */
-import { type AccountDeps, type IssuedTokens, issueTokens, type RequestMeta } from './accounts.ts';
+import { type AccountDeps, type IssuedTokens, issueTokens } from './accounts.ts';
+import { audit } from './audit.ts';
 import { invalidCredentials, invalidGrant, sessionNotFound, weakPassword } from './errors.ts';
 import { checkPasswordPolicy } from './passwords.ts';
+import type { RequestMeta } from './request-meta.ts';
 import { hashRefreshToken, newRefreshToken, parseRefreshToken } from './tokens.ts';
 
 /** Generations are a uint32 in the token; a session would need 4 billion refreshes to get there. */
 const MAX_GENERATION = 0xffff_ffff;
-
-const audit = (deps: AccountDeps, meta: RequestMeta, event: Parameters<AccountDeps['events']['record']>[0]) =>
-  deps.events.record({ ...event, ip: meta.ip, userAgent: meta.userAgent, requestId: meta.requestId });
 
 /**
  * Swap a refresh token for a new pair. The session is looked up and the user read first (so a database outage
