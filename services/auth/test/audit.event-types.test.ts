@@ -32,9 +32,7 @@ describe('the audit event types and the audit helper', () => {
     stack = await startWithAdmin();
     events = stack.auth.service.accounts.events;
   });
-  after(async () => {
-    await stack.stop();
-  });
+  after(() => stack.stop());
 
   const list = (query: string) =>
     http<Events>(`${stack.auth.url}/auth/admin/events?${query}`, { token: stack.admin.access_token });

@@ -5,18 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { http, infraUrls, redisNamespace, type TestDatabase } from '@authstack/testing';
+import { http, infraUrls, redisNamespace } from '@authstack/testing';
 import { Redis } from 'ioredis';
 import { TooManyAttempts } from '../src/domain/errors.ts';
 import { createLimits, type LimitSettings } from '../src/limits.ts';
-import {
-  migratedDatabase,
-  STRONG_PASSWORD,
-  startTestAuth,
-  type TestAuth,
-  testEnv,
-  username,
-} from './support.ts';
+import { type AdminStack, startWithAdmin } from './admin-support.ts';
+import { registerAndLogin } from './support.ts';
 
 const SETTINGS: LimitSettings = {
   pairFailures: 1,
@@ -66,19 +60,14 @@ describe('the limiter throws TooManyAttempts', () => {
 });
 
 describe('a login refused by the limits', () => {
-  let db: TestDatabase;
-  let auth: TestAuth;
+  let stack: AdminStack;
   before(async () => {
-    db = await migratedDatabase();
-    auth = await startTestAuth(testEnv(db, { LOGIN_MAX_FAILURES_PER_USER_IP: '1' }));
+    stack = await startWithAdmin({ LOGIN_MAX_FAILURES_PER_USER_IP: '1' });
   });
-  after(async () => {
-    await auth.stop();
-    await db.drop();
-  });
+  after(() => stack.stop());
 
   const rateLimitedCount = async () => {
-    const text = await (await fetch(`${auth.url}/metrics`)).text();
+    const text = await (await fetch(`${stack.auth.url}/metrics`)).text();
     const line = text
       .split('\n')
       .find((l) => l.startsWith('auth_login_total{') && l.includes('outcome="rate_limited"'));
@@ -86,19 +75,15 @@ describe('a login refused by the limits', () => {
   };
 
   it('when the limit is reached, then 429 too_many_attempts with Retry-After equal to retry_after, counted as rate_limited', async () => {
-    const name = username('limited');
-    const registered = await http(`${auth.url}/auth/register`, {
-      body: { username: name, password: STRONG_PASSWORD },
-    });
-    assert.equal(registered.status, 201);
+    const user = await registerAndLogin(stack.auth.url);
     const countBefore = await rateLimitedCount();
-    const wrong = await http(`${auth.url}/auth/login`, {
-      body: { username: name, password: 'not the password' },
+    const wrong = await http(`${stack.auth.url}/auth/login`, {
+      body: { username: user.username, password: 'not the password' },
     });
     assert.equal(wrong.status, 401);
 
-    const refused = await http<{ code: string; retry_after: number }>(`${auth.url}/auth/login`, {
-      body: { username: name, password: STRONG_PASSWORD },
+    const refused = await http<{ code: string; retry_after: number }>(`${stack.auth.url}/auth/login`, {
+      body: { username: user.username, password: user.password },
     });
 
     assert.equal(refused.status, 429);

@@ -19,9 +19,7 @@ describe('/auth/me and the currentAccount use case', () => {
   before(async () => {
     stack = await startWithAdmin();
   });
-  after(async () => {
-    await stack.stop();
-  });
+  after(() => stack.stop());
 
   it('when the use case is called for a live account, then it gives what /auth/me answers', async () => {
     const user = await registerAndLogin(stack.auth.url);
