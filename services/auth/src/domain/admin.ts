@@ -13,6 +13,7 @@ import type { AccountDeps } from './accounts.ts';
 import { audit } from './audit.ts';
 import { invalidCursor, lastAdmin, notAdmin, sessionNotFound, userNotFound } from './errors.ts';
 import type { RequestMeta } from './request-meta.ts';
+import { sessionSummary } from './sessions.ts';
 import { isValidUsername, normalizeUsername } from './usernames.ts';
 
 export { ROLES };
@@ -170,22 +171,6 @@ export async function listEvents(
   return { events, next_cursor: rows.length > filter.limit && last ? cursorOf('events', last.id) : null };
 }
 
-const sessionView = (s: {
-  id: string;
-  createdAt: number;
-  lastUsedAt: number;
-  ip: string;
-  userAgent: string;
-  cookie: boolean;
-}) => ({
-  id: s.id,
-  created_at: new Date(s.createdAt).toISOString(),
-  last_used_at: new Date(s.lastUsedAt).toISOString(),
-  ip: s.ip,
-  user_agent: s.userAgent,
-  cookie: s.cookie,
-});
-
 async function existingUser(deps: AccountDeps, userId: string) {
   const user = await deps.users.findById(userId);
   if (!user) throw userNotFound();
@@ -198,7 +183,7 @@ export async function listUserSessions(deps: AccountDeps, userId: string) {
   const sessions = await deps.sessions.list(user.id);
   return {
     user: { id: user.id, username: user.username, roles: user.roles },
-    sessions: sessions.map(sessionView),
+    sessions: sessions.map(sessionSummary),
   };
 }
 
