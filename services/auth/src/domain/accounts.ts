@@ -1,5 +1,6 @@
 /**
- * Use cases: register and log in. Plain functions over plain data; no `req`/`res`, no SQL.
+ * Use cases: register, log in, the caller's account (`/auth/me`), the admin bootstrap. Plain functions over plain
+ * data; no `req`/`res`, no SQL.
  */
 import { randomUUID } from 'node:crypto';
 import type { HttpProblem } from '@authstack/http-problem';
