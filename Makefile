@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images dockerfiles outdated seed unseed load observe api-docs
+.PHONY: help install test test-cluster lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images dockerfiles outdated seed unseed load observe api-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,6 +24,15 @@ typecheck: ## tsc --noEmit over every package and service
 
 unit: ## the test suites (node:test through tsx)
 	$(NODE24) npm test
+
+# The seed list names every primary: the tests' Redis proxies (createRedisProxy) put one in front of each.
+CLUSTER_SUITES := "services/auth/test/**/*.test.ts" "services/resource/test/**/*.test.ts"
+test-cluster: ## the auth and resource suites against a three-primary Redis Cluster (127.0.0.1:7101-7103, started and stopped here)
+	bash scripts/redis-cluster.sh start
+	status=0; $(NODE24) REDIS_CLUSTER_NODES=$$(bash scripts/redis-cluster.sh nodes) node --import tsx --test \
+	  --test-global-setup=packages/testing/src/global-setup.ts --test-concurrency=2 --test-timeout=120000 \
+	  $(CLUSTER_SUITES) || status=$$?; \
+	  [ -n "$${KEEP_CLUSTER:-}" ] || bash scripts/redis-cluster.sh stop; exit $$status
 
 env: ## write .env (configuration) and secrets/ (random secret files) when missing
 	bash scripts/make-env.sh

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { Redis } from 'ioredis';
+import { createRedis, parseClusterNodes, primaries, type RedisClient } from '@authstack/redis';
 import pg from 'pg';
 
 export function infraUrls(): { databaseUrl: string; redisUrl: string } {
@@ -60,25 +60,88 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-/** A Redis key prefix of its own, and a way to delete what was written under it. */
+/**
+ * The Redis settings of a service under test: `REDIS_URL`, and `REDIS_CLUSTER_NODES` when the suite runs against
+ * a Redis Cluster (`make test-cluster`).
+ */
+export function redisEnv(): { REDIS_URL: string; REDIS_CLUSTER_NODES: string | undefined } {
+  return {
+    REDIS_URL: infraUrls().redisUrl,
+    REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES || undefined,
+  };
+}
+
+/** A connected client of the test Redis (a cluster client under `make test-cluster`); `disconnect()` when done. */
+export async function connectTestRedis(): Promise<RedisClient> {
+  const { REDIS_URL, REDIS_CLUSTER_NODES } = redisEnv();
+  const clusterNodes = REDIS_CLUSTER_NODES ? parseClusterNodes(REDIS_CLUSTER_NODES) : undefined;
+  const redis = createRedis(REDIS_URL, { clusterNodes });
+  await redis.connect();
+  return redis;
+}
+
+/** Every key matching `pattern`, on every primary: a Redis Cluster's SCAN sees one node's keys only. */
+export async function scanRedisKeys(redis: RedisClient, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const node of primaries(redis)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      found.push(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return found;
+}
+
+/** A Redis key prefix of its own, and a way to delete what was written under it (on every primary). */
 export function redisNamespace(): { prefix: string; clear(): Promise<void> } {
   const prefix = `${uniqueName('test')}:`;
   return {
     prefix,
     async clear() {
-      const redis = new Redis(infraUrls().redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-      await redis.connect();
+      const redis = await connectTestRedis();
       try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-          if (keys.length > 0) await redis.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
+        // One key per command: a cluster refuses a DEL whose keys are in different slots.
+        await Promise.all((await scanRedisKeys(redis, `${prefix}*`)).map((key) => redis.unlink(key)));
       } finally {
         redis.disconnect();
       }
     },
+  };
+}
+
+/**
+ * A cuttable Redis for one service under test: `createTcpProxy` in front of the test Redis, or in front of every
+ * node of the cluster under `make test-cluster` (the service then reaches each node through its proxy:
+ * `REDIS_CLUSTER_NAT_MAP`). `env` is what the service is started with.
+ */
+export async function createRedisProxy(): Promise<{
+  env: Record<string, string | undefined>;
+  cut(): Promise<void>;
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}> {
+  const { REDIS_URL, REDIS_CLUSTER_NODES } = redisEnv();
+  // The single Redis, or every node the cluster announces (make test-cluster seeds with all of them).
+  const nodes = REDIS_CLUSTER_NODES
+    ? parseClusterNodes(REDIS_CLUSTER_NODES)
+    : [{ host: new URL(REDIS_URL).hostname, port: Number(new URL(REDIS_URL).port || 6379) }];
+  const proxies = await Promise.all(nodes.map((node) => createTcpProxy(node)));
+  const through = (i: number) => `127.0.0.1:${proxies[i]!.port}`;
+  const env = REDIS_CLUSTER_NODES
+    ? {
+        REDIS_URL,
+        REDIS_CLUSTER_NODES: proxies.map((_, i) => through(i)).join(','),
+        REDIS_CLUSTER_NAT_MAP: nodes.map((node, i) => `${node.host}:${node.port}=${through(i)}`).join(','),
+      }
+    : { REDIS_URL: proxies[0]!.rewrite(REDIS_URL), REDIS_CLUSTER_NODES: undefined };
+  const all = (action: (proxy: TcpProxy) => Promise<void>) => Promise.all(proxies.map(action)).then(() => {});
+  return {
+    env,
+    cut: () => all((proxy) => proxy.cut()),
+    restore: () => all((proxy) => proxy.restore()),
+    close: () => all((proxy) => proxy.close()),
   };
 }
 

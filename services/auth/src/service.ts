@@ -62,7 +62,10 @@ export async function createAuthService(
   }
   const now = options.now ?? Date.now;
   const db = createPool(config.databaseUrl, config.dbPoolMax);
-  const redis = createRedis(config.redisUrl);
+  const redis = createRedis(config.redisUrl, {
+    clusterNodes: config.redisClusterNodes,
+    natMap: config.redisClusterNatMap,
+  });
   const closeConnections = async () => {
     keyring.stop();
     redis.disconnect();

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  createRedisProxy,
   createTcpProxy,
   eventually,
   http,
-  infraUrls,
   type TcpProxy,
   type TestDatabase,
 } from '@authstack/testing';
@@ -27,18 +27,18 @@ describe('when PostgreSQL or Redis is unreachable', () => {
   let db: TestDatabase;
   let auth: TestAuth;
   let pgProxy: TcpProxy;
-  let redisProxy: TcpProxy;
+  let redisProxy: Awaited<ReturnType<typeof createRedisProxy>>;
   let user: { username: string; password: string };
   const login = () => http(`${auth.url}/auth/login`, { body: user });
 
   before(async () => {
     db = await migratedDatabase();
     pgProxy = await createTcpProxy(target(db.url));
-    redisProxy = await createTcpProxy(target(infraUrls().redisUrl));
+    redisProxy = await createRedisProxy();
     auth = await startTestAuth(
       testEnv(db, {
         DATABASE_URL: pgProxy.rewrite(db.url),
-        REDIS_URL: redisProxy.rewrite(infraUrls().redisUrl),
+        ...redisProxy.env,
       }),
     );
     user = await registerAndLogin(auth.url);

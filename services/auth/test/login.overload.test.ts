@@ -6,9 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { eventually, http, infraUrls, type JsonResponse, type TestDatabase } from '@authstack/testing';
+import type { RedisClient } from '@authstack/redis';
+import {
+  connectTestRedis,
+  eventually,
+  http,
+  type JsonResponse,
+  scanRedisKeys,
+  type TestDatabase,
+} from '@authstack/testing';
 import bcrypt from 'bcrypt';
-import { Redis } from 'ioredis';
 import type { Bcrypt } from '../src/domain/passwords.ts';
 import {
   migratedDatabase,
@@ -52,7 +59,7 @@ function gatedBcrypt() {
 describe('login under overload: admission control for bcrypt', () => {
   let db: TestDatabase;
   let auth: TestAuth;
-  let redis: Redis;
+  let redis: RedisClient;
   const gate = gatedBcrypt();
   let ipCounter = 0;
   /** A client address of its own per call (TEST-NET-2, sent as a trusted proxy would). */
@@ -104,18 +111,8 @@ describe('login under overload: admission control for bcrypt', () => {
   /** The limiter's counters (key and value) of this instance whose key mentions `text`. */
   const countersMentioning = async (text: string) => {
     const found: Record<string, string | null> = {};
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(
-        cursor,
-        'MATCH',
-        `${auth.config.redisKeyPrefix}rl:*`,
-        'COUNT',
-        500,
-      );
-      for (const key of keys.filter((k) => k.includes(text))) found[key] = await redis.get(key);
-      cursor = next;
-    } while (cursor !== '0');
+    const keys = await scanRedisKeys(redis, `${auth.config.redisKeyPrefix}rl:*`);
+    for (const key of keys.filter((k) => k.includes(text))) found[key] = await redis.get(key);
     return found;
   };
 
@@ -134,7 +131,7 @@ describe('login under overload: admission control for bcrypt', () => {
       }),
       { bcrypt: gate.engine, hashMs: 200 },
     );
-    redis = new Redis(infraUrls().redisUrl);
+    redis = await connectTestRedis();
   });
   afterEach(() => gate.open());
   after(async () => {

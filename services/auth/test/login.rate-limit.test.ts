@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTcpProxy, http, infraUrls, type TestDatabase } from '@authstack/testing';
+import { createRedisProxy, createTcpProxy, http, type TestDatabase } from '@authstack/testing';
 import {
   migratedDatabase,
   STRONG_PASSWORD,
@@ -159,14 +159,11 @@ describe('login and registration limits', () => {
       host: new URL(db.url).hostname,
       port: Number(new URL(db.url).port),
     });
-    const redisProxy = await createTcpProxy({
-      host: new URL(infraUrls().redisUrl).hostname,
-      port: Number(new URL(infraUrls().redisUrl).port),
-    });
+    const redisProxy = await createRedisProxy();
     const viaProxies = await startTestAuth({
       ...auth.env,
       DATABASE_URL: pgProxy.rewrite(db.url),
-      REDIS_URL: redisProxy.rewrite(infraUrls().redisUrl),
+      ...redisProxy.env,
     });
     try {
       const name = await newUser(viaProxies.url);

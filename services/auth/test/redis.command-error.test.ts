@@ -7,15 +7,15 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import type { RedisClient } from '@authstack/redis';
 import { createLogger } from '@authstack/telemetry';
-import { http, infraUrls, type JsonResponse, type TestDatabase } from '@authstack/testing';
-import { Redis } from 'ioredis';
+import { connectTestRedis, http, type JsonResponse, type TestDatabase } from '@authstack/testing';
 import { migratedDatabase, registerAndLogin, startTestAuth, type TestAuth, testEnv } from './support.ts';
 
 describe('Redis command and script errors', () => {
   let db: TestDatabase;
   let auth: TestAuth;
-  let redis: Redis;
+  let redis: RedisClient;
   const logLines: string[] = [];
 
   before(async () => {
@@ -29,7 +29,7 @@ describe('Redis command and script errors', () => {
     auth = await startTestAuth(testEnv(db, { LOG_LEVEL: 'info' }), {
       logger: createLogger({ service: 'auth', level: 'info', destination }),
     });
-    redis = new Redis(infraUrls().redisUrl);
+    redis = await connectTestRedis();
   });
   after(async () => {
     redis.disconnect();

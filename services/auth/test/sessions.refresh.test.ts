@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createTcpProxy, http, infraUrls, type TestDatabase } from '@authstack/testing';
+import { createRedisProxy, http, type TestDatabase } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
 import pg from 'pg';
 import { migratedDatabase, registerAndLogin, startTestAuth, type TestAuth, testEnv } from './support.ts';
@@ -152,11 +152,8 @@ describe('POST /auth/refresh', () => {
   });
 
   it('when Redis is unreachable, then refresh answers 503, not 401', async () => {
-    const proxy = await createTcpProxy({
-      host: new URL(infraUrls().redisUrl).hostname,
-      port: Number(new URL(infraUrls().redisUrl).port),
-    });
-    const viaProxy = await startTestAuth({ ...auth.env, REDIS_URL: proxy.rewrite(infraUrls().redisUrl) });
+    const proxy = await createRedisProxy();
+    const viaProxy = await startTestAuth({ ...auth.env, ...proxy.env });
     try {
       const user = await registerAndLogin(viaProxy.url);
       await proxy.cut();

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { eventually, http, infraUrls, redisNamespace, type TestDatabase } from '@authstack/testing';
-import { Redis } from 'ioredis';
+import type { RedisClient } from '@authstack/redis';
+import {
+  connectTestRedis,
+  eventually,
+  http,
+  redisNamespace,
+  scanRedisKeys,
+  type TestDatabase,
+} from '@authstack/testing';
 import {
   migratedDatabase,
   registerAndLogin,
@@ -20,7 +27,7 @@ type Tokens = { access_token: string; refresh_token: string; code?: string };
  */
 describe('session storage in Redis', () => {
   let db: TestDatabase;
-  let redis: Redis;
+  let redis: RedisClient;
   const instances: TestAuth[] = [];
 
   let env: ReturnType<typeof testEnv>;
@@ -32,13 +39,7 @@ describe('session storage in Redis', () => {
   /** The session keys under the instance's prefix, sorted, and their summed MEMORY USAGE (exact). */
   const footprint = async (auth: TestAuth) => {
     const prefix = auth.config.redisKeyPrefix;
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      keys.push(...batch.filter((key) => !key.startsWith(`${prefix}rl:`)));
-      cursor = next;
-    } while (cursor !== '0');
+    const keys = (await scanRedisKeys(redis, `${prefix}*`)).filter((key) => !key.startsWith(`${prefix}rl:`));
     let bytes = 0;
     for (const key of keys) bytes += Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
     return { keys: keys.sort(), bytes };
@@ -64,13 +65,13 @@ describe('session storage in Redis', () => {
   before(async () => {
     db = await migratedDatabase();
     env = testEnv(db); // one key-encryption key for every instance on this database
-    redis = new Redis(infraUrls().redisUrl);
+    redis = await connectTestRedis();
   });
   after(async () => {
     for (const auth of instances) {
       await auth.stop();
-      const keys = await redis.keys(`${auth.config.redisKeyPrefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
+      const keys = await scanRedisKeys(redis, `${auth.config.redisKeyPrefix}*`);
+      await Promise.all(keys.map((key) => redis.unlink(key)));
     }
     redis.disconnect();
     await db.drop();

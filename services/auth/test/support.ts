@@ -1,6 +1,6 @@
 /** Starts the real auth service on port 0 against a database of this test file's own. */
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase, http, infraUrls, redisNamespace, type TestDatabase } from '@authstack/testing';
+import { createTestDatabase, http, redisEnv, redisNamespace, type TestDatabase } from '@authstack/testing';
 import { type AuthConfig, loadConfig } from '../src/config.ts';
 import { migrate } from '../src/migrate.ts';
 import { type RunningAuth, startAuth } from '../src/server.ts';
@@ -12,7 +12,7 @@ export const newKek = () => randomBytes(32).toString('base64');
 export function testEnv(db: TestDatabase, overrides: Record<string, string | undefined> = {}) {
   return {
     DATABASE_URL: db.url,
-    REDIS_URL: infraUrls().redisUrl,
+    ...redisEnv(),
     REDIS_KEY_PREFIX: redisNamespace().prefix,
     KEY_ENCRYPTION_KEY: newKek(),
     PASSWORD_PEPPER: newKek(),

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { http, infraUrls } from '@authstack/testing';
+import { http, redisEnv } from '@authstack/testing';
 import { type AdminStack, patchUser, secondAdmin, startWithAdmin } from '../../auth/test/admin-support.ts';
 import { startTestResource, type TestResource } from './support.ts';
 
@@ -21,7 +21,7 @@ describe('finding 1: /api/admin after a demotion, stateless versus session mode'
       JWT_ISSUER: auth.config.issuer,
       JWT_AUDIENCE: auth.config.audience,
       JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-      REDIS_URL: infraUrls().redisUrl,
+      ...redisEnv(),
       REDIS_KEY_PREFIX: auth.config.redisKeyPrefix,
     };
     stateless = await startTestResource(common);

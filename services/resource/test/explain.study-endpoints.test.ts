@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { http, infraUrls, type TestDatabase } from '@authstack/testing';
+import { http, redisEnv, type TestDatabase } from '@authstack/testing';
 import {
   migratedDatabase,
   registerAndLogin,
@@ -40,7 +40,7 @@ describe('the study endpoints: POST /api/explain and GET /api/stats', () => {
       JWT_ISSUER: auth.config.issuer,
       JWT_AUDIENCE: auth.config.audience,
       JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-      REDIS_URL: infraUrls().redisUrl,
+      ...redisEnv(),
       REDIS_KEY_PREFIX: auth.config.redisKeyPrefix,
       EXPLAIN_RATE_LIMIT: '5',
     };

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { infraUrls, redisNamespace } from '@authstack/testing';
+import type { RedisClient } from '@authstack/redis';
+import { connectTestRedis, redisEnv, redisNamespace } from '@authstack/testing';
 import { type Endpoint, type FuzzTarget, fuzzEndpoint, reachedHandler } from '@authstack/testing/fuzz';
 import {
   AUDIENCE,
@@ -21,7 +22,6 @@ import {
   testKey,
 } from '@authstack/testing/tokens';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
 import { sessionKey } from '../src/service.ts';
 import { startTestResource, type TestResource } from './support.ts';
 
@@ -79,7 +79,7 @@ describe('resource: generated requests never get a 5xx or a non-problem error', 
   let jwks: JwksServer;
   let stateless: TestResource;
   let sessionMode: TestResource;
-  let redis: Redis;
+  let redis: RedisClient;
   const namespace = redisNamespace();
   const sub = randomUUID(); // the owner of the live sessions below
   const sids = [randomUUID(), randomUUID()];
@@ -97,10 +97,10 @@ describe('resource: generated requests never get a 5xx or a non-problem error', 
     sessionMode = await startTestResource({
       ...env,
       VERIFY_MODE: 'session',
-      REDIS_URL: infraUrls().redisUrl,
+      ...redisEnv(),
       REDIS_KEY_PREFIX: namespace.prefix,
     });
-    redis = new Redis(infraUrls().redisUrl);
+    redis = await connectTestRedis();
     for (const sid of sids) await redis.set(sessionKey(namespace.prefix, sub, sid), '1', 'EX', 600);
   });
   after(async () => {

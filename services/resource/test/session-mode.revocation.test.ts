@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTcpProxy, http, infraUrls, type TestDatabase } from '@authstack/testing';
+import { createRedisProxy, http, redisEnv, type TestDatabase } from '@authstack/testing';
 import {
   migratedDatabase,
   registerAndLogin,
@@ -23,7 +23,7 @@ describe('revocation: stateless versus session mode', () => {
       JWT_ISSUER: auth.config.issuer,
       JWT_AUDIENCE: auth.config.audience,
       JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-      REDIS_URL: infraUrls().redisUrl,
+      ...redisEnv(),
       REDIS_KEY_PREFIX: auth.config.redisKeyPrefix,
     };
     stateless = await startTestResource(common);
@@ -55,13 +55,12 @@ describe('revocation: stateless versus session mode', () => {
   });
 
   it('in session mode with Redis unreachable, protected routes answer 503 and readiness fails', async () => {
-    const redis = new URL(infraUrls().redisUrl);
-    const proxy = await createTcpProxy({ host: redis.hostname, port: Number(redis.port) });
+    const proxy = await createRedisProxy();
     const viaProxy = await startTestResource({
       JWT_ISSUER: auth.config.issuer,
       JWT_AUDIENCE: auth.config.audience,
       JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-      REDIS_URL: proxy.rewrite(infraUrls().redisUrl),
+      ...proxy.env,
       REDIS_KEY_PREFIX: auth.config.redisKeyPrefix,
       VERIFY_MODE: 'session',
     });
