@@ -5,7 +5,11 @@ import pg from 'pg';
 
 export type Db = pg.Pool;
 
-export function createPool(databaseUrl: string, max: number): Db {
+export function createPool(
+  databaseUrl: string,
+  max: number,
+  onIdleError: (error: Error) => void = () => {},
+): Db {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max,
@@ -14,8 +18,9 @@ export function createPool(databaseUrl: string, max: number): Db {
     statement_timeout: 10_000,
     application_name: 'authstack-auth',
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
-  pool.on('error', () => {});
+  // An idle client losing its connection (a failover, a restart, pg_terminate_backend) must not crash the process:
+  // the pool drops that client and the next query opens a new connection.
+  pool.on('error', onIdleError);
   return pool;
 }
 
@@ -37,6 +42,10 @@ export function isConnectionError(error: unknown): boolean {
     if (CONNECTION_CODES.has(code)) return true;
     // SQLSTATE classes 08 (connection exception), 57P (operator intervention: shutdown), 53 (resources)
     if (/^(08|53)/.test(code) || code.startsWith('57P')) return true;
+    // 25006 read_only_sql_transaction: the endpoint led to a standby (a demoted primary, a stale DNS answer during a
+    // failover). Not the client's fault and not a bug: retry later. The pool drops that connection (a failed
+    // pool.query releases its client with the error), so a later request connects again.
+    if (code === '25006') return true;
   }
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
     error.message,
