@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images outdated seed unseed load observe api-docs
+.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images outdated seed unseed load observe api-docs k8s-check k8s-render
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -125,6 +125,13 @@ outdated: ## dependencies behind their latest version (majors not taken are expl
 
 images: ## build the three service images (as make up does)
 	$(COMPOSE) --profile tools build
+
+OVERLAY ?= laptop
+k8s-check: ## Kubernetes manifests: render both overlays, validate against the pinned API schemas, check the invariants
+	$(NODE24) node --import tsx --test infra/test/k8s.manifests.test.ts
+
+k8s-render: ## print a Kubernetes overlay as kubectl kustomize would: OVERLAY=laptop (or production)
+	@$(NODE24) node infra/k8s/render.ts $(OVERLAY)
 
 bench: ## the benchmark (needs wrk and nginx): paths, overload, verifier peers, login vs ceiling, capacity; ARGS='--only peers'
 	$(NODE24) node --import tsx bench/run.ts $(ARGS)
