@@ -6,7 +6,7 @@ NODE24 := . scripts/node24.sh &&
 .PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images outdated seed unseed load observe api-docs k8s-check k8s-render
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 install: ## install dependencies (npm ci) on Node 24
 	$(NODE24) npm ci --no-audit --no-fund
