@@ -287,7 +287,7 @@ function envValue(objects: K8sObject[], c: Container, name: string): string | un
 /**
  * auth is sized for bcrypt: CPU requested equals its limit, and UV_THREADPOOL_SIZE equals that limit (the container
  * sees the node's cores, not its quota). When an HPA scales it: on CPU, aimed at the auth Deployment, which leaves
- * its replica count to the HPA.
+ * its replica count to the HPA, and its most replicas' connection pools fit PostgreSQL's default max_connections.
  */
 export function authScalingProblems(objects: K8sObject[], options: { hpa: boolean }): string[] {
   const problems: string[] = [];
@@ -318,6 +318,17 @@ export function authScalingProblems(objects: K8sObject[], options: { hpa: boolea
     const metrics = (hpa.spec as { metrics?: { type: string; resource?: { name: string } }[] }).metrics ?? [];
     if (!metrics.some((m) => m.type === 'Resource' && m.resource?.name === 'cpu')) {
       problems.push(`${id(hpa)}: does not scale on CPU`);
+    }
+  }
+  // every replica's pool plus the migration step's two connections, within PostgreSQL's default max_connections
+  // (100) less its 3 reserved for superusers
+  const poolMax = Number(envValue(objects, container, 'DB_POOL_MAX'));
+  for (const hpa of onAuth) {
+    const maxReplicas = Number((hpa.spec as { maxReplicas?: number }).maxReplicas);
+    if (!(maxReplicas * poolMax + 2 <= 97)) {
+      problems.push(
+        `${id(hpa)}: ${maxReplicas} replicas x DB_POOL_MAX ${poolMax} exceed PostgreSQL's default 97 connections`,
+      );
     }
   }
   if ((auth.spec as Obj).replicas !== undefined) {

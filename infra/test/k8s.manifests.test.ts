@@ -172,7 +172,7 @@ for (const overlay of OVERLAYS) {
 }
 
 describe('the overlays differ where they should', () => {
-  it('when production is rendered, then the HPA scales auth, the gateway is a load balancer keeping client addresses', () => {
+  it('when production is rendered, then the HPA scales auth within the database connections, the gateway is a load balancer keeping client addresses', () => {
     const list = objects('production');
     assert.equal(authScalingProblems(list, { hpa: true }).length, 0);
     const gateway = find(list, 'Service', 'gateway');
@@ -181,6 +181,14 @@ describe('the overlays differ where they should', () => {
     assert.equal(find(list, 'ConfigMap', 'gateway-settings').data?.GATEWAY_PUBLIC_HTTPS_PORT, '443');
     assert.ok(!list.some((o) => o.kind === 'StatefulSet'), 'no bundled PostgreSQL or Redis');
     assert.match(container(list, 'auth').image, /^registry\.example\.com\/authstack\/auth:[^:]+$/);
+    find(list, 'ConfigMap', 'auth-settings').data = {
+      ...find(list, 'ConfigMap', 'auth-settings').data,
+      DB_POOL_MAX: '10',
+    };
+    assert.match(
+      authScalingProblems(list, { hpa: true }).join('\n'),
+      /12 replicas x DB_POOL_MAX 10 exceed PostgreSQL's default 97 connections/,
+    );
     container(list, 'auth').image = 'authstack/auth:local';
     assert.match(
       imageProblems(list, composeImages, { name: OWN_IMAGES, localTag: false }).join('\n'),
