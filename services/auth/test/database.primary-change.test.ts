@@ -2,12 +2,20 @@
  * A PostgreSQL primary change as the services see it: every connection of theirs is dropped by the server
  * (`pg_terminate_backend`, what a failover or a switchover does to the old primary's sessions), while requests run.
  * Each request answers its normal status or 503, never 500; the pool's `error` events on idle clients do not crash
- * the process; and the same running instance serves again without a restart. And a service whose endpoint leads to a
- * read-only server (a demoted primary, a stale DNS answer) answers 503 on writes, not 500.
+ * the process; and the same running instance serves again without a restart. A service whose endpoint leads to a
+ * read-only server (a demoted primary, a stale DNS answer) answers 503 on writes, not 500. And a primary that goes
+ * silent without closing its connections (a node lost) costs a bounded wait and a 503, not a request that hangs.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually, http, infraUrls, type TestDatabase } from '@authstack/testing';
+import {
+  createTcpProxy,
+  eventually,
+  http,
+  infraUrls,
+  type TcpProxy,
+  type TestDatabase,
+} from '@authstack/testing';
 import pg from 'pg';
 import {
   migratedDatabase,
@@ -145,5 +153,41 @@ describe('when the database endpoint leads to a read-only server (a standby)', (
     assert.equal(res.status, 503);
     assert.equal(res.body.code, 'service_unavailable');
     assert.doesNotMatch(JSON.stringify(res.body), /read-only|25006|postgres/i);
+  });
+});
+
+describe('when the primary goes silent without closing its connections (a node lost)', () => {
+  let db: TestDatabase;
+  let auth: TestAuth;
+  let proxy: TcpProxy;
+  let user: { username: string; password: string };
+
+  before(async () => {
+    db = await migratedDatabase();
+    const url = new URL(db.url);
+    proxy = await createTcpProxy({ host: url.hostname, port: Number(url.port) });
+    auth = await startTestAuth(testEnv(db, { DATABASE_URL: proxy.rewrite(db.url) }));
+    user = await registerAndLogin(auth.url);
+  });
+  after(async () => {
+    await proxy?.close(); // first: frozen connections dropped, so the pool can close
+    await auth?.stop();
+    await db?.drop();
+  });
+
+  it('then a login on a pooled connection answers 503 service_unavailable once the query timeout passes, then recovers', async () => {
+    proxy.freeze(); // the pool's idle connections now lead nowhere; new ones are accepted and never answered
+    const frozen = await http(`${auth.url}/auth/login`, { body: user });
+    assert.equal(frozen.status, 503);
+    assert.equal(frozen.body.code, 'service_unavailable');
+    assert.equal((await http(`${auth.url}/readyz`)).status, 503);
+
+    await proxy.restore();
+    await eventually(
+      async () => (await http(`${auth.url}/auth/login`, { body: user })).status === 200,
+      20_000,
+      200,
+    );
+    assert.equal((await http(`${auth.url}/readyz`)).status, 200);
   });
 });
