@@ -3,10 +3,10 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test test-cluster lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images dockerfiles outdated seed unseed load observe api-docs
+.PHONY: help install test test-cluster lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images dockerfiles outdated seed unseed load observe api-docs k8s-check k8s-render
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 install: ## install dependencies (npm ci) on Node 24
 	$(NODE24) npm ci --no-audit --no-fund
@@ -137,6 +137,13 @@ images: ## build the three service images (as make up does)
 
 dockerfiles: ## rewrite services/*/Dockerfile from their one template, infra/build/dockerfiles.ts (a test checks they are current)
 	$(NODE24) node infra/build/dockerfiles.ts
+
+OVERLAY ?= laptop
+k8s-check: ## Kubernetes manifests: render both overlays, validate against the pinned API schemas, check the invariants
+	$(NODE24) node --import tsx --test infra/test/k8s.manifests.test.ts
+
+k8s-render: ## print a Kubernetes overlay as kubectl kustomize would: OVERLAY=laptop (or production)
+	@$(NODE24) node infra/k8s/render.ts $(OVERLAY)
 
 bench: ## the benchmark (needs wrk and nginx): paths, overload, verifier peers, login vs ceiling, capacity; ARGS='--only peers'
 	$(NODE24) node --import tsx bench/run.ts $(ARGS)

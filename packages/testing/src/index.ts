@@ -5,8 +5,8 @@
  *   starts PostgreSQL and Redis with testcontainers once per run and exports the same two variables.
  * - Every test file gets its own database (`createTestDatabase`), built by the real migrations, and every
  *   app instance its own Redis key prefix, so parallel test files never share mutable rows or keys.
- * - `createTcpProxy` sits between a service and PostgreSQL or Redis so a test can cut the connection and
- *   restore it, to show 503s and recovery without touching the shared servers.
+ * - `createTcpProxy` sits between a service and PostgreSQL or Redis so a test can cut the connection (or freeze it,
+ *   a server gone silent) and restore it, to show 503s and recovery without touching the shared servers.
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
@@ -151,18 +151,33 @@ export interface TcpProxy {
   rewrite(url: string): string;
   /** Drop every connection and refuse new ones, like a server that went away. */
   cut(): Promise<void>;
-  /** Accept connections again on the same port. */
+  /**
+   * Stop passing bytes either way while keeping every connection open, and accept new ones that never get an answer:
+   * a server that vanished without closing anything (a node lost, packets dropped).
+   */
+  freeze(): void;
+  /** Accept connections again on the same port (after `freeze`: drop the frozen connections, then pass bytes again). */
   restore(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function createTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
+  let frozen = false;
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  };
   const onConnection = (client: net.Socket) => {
+    if (frozen) {
+      track(client);
+      client.on('error', () => client.destroy());
+      client.pause();
+      return;
+    }
     const upstream = net.connect(target.port, target.host);
     for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
+      track(socket);
       socket.on('error', () => {
         client.destroy();
         upstream.destroy();
@@ -192,7 +207,20 @@ export async function createTcpProxy(target: { host: string; port: number }): Pr
       return parsed.toString();
     },
     cut: stopServer,
+    freeze() {
+      frozen = true;
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+      }
+    },
     async restore() {
+      if (frozen) {
+        frozen = false;
+        for (const socket of sockets) socket.destroy();
+        return;
+      }
+      if (server.listening) return;
       server = net.createServer(onConnection);
       await listen(port);
     },

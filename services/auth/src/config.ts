@@ -19,7 +19,7 @@ import type { LimitSettings } from './limits.ts';
 export { ConfigError, resolveFileVariables };
 
 /** Variables that may be given as `<NAME>_FILE` instead (the file's content, trailing newline removed). */
-const FILE_VARIABLES = [
+export const FILE_VARIABLES = [
   'DATABASE_URL',
   'REDIS_URL',
   'KEY_ENCRYPTION_KEY',

@@ -61,7 +61,9 @@ export async function createAuthService(
     );
   }
   const now = options.now ?? Date.now;
-  const db = createPool(config.databaseUrl, config.dbPoolMax);
+  const db = createPool(config.databaseUrl, config.dbPoolMax, (error) =>
+    logger.warn({ err: error }, 'postgres closed an idle connection; the next query reconnects'),
+  );
   const redis = createRedis(config.redisUrl, {
     clusterNodes: config.redisClusterNodes,
     natMap: config.redisClusterNatMap,
