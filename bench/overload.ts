@@ -191,9 +191,9 @@ function seededRandom(seed: number): () => number {
 
 /**
  * Logins arriving as from many independent clients: an open model with Poisson arrivals at `rate` per second
- * (exponential gaps, seeded), sent over at most `connections` keep-alive connections. A request waits for a free
- * connection when all are busy, and its latency counts from its arrival, not from its send (no coordinated
- * omission). Requests still unanswered when the row ends are aborted and counted as unanswered.
+ * (exponential gaps, seeded), sent over at most `connections` keep-alive connections. An arrival that finds every
+ * connection waiting for an answer is not sent (a client that gives up) and counts as unanswered, as do requests
+ * still unanswered when the row ends (aborted then). Latency counts from the arrival.
  */
 async function openDrive(options: {
   url: string;
@@ -247,7 +247,8 @@ async function openDrive(options: {
     if (arrival >= end) break;
     const wait = arrival - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    send(sent++, arrival);
+    if (pending.size < options.connections) send(sent, arrival);
+    sent++;
   }
   const rest = end - performance.now();
   if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
