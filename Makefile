@@ -3,10 +3,10 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images outdated seed unseed load observe api-docs
+.PHONY: help install test test-cluster lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images dockerfiles outdated seed unseed load observe api-docs k8s-check k8s-render
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 install: ## install dependencies (npm ci) on Node 24
 	$(NODE24) npm ci --no-audit --no-fund
@@ -24,6 +24,20 @@ typecheck: ## tsc --noEmit over every package and service
 
 unit: ## the test suites (node:test through tsx)
 	$(NODE24) npm test
+
+# The seed list names every primary: the tests' Redis proxies (createRedisProxy) put one in front of each.
+# The auth and resource suites, the e2e tests of the resource with the real auth (no gateway), and the fixtures'
+# own test (clearRedisPrefix on every primary).
+CLUSTER_SUITES := "services/auth/test/**/*.test.ts" "services/resource/test/**/*.test.ts" \
+  packages/testing/test/fixture.teardown.test.ts \
+  e2e/resource.with-auth.test.ts e2e/resource.study-endpoints.test.ts e2e/session-mode.revocation.test.ts \
+  e2e/admin.demoted-across-services.test.ts
+test-cluster: ## the auth and resource suites (and their e2e tests) against a three-primary Redis Cluster (127.0.0.1:7101-7103, started and stopped here)
+	bash scripts/redis-cluster.sh start
+	status=0; $(NODE24) REDIS_CLUSTER_NODES=$$(bash scripts/redis-cluster.sh nodes) node --import tsx --test \
+	  --test-global-setup=packages/testing/src/global-setup.ts --test-concurrency=2 --test-timeout=120000 \
+	  $(CLUSTER_SUITES) || status=$$?; \
+	  [ -n "$${KEEP_CLUSTER:-}" ] || bash scripts/redis-cluster.sh stop; exit $$status
 
 env: ## write .env (configuration) and secrets/ (random secret files) when missing
 	bash scripts/make-env.sh
@@ -125,6 +139,16 @@ outdated: ## dependencies behind their latest version (majors not taken are expl
 
 images: ## build the three service images (as make up does)
 	$(COMPOSE) --profile tools build
+
+dockerfiles: ## rewrite services/*/Dockerfile from their one template, infra/build/dockerfiles.ts (a test checks they are current)
+	$(NODE24) node infra/build/dockerfiles.ts
+
+OVERLAY ?= laptop
+k8s-check: ## Kubernetes manifests: render both overlays, validate against the pinned API schemas, check the invariants
+	$(NODE24) node --import tsx --test infra/test/k8s.manifests.test.ts
+
+k8s-render: ## print a Kubernetes overlay as kubectl kustomize would: OVERLAY=laptop (or production)
+	@$(NODE24) node infra/k8s/render.ts $(OVERLAY)
 
 bench: ## the benchmark (needs wrk and nginx): paths, overload, verifier peers, login vs ceiling, capacity; ARGS='--only peers'
 	$(NODE24) node --import tsx bench/run.ts $(ARGS)

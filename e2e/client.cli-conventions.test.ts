@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { infraUrls, suiteScope, testScope, useTempDir } from '@authstack/testing';
+import { redisEnv, suiteScope, testScope, useTempDir } from '@authstack/testing';
 import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
 import {
   type AuthFixture,
@@ -77,7 +77,7 @@ describe('the CLI: conventions and admin commands', () => {
         TRUST_PROXY: 'loopback',
       },
     });
-    resource = await startTestResource(verifierEnv(auth, { REDIS_URL: infraUrls().redisUrl }), {}, scope);
+    resource = await startTestResource(verifierEnv(auth, redisEnv()), {}, scope);
     certs = testCerts(scope);
     gateway = await startTestGateway(scope, {
       authUpstream: hostPort(auth.url),

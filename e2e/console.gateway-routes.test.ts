@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { before, describe, it } from 'node:test';
-import { infraUrls, suiteScope, useRedisPrefix } from '@authstack/testing';
+import { redisEnv, suiteScope, useRedisPrefix } from '@authstack/testing';
 import { AUDIENCE, ISSUER, type JwksServer, jwksServer, testKey } from '@authstack/testing/tokens';
 import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
 import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
@@ -32,7 +32,7 @@ describe('the gateway serves the console and routes /api-session/', () => {
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
       JWKS_URI: jwks.jwksUri,
-      REDIS_URL: infraUrls().redisUrl,
+      ...redisEnv(),
       REDIS_KEY_PREFIX: useRedisPrefix(scope),
     };
     stateless = await startTestResource(env, {}, scope);

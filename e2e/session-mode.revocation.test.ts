@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createTcpProxy, http, infraUrls } from '@authstack/testing';
+import { createRedisProxy, http } from '@authstack/testing';
 import { registerAndLogin } from '../services/auth/test/support.ts';
 import { startTestResource } from '../services/resource/test/support.ts';
 import { useStack } from './support.ts';
@@ -28,13 +28,12 @@ describe('revocation: stateless versus session mode', () => {
   });
 
   it('in session mode with Redis unreachable, protected routes answer 503 and readiness fails', async () => {
-    const redis = new URL(infraUrls().redisUrl);
-    const proxy = await createTcpProxy({ host: redis.hostname, port: Number(redis.port) });
+    const proxy = await createRedisProxy();
     const viaProxy = await startTestResource({
       JWT_ISSUER: stack.auth.config.issuer,
       JWT_AUDIENCE: stack.auth.config.audience,
       JWKS_URI: `${stack.auth.url}/.well-known/jwks.json`,
-      REDIS_URL: proxy.rewrite(infraUrls().redisUrl),
+      ...proxy.env,
       REDIS_KEY_PREFIX: stack.auth.config.redisKeyPrefix,
       VERIFY_MODE: 'session',
     });

@@ -2,7 +2,7 @@
  * What the cross-service tests share: an auth fixture with resources that verify its tokens, and the real nginx
  * gateway in front of them. Each helper registers its own teardown on the scope it is given.
  */
-import { infraUrls, type Scope, useFixture } from '@authstack/testing';
+import { redisEnv, type Scope, useFixture } from '@authstack/testing';
 import { type Gateway, makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
 import { type AdminStackOptions, type Login, startWithAdmin } from '../services/auth/test/admin-support.ts';
 import { type AuthFixture, startAuthFixture, type TestAuth } from '../services/auth/test/support.ts';
@@ -23,7 +23,7 @@ export const verifierEnv = (auth: TestAuth, extra: Env = {}): Env => ({
 /** A resource's environment for verifying `auth`'s tokens and, in session mode, reading its sessions. */
 export const resourceEnv = (auth: TestAuth, extra: Env = {}): Env => ({
   ...verifierEnv(auth),
-  REDIS_URL: infraUrls().redisUrl,
+  ...redisEnv(),
   REDIS_KEY_PREFIX: auth.config.redisKeyPrefix,
   ...extra,
 });

@@ -5,9 +5,32 @@
  * logged at error and answers a generic 500.
  */
 import { serviceUnavailable } from '@authstack/http-problem';
-import { Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
+import { type ClusterNode, createRedisCluster } from './cluster.ts';
 
-export function createRedis(url: string): Redis {
+export {
+  type ClusterNode,
+  clusterNatMapSchema,
+  clusterNodesSchema,
+  hashTag,
+  parseClusterNodes,
+  primaries,
+} from './cluster.ts';
+
+/** A single Redis or a Redis Cluster: the services use only what both do the same way. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * Where Redis is beyond `REDIS_URL`: with `clusterNodes` (`REDIS_CLUSTER_NODES`), a Redis Cluster, its nodes'
+ * announced addresses mapped by `natMap` (`REDIS_CLUSTER_NAT_MAP`).
+ */
+export interface RedisTopology {
+  clusterNodes?: readonly ClusterNode[] | undefined;
+  natMap?: Record<string, ClusterNode> | undefined;
+}
+
+export function createRedis(url: string, topology: RedisTopology = {}): RedisClient {
+  if (topology.clusterNodes?.length) return createRedisCluster(url, topology.clusterNodes, topology.natMap);
   const redis = new Redis(url, {
     lazyConnect: true,
     // Fail fast while disconnected instead of queueing: a login must not hang, it must answer 503.
@@ -38,13 +61,26 @@ const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READ
 const CONNECTION_MESSAGES =
   /Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request|Command timed out|connect ETIMEDOUT|connection is not ready/i;
 
+/**
+ * A cluster's own: no node answers, the slot map cannot be refreshed, a node is gone, or the redirections ran out
+ * (slots moving during a resharding or a failover: each redirection ended in `MOVED`, `ASK`, `TRYAGAIN` or
+ * `CLUSTERDOWN`).
+ */
+const CLUSTER_MESSAGES =
+  /None of startup nodes is available|Failed to refresh slots cache|Cluster is disconnected|Cluster is disconnecting|Node is disconnected|Too many Cluster redirections/i;
+
 /** Is this "cannot use Redis now" (503), as opposed to a refused command or a bug of ours (500)? */
 export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === 'ReplyError') return UNAVAILABLE_REPLIES.test(error.message);
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
-  return error.name === 'MaxRetriesPerRequestError' || CONNECTION_MESSAGES.test(error.message);
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    error.name === 'ClusterAllFailedError' ||
+    CONNECTION_MESSAGES.test(error.message) ||
+    CLUSTER_MESSAGES.test(error.message)
+  );
 }
 
 /** The error to throw for a Redis failure: a 503 problem when Redis is unavailable, else the error itself. */

@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before } from 'node:test';
-import { Redis } from 'ioredis';
+import type { RedisClient } from '@authstack/redis';
 import pg from 'pg';
-import { createTestDatabase, infraUrls, type TestDatabase } from './index.ts';
+import { clearRedisPrefix, createTestDatabase, type TestDatabase, testRedisClient } from './index.ts';
 
 type Teardown = () => unknown;
 
@@ -74,7 +74,7 @@ export async function useDatabase(
 ): Promise<TestDatabase> {
   const db = await createTestDatabase();
   scope.defer(() => db.drop());
-  scope.defer(() => clearRedisPrefix(infraUrls().redisUrl, databaseKeyPrefix(db)));
+  scope.defer(() => clearRedisPrefix(databaseKeyPrefix(db)));
   if (prepare) await prepare(db.url);
   return db;
 }
@@ -87,34 +87,8 @@ export const keyPrefix = (db: TestDatabase) => `${databaseKeyPrefix(db)}${random
 /** A Redis key prefix of its own, for tests without a database; cleared when the scope ends. */
 export function useRedisPrefix(scope: Scope): string {
   const prefix = `test_${process.pid}_${randomBytes(4).toString('hex')}:`;
-  scope.defer(() => clearRedisPrefix(infraUrls().redisUrl, prefix));
+  scope.defer(() => clearRedisPrefix(prefix));
   return prefix;
-}
-
-const globSpecial = /[*?[\]\\]/g;
-
-/**
- * Delete every key that starts with `prefix`: SCAN MATCH prefix* and UNLINK each batch (UNLINK frees the memory
- * off the main thread). Returns how many keys went. The one place that knows how test keys are cleared: on a
- * Redis Cluster this is the function to extend (scan every primary, unlink per slot).
- */
-export async function clearRedisPrefix(redisUrl: string, prefix: string, batch = 500): Promise<number> {
-  if (prefix === '') throw new Error('clearRedisPrefix: an empty prefix would clear the whole database');
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  let removed = 0;
-  try {
-    const match = `${prefix.replace(globSpecial, '\\$&')}*`;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', batch);
-      if (keys.length > 0) removed += await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-  return removed;
 }
 
 /** A fresh directory under the system's temporary directory, removed with its contents when `scope` ends. */
@@ -132,9 +106,9 @@ export async function usePgClient(scope: Scope, url: string): Promise<pg.Client>
   return client;
 }
 
-/** A Redis client on the test server, disconnected when `scope` ends. */
-export function useRedisClient(scope: Scope): Redis {
-  const redis = new Redis(infraUrls().redisUrl);
+/** A client of the test Redis (a cluster client under `make test-cluster`), disconnected when `scope` ends. */
+export function useRedisClient(scope: Scope): RedisClient {
+  const redis = testRedisClient();
   scope.defer(() => redis.disconnect());
   return redis;
 }

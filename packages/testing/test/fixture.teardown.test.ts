@@ -4,22 +4,25 @@
  * fails; `clearRedisPrefix` removes every key under a prefix, across batches, and nothing else.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { describe, it } from 'node:test';
 import pg from 'pg';
 import {
   clearRedisPrefix,
   infraUrls,
   keyPrefix,
+  scanRedisKeys,
+  suiteScope,
   type TestDatabase,
   testScope,
   uniqueName,
   useDatabase,
   useFixture,
+  useRedisClient,
 } from '../src/index.ts';
 
-const redis = new Redis(infraUrls().redisUrl);
-after(() => redis.disconnect());
+// The test Redis: a single server in `make test`, the three-primary cluster in `make test-cluster` (where the keys
+// below spread over every primary, so a clear that scanned one node only would leave most of them).
+const redis = useRedisClient(suiteScope());
 
 async function databaseExists(name: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: infraUrls().databaseUrl });
@@ -31,21 +34,11 @@ async function databaseExists(name: string): Promise<boolean> {
   }
 }
 
-async function keysUnder(prefix: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    found.push(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  return found;
-}
+const keysUnder = (prefix: string) => scanRedisKeys(redis, `${prefix}*`);
 
+/** One SET a key: a cluster's pipeline keeps to one node, and these keys are on every primary. */
 async function writeKeys(prefix: string, count: number): Promise<void> {
-  const pipeline = redis.pipeline();
-  for (let i = 0; i < count; i++) pipeline.set(`${prefix}k${i}`, '1', 'EX', 600);
-  await pipeline.exec();
+  await Promise.all(Array.from({ length: count }, (_, i) => redis.set(`${prefix}k${i}`, '1', 'EX', 600)));
 }
 
 describe('clearRedisPrefix', () => {
@@ -55,23 +48,23 @@ describe('clearRedisPrefix', () => {
   it('when more keys than one batch are under the prefix, then all go and a sibling prefix is untouched', async () => {
     await writeKeys(prefix, 1_234);
     await writeKeys(sibling, 3);
-    assert.equal(await clearRedisPrefix(infraUrls().redisUrl, prefix, 100), 1_234);
+    assert.equal(await clearRedisPrefix(prefix, 100), 1_234);
     assert.deepEqual(await keysUnder(prefix), []);
     assert.equal((await keysUnder(sibling)).length, 3);
-    assert.equal(await clearRedisPrefix(infraUrls().redisUrl, sibling), 3);
+    assert.equal(await clearRedisPrefix(sibling), 3);
   });
 
   it('when the prefix holds glob characters, then they match only themselves', async () => {
     const globby = `${prefix}[a]*?:`;
     await writeKeys(globby, 2);
     await writeKeys(`${prefix}a:`, 2);
-    assert.equal(await clearRedisPrefix(infraUrls().redisUrl, globby), 2);
+    assert.equal(await clearRedisPrefix(globby), 2);
     assert.equal((await keysUnder(`${prefix}a:`)).length, 2);
-    await clearRedisPrefix(infraUrls().redisUrl, prefix);
+    await clearRedisPrefix(prefix);
   });
 
   it('when the prefix is empty, then it refuses rather than clear the whole database', async () => {
-    await assert.rejects(clearRedisPrefix(infraUrls().redisUrl, ''), { message: /empty prefix/ });
+    await assert.rejects(clearRedisPrefix(''), { message: /empty prefix/ });
   });
 });
 

@@ -11,6 +11,7 @@ import {
   type TrustProxy,
   trustProxySchema,
 } from '@authstack/config';
+import { type ClusterNode, clusterNatMapSchema, clusterNodesSchema } from '@authstack/redis';
 import { z } from 'zod';
 import type { AdmissionSettings } from './domain/admission.ts';
 import type { LimitSettings } from './limits.ts';
@@ -18,7 +19,7 @@ import type { LimitSettings } from './limits.ts';
 export { ConfigError, resolveFileVariables };
 
 /** Variables that may be given as `<NAME>_FILE` instead (the file's content, trailing newline removed). */
-const FILE_VARIABLES = [
+export const FILE_VARIABLES = [
   'DATABASE_URL',
   'REDIS_URL',
   'KEY_ENCRYPTION_KEY',
@@ -55,6 +56,8 @@ const schema = z
       .default('postgres://postgres@127.0.0.1:5432/authstack'),
     DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379/0'),
+    REDIS_CLUSTER_NODES: clusterNodesSchema,
+    REDIS_CLUSTER_NAT_MAP: clusterNatMapSchema,
     REDIS_KEY_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_-]{1,64}$/)
@@ -155,6 +158,10 @@ export interface AuthConfig {
   databaseUrl: string;
   dbPoolMax: number;
   redisUrl: string;
+  /** Seed nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`); unset: a single Redis at `redisUrl`. */
+  redisClusterNodes: ClusterNode[] | undefined;
+  /** `REDIS_CLUSTER_NAT_MAP`: announced `host:port` of a cluster node to the address to reach it at. */
+  redisClusterNatMap: Record<string, ClusterNode> | undefined;
   redisKeyPrefix: string;
   keyEncryptionKey: Buffer;
   /** HMAC-SHA-256 key applied to passwords before bcrypt (see domain/passwords.ts). */
@@ -193,6 +200,8 @@ export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
     databaseUrl: e.DATABASE_URL,
     dbPoolMax: e.DB_POOL_MAX,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
+    redisClusterNatMap: e.REDIS_CLUSTER_NAT_MAP,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     keyEncryptionKey: e.KEY_ENCRYPTION_KEY,
     passwordPepper: e.PASSWORD_PEPPER,

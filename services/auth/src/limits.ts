@@ -2,11 +2,18 @@
  * Abuse limits, in Redis, so every replica shares the counters.
  *
  * Login: every attempt first *reserves* a point on five counters — failures per (username, IP), per IP and per
- * username, successes per username and per IP — in one Lua script that is all or nothing: when any counter is
- * at its limit the attempt is refused (429) and *no* counter moves, so an IP over its own cap cannot spend a
- * victim's per-account budget; otherwise every counter takes its point. Only then is the password checked, so
- * 50 parallel wrong attempts cannot all slip past a limit of 5: exactly 5 are checked, the rest get 429.
- * The outcome then settles the points in one more script: a success keeps the success points, resets the
+ * username, successes per username and per IP. The counters live in two groups, each in one Redis Cluster slot
+ * (hash tags, docs/architecture.md): the IP group `{<ip>}` (IP failures, IP successes) and the username group
+ * `{<username>}` (the (username, IP) pair, username failures, username successes). A reservation is one Lua script
+ * per group, all or nothing *within* the group: when any of its counters is at its limit, no counter of the group
+ * moves (the refusal is `TooManyAttempts` from the domain's catalogue: 429 with Retry-After). The IP group goes
+ * first: an IP over its own cap is refused there and never touches the username group,
+ * so it cannot spend a victim's per-account budget. When the username group then refuses, the IP group's points
+ * are given back (a compensation), so a refused attempt leaves every counter as it was. Only then is the password
+ * checked, so 50 parallel wrong attempts cannot all slip past a limit of 5: exactly 5 are checked, the rest get
+ * 429. Between an IP reservation and its compensation a concurrent attempt may see the one extra point and be
+ * refused too: the race only ever refuses more, never lets more through (docs/security-model.md).
+ * The outcome then settles the points, one script per group: a success keeps the success points, resets the
  * (username, IP) pair and gives the failure points back; a wrong password keeps the failure points and gives
  * the success points back; an attempt that could not be judged (database down: 503) gives every point back.
  * While a counter is over its limit even the right password gets 429.
@@ -14,14 +21,13 @@
  * Counters are fixed windows: a counter's window starts with its first point; the (username, IP) counter's
  * window is restarted at LOGIN_BLOCK_SECONDS when it reaches its limit (the block).
  *
- * Registration: a point per attempt per IP (rate-limiter-flexible). A store that cannot be reached fails
- * closed: 503.
+ * Registration: a point per attempt per IP (rate-limiter-flexible, one key per IP). A store that cannot be
+ * reached fails closed: 503.
  */
-import { HttpProblem } from '@authstack/http-problem';
-import { redisFailure } from '@authstack/redis';
-import type { Redis } from 'ioredis';
+import { hashTag, type RedisClient, redisFailure } from '@authstack/redis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { clientBucket } from './client-bucket.ts';
+import { TooManyAttempts } from './domain/errors.ts';
 
 export interface LimitSettings {
   /** Consecutive failures per (username, IP) before a block. Default 5. */
@@ -40,16 +46,6 @@ export interface LimitSettings {
   registrationsPerHour: number;
 }
 
-export const tooManyAttempts = (retryAfterSec: number) =>
-  new HttpProblem({
-    status: 429,
-    code: 'too_many_attempts',
-    title: 'Too many attempts',
-    detail: `Too many attempts; try again in ${retryAfterSec} seconds.`,
-    headers: { 'Retry-After': String(retryAfterSec) },
-    extra: { retry_after: retryAfterSec },
-  });
-
 export interface LoginAttempt {
   /** The credentials were right: reset the pair, give the failure points back, keep the success points. */
   succeeded(): Promise<void>;
@@ -59,14 +55,40 @@ export interface LoginAttempt {
   release(): Promise<void>;
 }
 
-/** The Redis keys of the login counters (the names rate-limiter-flexible used, so live counters carry over). */
+/**
+ * The Redis keys of the login counters. The hash tag (`{…}`, `hashTag`) is the group: every key of one script
+ * shares it, so one Redis Cluster slot.
+ */
 export const loginPairKey = (prefix: string, username: string, ip: string) =>
-  `${prefix}rl:login-pair:${username}|${ip}`;
-export const loginIpKey = (prefix: string, ip: string) => `${prefix}rl:login-ip:${ip}`;
-export const loginUserKey = (prefix: string, username: string) => `${prefix}rl:login-user:${username}`;
+  `${prefix}rl:login-pair:${hashTag(username)}|${ip}`;
+export const loginIpKey = (prefix: string, ip: string) => `${prefix}rl:login-ip:${hashTag(ip)}`;
+export const loginUserKey = (prefix: string, username: string) =>
+  `${prefix}rl:login-user:${hashTag(username)}`;
 export const loginSuccessUserKey = (prefix: string, username: string) =>
-  `${prefix}rl:login-ok-user:${username}`;
-export const loginSuccessIpKey = (prefix: string, ip: string) => `${prefix}rl:login-ok-ip:${ip}`;
+  `${prefix}rl:login-ok-user:${hashTag(username)}`;
+export const loginSuccessIpKey = (prefix: string, ip: string) => `${prefix}rl:login-ok-ip:${hashTag(ip)}`;
+
+/** One counter of a reservation: its key, limit, window and block (seconds; 0 = none). */
+type Counter = [key: string, limit: number, windowSec: number, blockSec: number];
+
+/** The login counters of an attempt, by group (each group one slot): the IP's, then the username's. */
+export function loginCounters(prefix: string, settings: LimitSettings, username: string, ip: string) {
+  const ipGroup: Counter[] = [
+    [loginIpKey(prefix, ip), settings.ipFailuresPerDay, 86_400, 0],
+    [loginSuccessIpKey(prefix, ip), settings.ipSuccessesPerHour, 3_600, 0],
+  ];
+  const userGroup: Counter[] = [
+    [
+      loginPairKey(prefix, username, ip),
+      settings.pairFailures,
+      settings.pairBlockSeconds,
+      settings.pairBlockSeconds,
+    ],
+    [loginUserKey(prefix, username), settings.userFailuresPerHour, 3_600, 0],
+    [loginSuccessUserKey(prefix, username), settings.userSuccessesPerHour, 3_600, 0],
+  ];
+  return { ipGroup, userGroup };
+}
 
 /**
  * All or nothing. KEYS: the counters. ARGV: per key its limit, window (ms) and block (ms, 0 = none).
@@ -110,7 +132,10 @@ return 0
 
 type Settlement = 'keep' | 'refund' | 'reset';
 
-export function createLimits(redis: Redis, prefix: string, settings: LimitSettings) {
+/** The refusal, with the wait in whole seconds (at least 1) for `Retry-After`. */
+const refusedFor = (waitMs: number) => new TooManyAttempts(Math.max(1, Math.ceil(waitMs / 1000)));
+
+export function createLimits(redis: RedisClient, prefix: string, settings: LimitSettings) {
   const registrations = new RateLimiterRedis({
     storeClient: redis,
     keyPrefix: `${prefix}rl:register-ip`,
@@ -123,48 +148,45 @@ export function createLimits(redis: Redis, prefix: string, settings: LimitSettin
     await work.catch(() => {});
   };
 
+  /** One group's all-or-nothing reservation: 0 when every counter took a point, else the wait (ms). */
+  const reserve = async (group: Counter[]) =>
+    Number(
+      await redis.eval(
+        RESERVE,
+        group.length,
+        ...group.map(([key]) => key),
+        ...group.flatMap(([, limit, windowSec, blockSec]) => [limit, windowSec * 1000, blockSec * 1000]),
+      ),
+    );
+  const settle = (group: Counter[], actions: Settlement[]) =>
+    redis.eval(SETTLE, group.length, ...group.map(([key]) => key), ...actions);
+
   return {
     async reserveLogin(username: string, ip: string): Promise<LoginAttempt> {
-      ip = clientBucket(ip); // IPv6 clients count per /64
-      // Order: pair, IP failures, user failures, user successes, IP successes.
-      const counters: [key: string, limit: number, windowSec: number, blockSec: number][] = [
-        [
-          loginPairKey(prefix, username, ip),
-          settings.pairFailures,
-          settings.pairBlockSeconds,
-          settings.pairBlockSeconds,
-        ],
-        [loginIpKey(prefix, ip), settings.ipFailuresPerDay, 86_400, 0],
-        [loginUserKey(prefix, username), settings.userFailuresPerHour, 3_600, 0],
-        [loginSuccessUserKey(prefix, username), settings.userSuccessesPerHour, 3_600, 0],
-        [loginSuccessIpKey(prefix, ip), settings.ipSuccessesPerHour, 3_600, 0],
-      ];
-      const keys = counters.map(([key]) => key);
+      const { ipGroup, userGroup } = loginCounters(prefix, settings, username, clientBucket(ip)); // IPv6: per /64
       let waitMs: number;
       try {
-        waitMs = Number(
-          await redis.eval(
-            RESERVE,
-            keys.length,
-            ...keys,
-            ...counters.flatMap(([, limit, windowSec, blockSec]) => [
-              limit,
-              windowSec * 1000,
-              blockSec * 1000,
-            ]),
-          ),
-        );
+        waitMs = await reserve(ipGroup);
+        if (waitMs === 0) {
+          waitMs = await reserve(userGroup).catch(async (error: unknown) => {
+            // The username group's answer is unknown: give the IP group's points back, as for a refusal.
+            await quietly(settle(ipGroup, ['refund', 'refund']));
+            throw error;
+          });
+          if (waitMs > 0) await settle(ipGroup, ['refund', 'refund']);
+        }
       } catch (error) {
         throw redisFailure(error, 'rate limiter');
       }
-      if (waitMs > 0) throw tooManyAttempts(Math.max(1, Math.ceil(waitMs / 1000)));
+      if (waitMs > 0) throw refusedFor(waitMs);
 
-      const settle = (...actions: Settlement[]) =>
-        quietly(redis.eval(SETTLE, keys.length, ...keys, ...actions));
+      // [IP failures, IP successes] and [pair, username failures, username successes]
+      const both = (ipActions: Settlement[], userActions: Settlement[]) =>
+        quietly(Promise.all([settle(ipGroup, ipActions), settle(userGroup, userActions)]));
       return {
-        succeeded: () => settle('reset', 'refund', 'refund', 'keep', 'keep'),
-        failed: () => settle('keep', 'keep', 'keep', 'refund', 'refund'),
-        release: () => settle('refund', 'refund', 'refund', 'refund', 'refund'),
+        succeeded: () => both(['refund', 'keep'], ['reset', 'refund', 'keep']),
+        failed: () => both(['keep', 'refund'], ['keep', 'keep', 'refund']),
+        release: () => both(['refund', 'refund'], ['refund', 'refund', 'refund']),
       };
     },
 
@@ -173,7 +195,7 @@ export function createLimits(redis: Redis, prefix: string, settings: LimitSettin
         await registrations.consume(clientBucket(ip));
       } catch (reason) {
         if (!(reason instanceof RateLimiterRes)) throw redisFailure(reason, 'rate limiter');
-        throw tooManyAttempts(Math.max(1, Math.ceil(reason.msBeforeNext / 1000)));
+        throw refusedFor(reason.msBeforeNext);
       }
     },
   };

@@ -1,9 +1,15 @@
 /**
  * Database set-up: creates the database when missing, then applies the migrations in `../migrations`
- * with node-pg-migrate. `node src/migrate.ts` (the compose `migrate` step and `make dev`), or `migrate()`.
+ * with node-pg-migrate. `node src/migrate.ts` (the compose `migrate` step, the Kubernetes Job and `make dev`), or
+ * `setUpDatabase()` (all of it) and `migrate()` (the migrations only).
  * With `APP_DATABASE_URL` (or `_FILE`) set, it then creates or updates the services' least-privilege role named by
  * that URL (its user and password): LOGIN only, no superuser, no DDL, only the rights the services' queries need.
  * Migrations run as the role of `DATABASE_URL`, which owns the schema.
+ *
+ * Safe to run from several replicas at once (a Kubernetes Job retried, every pod of a Deployment running it first):
+ * `setUpDatabase` holds a session-level advisory lock on the target database around the migrations and the role's
+ * grants, so the others wait, then find nothing left to do. node-pg-migrate's own lock covers the migrations only,
+ * and by default makes a second runner fail ("Another migration is already running") instead of waiting.
  */
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
@@ -25,7 +31,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount) return false;
     await client.query(`CREATE DATABASE "${name}"`).catch((error: { code?: string }) => {
-      if (error.code !== '42P04') throw error; // created meanwhile by another process
+      // created meanwhile by another process: 42P04, or 23505 when both inserted into pg_database at once
+      if (error.code !== '42P04' && error.code !== '23505') throw error;
     });
     return true;
   } finally {
@@ -41,6 +48,8 @@ export async function migrate(databaseUrl: string, log: (message: string) => voi
     migrationsTable: 'pgmigrations',
     count: Number.POSITIVE_INFINITY,
     singleTransaction: true,
+    // Wait for another runner instead of failing; setUpDatabase's own lock normally means there is none.
+    advisoryLockMode: 'wait',
     log,
     verbose: false,
   });
@@ -92,17 +101,41 @@ export async function grantAppRole(ownerUrl: string, appUrl: string): Promise<st
   }
 }
 
+/** The advisory lock key of the whole set-up (not node-pg-migrate's own key): the first 8 bytes of SHA-256("authstack-migrate"). */
+export const SETUP_LOCK_KEY = '2053352434934832542';
+
+/**
+ * The migration step: the database when missing, then, under a session-level advisory lock on it, the migrations
+ * and the services' role. Concurrent callers (replicas, a retried Job) queue on the lock; a caller whose connection
+ * dies releases it with its session, so a killed runner never leaves it held.
+ */
+export async function setUpDatabase(
+  databaseUrl: string,
+  appDatabaseUrl: string | undefined,
+  log: (message: string) => void = () => {},
+): Promise<void> {
+  if (await ensureDatabase(databaseUrl)) log('created the database');
+  const lock = new pg.Client({ connectionString: databaseUrl, application_name: 'authstack-migrate' });
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [SETUP_LOCK_KEY]);
+    await migrate(databaseUrl, log);
+    log('schema is up to date');
+    if (appDatabaseUrl) {
+      const role = await grantAppRole(databaseUrl, appDatabaseUrl);
+      log(`role ${role} may use the tables (no DDL, no superuser)`);
+    }
+    await lock.query('SELECT pg_advisory_unlock($1)', [SETUP_LOCK_KEY]);
+  } finally {
+    await lock.end();
+  }
+}
+
 if (import.meta.main) {
   try {
     const env = resolveFileVariables(process.env, ['DATABASE_URL', 'APP_DATABASE_URL']);
     const databaseUrl = env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/authstack';
-    if (await ensureDatabase(databaseUrl)) console.log('migrate: created the database');
-    await migrate(databaseUrl, (message) => console.log(`migrate: ${message}`));
-    console.log('migrate: schema is up to date');
-    if (env.APP_DATABASE_URL) {
-      const role = await grantAppRole(databaseUrl, env.APP_DATABASE_URL);
-      console.log(`migrate: role ${role} may use the tables (no DDL, no superuser)`);
-    }
+    await setUpDatabase(databaseUrl, env.APP_DATABASE_URL, (message) => console.log(`migrate: ${message}`));
   } catch (error) {
     console.error(`migrate: failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);

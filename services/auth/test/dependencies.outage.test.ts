@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { createTcpProxy, eventually, http, infraUrls, suiteScope, type TcpProxy } from '@authstack/testing';
+import {
+  createRedisProxy,
+  createTcpProxy,
+  eventually,
+  http,
+  suiteScope,
+  type TcpProxy,
+} from '@authstack/testing';
 import {
   migratedDatabase,
   registerAndLogin,
@@ -20,18 +27,18 @@ describe('when PostgreSQL or Redis is unreachable', () => {
   const scope = suiteScope();
   let auth: TestAuth;
   let pgProxy: TcpProxy;
-  let redisProxy: TcpProxy;
+  let redisProxy: Awaited<ReturnType<typeof createRedisProxy>>;
   let user: { username: string; password: string };
   const login = () => http(`${auth.url}/auth/login`, { body: user });
 
   before(async () => {
     const db = await migratedDatabase(scope);
     pgProxy = await createTcpProxy(target(db.url));
-    redisProxy = await createTcpProxy(target(infraUrls().redisUrl));
+    redisProxy = await createRedisProxy();
     auth = await startTestAuth(
       testEnv(db, {
         DATABASE_URL: pgProxy.rewrite(db.url),
-        REDIS_URL: redisProxy.rewrite(infraUrls().redisUrl),
+        ...redisProxy.env,
       }),
       {},
       scope,

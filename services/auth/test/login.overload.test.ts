@@ -1,12 +1,19 @@
 /**
  * Issue 19: admission control in front of bcrypt. No timing: an injected bcrypt whose operations wait on a gate
  * the test opens, so the admitted work stays in flight and the queue fills deterministically.
- * The instance admits 4 operations at once (UV_THREADPOOL_SIZE=2, default budget: 2 x pool size),
- * 1 per client address and 1 per account.
+ * The instance admits 4 operations at once (UV_THREADPOOL_SIZE=2: 2 workers; a budget of 600 ms with a hash time
+ * of 200 ms: floor(600 x 2 / 200) - 2 workers), 1 per client address and 1 per account.
  */
 import assert from 'node:assert/strict';
 import { afterEach, before, describe, it } from 'node:test';
-import { eventually, http, type JsonResponse, suiteScope, useRedisClient } from '@authstack/testing';
+import {
+  eventually,
+  http,
+  type JsonResponse,
+  scanRedisKeys,
+  suiteScope,
+  useRedisClient,
+} from '@authstack/testing';
 import bcrypt from 'bcrypt';
 import type { Bcrypt } from '../src/domain/passwords.ts';
 import { STRONG_PASSWORD, startAuthFixture, type TestAuth, username } from './support.ts';
@@ -96,18 +103,8 @@ describe('login under overload: admission control for bcrypt', () => {
   /** The limiter's counters (key and value) of this instance whose key mentions `text`. */
   const countersMentioning = async (text: string) => {
     const found: Record<string, string | null> = {};
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(
-        cursor,
-        'MATCH',
-        `${auth.config.redisKeyPrefix}rl:*`,
-        'COUNT',
-        500,
-      );
-      for (const key of keys.filter((k) => k.includes(text))) found[key] = await redis.get(key);
-      cursor = next;
-    } while (cursor !== '0');
+    const keys = await scanRedisKeys(redis, `${auth.config.redisKeyPrefix}rl:*`);
+    for (const key of keys.filter((k) => k.includes(text))) found[key] = await redis.get(key);
     return found;
   };
 
@@ -116,14 +113,14 @@ describe('login under overload: admission control for bcrypt', () => {
       env: {
         TRUST_PROXY: 'loopback',
         UV_THREADPOOL_SIZE: '2',
-        BCRYPT_QUEUE_BUDGET_MS: undefined, // derived: capacity 2 x pool size
+        BCRYPT_QUEUE_BUDGET_MS: '600',
         BCRYPT_MAX_PER_CLIENT: '1',
         BCRYPT_MAX_PER_ACCOUNT: '1',
         // One failure blocks a (username, address) pair: a shed attempt that counted would show at once.
         LOGIN_MAX_FAILURES_PER_USER_IP: '1',
         REGISTER_MAX_PER_IP_PER_HOUR: '1',
       },
-      options: { bcrypt: gate.engine },
+      options: { bcrypt: gate.engine, hashMs: 200 },
     });
     scope.defer(() => gate.open()); // runs first: a held login must not hold the stop
   });
@@ -134,8 +131,8 @@ describe('login under overload: admission control for bcrypt', () => {
     assert.equal(await metric('auth_bcrypt_admission_capacity'), 4);
     assert.equal(await metric('auth_bcrypt_admission_max_per_client'), 1);
     assert.equal(await metric('auth_bcrypt_admission_max_per_account'), 1);
-    assert.ok((await metric('auth_bcrypt_queue_budget_seconds')) > 0);
-    assert.ok((await metric('auth_bcrypt_hash_seconds')) > 0);
+    assert.equal(await metric('auth_bcrypt_queue_budget_seconds'), 0.6);
+    assert.equal(await metric('auth_bcrypt_hash_seconds'), 0.2);
   });
 
   it('when the hashing queue is full, then login, register and password change answer 503 overloaded with Retry-After and do no bcrypt work', async () => {

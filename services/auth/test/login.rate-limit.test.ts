@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createTcpProxy, eventually, http, infraUrls } from '@authstack/testing';
+import { createRedisProxy, createTcpProxy, eventually, http } from '@authstack/testing';
 import { STRONG_PASSWORD, startTestAuth, useAuth, username } from './support.ts';
 
 describe('login and registration limits', () => {
@@ -142,14 +142,11 @@ describe('login and registration limits', () => {
       host: new URL(auth.db.url).hostname,
       port: Number(new URL(auth.db.url).port),
     });
-    const redisProxy = await createTcpProxy({
-      host: new URL(infraUrls().redisUrl).hostname,
-      port: Number(new URL(infraUrls().redisUrl).port),
-    });
+    const redisProxy = await createRedisProxy();
     const viaProxies = await startTestAuth({
       ...auth.env,
       DATABASE_URL: pgProxy.rewrite(auth.db.url),
-      REDIS_URL: redisProxy.rewrite(infraUrls().redisUrl),
+      ...redisProxy.env,
     });
     try {
       const name = await newUser(viaProxies.url);

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { createTcpProxy, eventually, http, infraUrls, testScope } from '@authstack/testing';
+import { createRedisProxy, eventually, http, testScope, useRedisClient } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { registerAndLogin, startTestAuth, useAuth } from './support.ts';
 
@@ -112,20 +111,17 @@ describe('POST /auth/refresh', () => {
   it('when the idle lifetime passes without a refresh, then the session is gone', async (t) => {
     // The idle lifetime is the session key's TTL in Redis, on Redis's clock: wait (polling, without touching the
     // session) until Redis has expired the key, then refresh once.
+    const scope = testScope(t);
     const short = await startTestAuth(
       { ...auth.env, REFRESH_IDLE_TTL: '1', REFRESH_ABSOLUTE_TTL: '60' },
       {},
-      testScope(t),
+      scope,
     );
     const user = await registerAndLogin(short.url);
     const key = `${short.config.redisKeyPrefix}session:{${user.user.id}}:${decodePart(user.access_token, 1).sid}`;
-    const redis = new Redis(infraUrls().redisUrl);
-    try {
-      assert.equal(await redis.exists(key), 1, 'the session key is where the test looks');
-      await eventually(async () => (await redis.exists(key)) === 0, { timeout: 10_000 });
-    } finally {
-      redis.disconnect();
-    }
+    const redis = useRedisClient(scope);
+    assert.equal(await redis.exists(key), 1, 'the session key is where the test looks');
+    await eventually(async () => (await redis.exists(key)) === 0, { timeout: 10_000 });
     const res = await refresh(user.refresh_token, short.url);
     assert.equal(res.status, 401);
     assert.equal(res.body.code, 'invalid_grant');
@@ -153,11 +149,8 @@ describe('POST /auth/refresh', () => {
   });
 
   it('when Redis is unreachable, then refresh answers 503, not 401', async () => {
-    const proxy = await createTcpProxy({
-      host: new URL(infraUrls().redisUrl).hostname,
-      port: Number(new URL(infraUrls().redisUrl).port),
-    });
-    const viaProxy = await startTestAuth({ ...auth.env, REDIS_URL: proxy.rewrite(infraUrls().redisUrl) });
+    const proxy = await createRedisProxy();
+    const viaProxy = await startTestAuth({ ...auth.env, ...proxy.env });
     try {
       const user = await registerAndLogin(viaProxy.url);
       await proxy.cut();

@@ -5,6 +5,7 @@ import {
   eventually,
   http,
   keyPrefix,
+  scanRedisKeys,
   suiteScope,
   type TestDatabase,
   useRedisClient,
@@ -37,13 +38,7 @@ describe('session storage in Redis', () => {
   /** The session keys under the instance's prefix, sorted, and their summed MEMORY USAGE (exact). */
   const footprint = async (auth: TestAuth) => {
     const prefix = auth.config.redisKeyPrefix;
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      keys.push(...batch.filter((key) => !key.startsWith(`${prefix}rl:`)));
-      cursor = next;
-    } while (cursor !== '0');
+    const keys = (await scanRedisKeys(redis, `${prefix}*`)).filter((key) => !key.startsWith(`${prefix}rl:`));
     let bytes = 0;
     for (const key of keys) bytes += Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
     return { keys: keys.sort(), bytes };

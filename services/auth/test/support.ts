@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { createLogger } from '@authstack/telemetry';
 import {
   http,
-  infraUrls,
   keyPrefix,
   logLines,
+  redisEnv,
   type Scope,
   type TestDatabase,
   useDatabase,
@@ -26,7 +26,7 @@ export const newKek = () => randomBytes(32).toString('base64');
 export function testEnv(db: TestDatabase, overrides: Record<string, string | undefined> = {}) {
   return {
     DATABASE_URL: db.url,
-    REDIS_URL: infraUrls().redisUrl,
+    ...redisEnv(),
     REDIS_KEY_PREFIX: keyPrefix(db),
     KEY_ENCRYPTION_KEY: newKek(),
     PASSWORD_PEPPER: newKek(),

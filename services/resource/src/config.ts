@@ -4,6 +4,7 @@
  * unset, and `REDIS_URL` may come from a file (`REDIS_URL_FILE`).
  */
 import { ConfigError, parseEnvironment, type TrustProxy, trustProxySchema } from '@authstack/config';
+import { type ClusterNode, clusterNatMapSchema, clusterNodesSchema } from '@authstack/redis';
 import { z } from 'zod';
 
 export { ConfigError };
@@ -29,6 +30,8 @@ const schema = z.object({
   TOKEN_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   VERIFY_MODE: z.enum(['stateless', 'session']).default('stateless'),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379/0'),
+  REDIS_CLUSTER_NODES: clusterNodesSchema,
+  REDIS_CLUSTER_NAT_MAP: clusterNatMapSchema,
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_-]{1,64}$/)
@@ -54,6 +57,10 @@ export interface ResourceConfig {
   tokenCacheSize: number;
   verifyMode: Parsed['VERIFY_MODE'];
   redisUrl: string;
+  /** Seed nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`); unset: a single Redis at `redisUrl`. */
+  redisClusterNodes: ClusterNode[] | undefined;
+  /** `REDIS_CLUSTER_NAT_MAP`: announced `host:port` of a cluster node to the address to reach it at. */
+  redisClusterNatMap: Record<string, ClusterNode> | undefined;
   redisKeyPrefix: string;
   /** express `trust proxy`, parsed by `@authstack/config` exactly as auth parses it. */
   trustProxy: TrustProxy;
@@ -77,6 +84,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokenCacheSize: e.TOKEN_CACHE_SIZE,
     verifyMode: e.VERIFY_MODE,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
+    redisClusterNatMap: e.REDIS_CLUSTER_NAT_MAP,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     trustProxy: e.TRUST_PROXY,
     explainPerMinute: e.EXPLAIN_RATE_LIMIT,

@@ -1,7 +1,7 @@
 /** Wires the resource service: remote key set, verifier (with metrics), optional session check, app. */
 
 import { type BuildInfo, buildInfo } from '@authstack/lifecycle';
-import { createRedis, withRedis } from '@authstack/redis';
+import { createRedis, hashTag, type RedisClient, withRedis } from '@authstack/redis';
 import { createLogger, createMetrics, type Logger, withSpan } from '@authstack/telemetry';
 import {
   type AccessTokenClaims,
@@ -11,7 +11,6 @@ import {
   VerifyError,
 } from '@authstack/verifier';
 import type { Express } from 'express';
-import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { buildApp } from './app.ts';
 import type { ResourceConfig } from './config.ts';
@@ -34,10 +33,11 @@ export interface ServiceOptions {
 
 /**
  * The session key written by the auth service (`services/auth/src/store/sessions.ts`):
- * `<prefix>session:{<sub>}:<sid>` (the user id is the Redis Cluster hash tag).
+ * `<prefix>session:{<sub>}:<sid>` (the user id is the Redis Cluster hash tag, `hashTag` of `@authstack/redis`).
  * Shared by contract, not by import: a service never imports another service.
  */
-export const sessionKey = (prefix: string, sub: string, sid: string) => `${prefix}session:{${sub}}:${sid}`;
+export const sessionKey = (prefix: string, sub: string, sid: string) =>
+  `${prefix}session:${hashTag(sub)}:${sid}`;
 
 export async function createResourceService(
   config: Readonly<ResourceConfig>,
@@ -137,10 +137,13 @@ export async function createResourceService(
     sessionResults[result] = (sessionResults[result] ?? 0) + 1;
   };
 
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let sessionCheck: ((claims: AccessTokenClaims) => Promise<void>) | undefined;
   if (config.verifyMode === 'session') {
-    const client = createRedis(config.redisUrl);
+    const client = createRedis(config.redisUrl, {
+      clusterNodes: config.redisClusterNodes,
+      natMap: config.redisClusterNatMap,
+    });
     await client
       .connect()
       .catch((error: unknown) => logger.warn({ err: error }, 'redis not reachable at start-up'));

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { infraUrls, suiteScope, useRedisPrefix } from '@authstack/testing';
+import { redisEnv, suiteScope, useRedisClient, useRedisPrefix } from '@authstack/testing';
 import { type Endpoint, type FuzzTarget, fuzzEndpoint, reachedHandler } from '@authstack/testing/fuzz';
 import {
   AUDIENCE,
@@ -21,7 +21,6 @@ import {
   testKey,
 } from '@authstack/testing/tokens';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
 import { sessionKey } from '../src/service.ts';
 import { startTestResource, type TestResource } from './support.ts';
 
@@ -79,9 +78,9 @@ describe('resource: generated requests never get a 5xx or a non-problem error', 
   let jwks: JwksServer;
   let stateless: TestResource;
   let sessionMode: TestResource;
-  let redis: Redis;
   const scope = suiteScope();
   const prefix = useRedisPrefix(scope);
+  const redis = useRedisClient(scope);
   const sub = randomUUID(); // the owner of the live sessions below
   const sids = [randomUUID(), randomUUID()];
 
@@ -96,12 +95,10 @@ describe('resource: generated requests never get a 5xx or a non-problem error', 
     };
     stateless = await startTestResource(env, {}, scope);
     sessionMode = await startTestResource(
-      { ...env, VERIFY_MODE: 'session', REDIS_URL: infraUrls().redisUrl, REDIS_KEY_PREFIX: prefix },
+      { ...env, VERIFY_MODE: 'session', ...redisEnv(), REDIS_KEY_PREFIX: prefix },
       {},
       scope,
     );
-    redis = new Redis(infraUrls().redisUrl);
-    scope.defer(() => redis.disconnect());
     for (const sid of sids) await redis.set(sessionKey(prefix, sub, sid), '1', 'EX', 600);
   });
 

@@ -21,13 +21,15 @@
  * index entry). A rotated token is recognised as reuse by its family secret, without remembering it.
  *
  * Every change is one Lua script, so a key and its TTL are always set together and concurrent refreshes with
- * one token cannot both win. The scripts declare the session key and the index in KEYS. Creating a session
- * (pruning and evicting) and revoking all of a user's sessions also touch the user's other session keys, read
- * from the index inside the script: same hash tag, so same slot, which Redis Cluster (7.0+) executes, though
- * its documentation asks scripts to declare every key. See docs/security-model.md.
+ * one token cannot both win. Every key a script touches is in its KEYS, never built inside the script (Redis
+ * Cluster routes a script by its KEYS). The scripts that touch all of a user's sessions (creating one, which
+ * prunes and evicts; revoking all; a privilege change) are given the index as the caller read it: its sids in
+ * ARGV and their session keys in KEYS. The script first checks that the index still holds exactly those sids;
+ * when it changed meanwhile (a concurrent login or logout of the same user), nothing is done and the caller reads
+ * the index again (`overIndex`). So each stays one atomic step. See docs/security-model.md.
  */
-import type { Redis } from 'ioredis';
-import { withRedis } from './redis.ts';
+import { serviceUnavailable } from '@authstack/http-problem';
+import { hashTag, type RedisClient, withRedis } from './redis.ts';
 
 export interface SessionRecord {
   sid: string;
@@ -69,32 +71,46 @@ local function drop(index, sid)
 end
 `;
 
-// KEYS[1] session, KEYS[2] index. ARGV: sid, session-key base, created ms, ip, ua, generation, token hash,
-// family hash, absolute expiry ms, ttl ms, max sessions, cookie hash ('' for none). Returns the evicted sids,
-// oldest first.
-const CREATE = `
-local base = ARGV[2]
+// Is the index KEYS[index] still exactly the sids ARGV[first + 1 .. first + count], in order (as the caller read it)?
+const INDEX_IS = `
+local function index_is(index, first, count)
+  local sids = redis.call('ZRANGE', index, 0, -1)
+  if #sids ~= count then return false end
+  for i = 1, count do
+    if sids[i] ~= ARGV[first + i] then return false end
+  end
+  return true
+end
+`;
+
+// KEYS[1] session, KEYS[2] index, KEYS[2 + i] the session key of ARGV[11 + i]. ARGV: sid, created ms, ip, ua,
+// generation, token hash, family hash, absolute expiry ms, ttl ms, max sessions, cookie hash ('' for none), then
+// the sids of the index as read. Returns {'stale'} when the index changed, else {'ok', evicted sids, oldest first}.
+const CREATE = `${INDEX_IS}
+local listed = #KEYS - 2
+if not index_is(KEYS[2], 11, listed) then return {'stale'} end
 local live = {}
-for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  if redis.call('EXISTS', base .. sid) == 1 then
-    live[#live + 1] = sid
+for i = 1, listed do
+  if redis.call('EXISTS', KEYS[2 + i]) == 1 then
+    live[#live + 1] = i
   else
-    redis.call('ZREM', KEYS[2], sid)
+    redis.call('ZREM', KEYS[2], ARGV[11 + i])
   end
 end
-local evicted = {}
-for i = 1, #live - tonumber(ARGV[11]) + 1 do
-  redis.call('DEL', base .. live[i])
-  redis.call('ZREM', KEYS[2], live[i])
-  evicted[#evicted + 1] = live[i]
+local result = {'ok'}
+for j = 1, #live - tonumber(ARGV[10]) + 1 do
+  local i = live[j]
+  redis.call('DEL', KEYS[2 + i])
+  redis.call('ZREM', KEYS[2], ARGV[11 + i])
+  result[#result + 1] = ARGV[11 + i]
 end
-redis.call('HSET', KEYS[1], 'created', ARGV[3], 'last_used', ARGV[3], 'ip', ARGV[4], 'ua', ARGV[5],
-  'gen', ARGV[6], 'rt', ARGV[7], 'fam', ARGV[8], 'abs_exp', ARGV[9])
-if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'ck', ARGV[12]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[10])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[10]) then redis.call('PEXPIRE', KEYS[2], ARGV[10]) end
-return evicted
+redis.call('HSET', KEYS[1], 'created', ARGV[2], 'last_used', ARGV[2], 'ip', ARGV[3], 'ua', ARGV[4],
+  'gen', ARGV[5], 'rt', ARGV[6], 'fam', ARGV[7], 'abs_exp', ARGV[8])
+if ARGV[11] ~= '' then redis.call('HSET', KEYS[1], 'ck', ARGV[11]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[9])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[9]) then redis.call('PEXPIRE', KEYS[2], ARGV[9]) end
+return result
 `;
 
 // KEYS[1] session, KEYS[2] index. ARGV: sid, presented token hash, family hash, next token hash, now ms,
@@ -129,13 +145,16 @@ drop(KEYS[2], ARGV[1])
 return n
 `;
 
-// KEYS[1] index. ARGV: session-key base, sid to keep ('' for none). Returns the number revoked.
-const REVOKE_ALL = `
+// KEYS[1] index, KEYS[1 + i] the session key of ARGV[1 + i]. ARGV: sid to keep ('' for none), then the sids of the
+// index as read. Returns the number revoked, or -1 when the index changed.
+const REVOKE_ALL = `${INDEX_IS}
+local listed = #KEYS - 1
+if not index_is(KEYS[1], 1, listed) then return -1 end
 local count = 0
-for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if sid ~= ARGV[2] then
-    count = count + redis.call('DEL', ARGV[1] .. sid)
-    redis.call('ZREM', KEYS[1], sid)
+for i = 1, listed do
+  if ARGV[1 + i] ~= ARGV[1] then
+    count = count + redis.call('DEL', KEYS[1 + i])
+    redis.call('ZREM', KEYS[1], ARGV[1 + i])
   end
 end
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
@@ -185,16 +204,27 @@ redis.call('HDEL', KEYS[1], 'at', 'at_until', 'rot')
 return 1
 `;
 
-// KEYS[1] index. ARGV: session-key base. The user's privileges changed: drops the cached minted tokens of every
-// session of the user, and marks each cookie session's cookie for rotation at its next use.
-const PRIVILEGES_CHANGED = `
-for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local key = ARGV[1] .. sid
-  redis.call('HDEL', key, 'at', 'at_until')
-  if redis.call('HEXISTS', key, 'ck') == 1 then redis.call('HSET', key, 'rot', '1') end
+// KEYS[1] index, KEYS[1 + i] the session key of ARGV[i]. ARGV: the sids of the index as read. The user's
+// privileges changed: drops the cached minted tokens of every session of the user, and marks each cookie
+// session's cookie for rotation at its next use. Returns 1, or 0 when the index changed.
+const PRIVILEGES_CHANGED = `${INDEX_IS}
+if not index_is(KEYS[1], 0, #KEYS - 1) then return 0 end
+for i = 2, #KEYS do
+  redis.call('HDEL', KEYS[i], 'at', 'at_until')
+  if redis.call('HEXISTS', KEYS[i], 'ck') == 1 then redis.call('HSET', KEYS[i], 'rot', '1') end
 end
 return 1
 `;
+
+/** Attempts of a script over a user's index (`overIndex`) before giving up with a 503. */
+const INDEX_ATTEMPTS = 20;
+
+/** A session's key: the user id is its hash tag, so all of a user's keys share one Redis Cluster slot. */
+export const sessionKeyOf = (prefix: string, userId: string, sid: string) =>
+  `${prefix}session:${hashTag(userId)}:${sid}`;
+/** The index of a user's sessions (same hash tag as their sessions). */
+export const userSessionsKeyOf = (prefix: string, userId: string) =>
+  `${prefix}user-sessions:${hashTag(userId)}`;
 
 export interface SessionView {
   id: string;
@@ -210,11 +240,29 @@ export type CookieUse =
   | { outcome: 'ok'; cachedToken: string | undefined; rotate: boolean }
   | { outcome: 'unknown' | 'expired' };
 
-export function createSessionStore(redis: Redis, prefix: string, settings: SessionSettings) {
-  const sessionKeyBase = (uid: string) => `${prefix}session:{${uid}}:`;
-  const sessionKey = (uid: string, sid: string) => `${sessionKeyBase(uid)}${sid}`;
-  const userSessionsKey = (uid: string) => `${prefix}user-sessions:{${uid}}`;
+export function createSessionStore(redis: RedisClient, prefix: string, settings: SessionSettings) {
+  const sessionKey = (uid: string, sid: string) => sessionKeyOf(prefix, uid, sid);
+  const userSessionsKey = (uid: string) => userSessionsKeyOf(prefix, uid);
   const userAgent = (ua: string) => ua.slice(0, 256);
+
+  /**
+   * Run `script` over the user's index as it is now: `script(sids, sessionKeys)` answers `undefined` when the
+   * index changed between the read and the script (a concurrent login or logout of the user); then again.
+   */
+  const overIndex = async <T>(
+    userId: string,
+    script: (sids: string[], keys: string[]) => Promise<T | undefined>,
+  ): Promise<T> => {
+    for (let attempt = 0; attempt < INDEX_ATTEMPTS; attempt++) {
+      const sids = await redis.zrange(userSessionsKey(userId), '0', '-1');
+      const result = await script(
+        sids,
+        sids.map((sid) => sessionKey(userId, sid)),
+      );
+      if (result !== undefined) return result;
+    }
+    throw serviceUnavailable('redis', new Error('a session index changed on every attempt'));
+  };
 
   return {
     /**
@@ -229,15 +277,15 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
     ): Promise<string[]> {
       const absoluteExpiry = session.createdAt + settings.absoluteTtl * 1000;
       const ttl = Math.min(settings.idleTtl, settings.absoluteTtl) * 1000;
-      return withRedis(
-        async () =>
-          (await redis.eval(
+      return withRedis(() =>
+        overIndex(session.userId, async (sids, keys) => {
+          const [outcome, ...evicted] = (await redis.eval(
             CREATE,
-            2,
+            2 + keys.length,
             sessionKey(session.userId, session.sid),
             userSessionsKey(session.userId),
+            ...keys,
             session.sid,
-            sessionKeyBase(session.userId),
             String(session.createdAt),
             session.ip,
             userAgent(session.userAgent),
@@ -248,7 +296,10 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
             String(ttl),
             String(settings.maxPerUser),
             cookieHash ?? '',
-          )) as string[],
+            ...sids,
+          )) as string[];
+          return outcome === 'ok' ? evicted : undefined;
+        }),
       );
     },
 
@@ -297,10 +348,20 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
 
     /** Revoke every session of a user except `keepSid`; the number revoked. */
     revokeAll(userId: string, keepSid?: string): Promise<number> {
-      return withRedis(async () =>
-        Number(
-          await redis.eval(REVOKE_ALL, 1, userSessionsKey(userId), sessionKeyBase(userId), keepSid ?? ''),
-        ),
+      return withRedis(() =>
+        overIndex(userId, async (sids, keys) => {
+          const revoked = Number(
+            await redis.eval(
+              REVOKE_ALL,
+              1 + keys.length,
+              userSessionsKey(userId),
+              ...keys,
+              keepSid ?? '',
+              ...sids,
+            ),
+          );
+          return revoked >= 0 ? revoked : undefined;
+        }),
       );
     },
 
@@ -390,9 +451,19 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
      * for rotation at its next use.
      */
     privilegesChanged(userId: string): Promise<void> {
-      return withRedis(async () => {
-        await redis.eval(PRIVILEGES_CHANGED, 1, userSessionsKey(userId), sessionKeyBase(userId));
-      });
+      return withRedis(() =>
+        overIndex(userId, async (sids, keys) =>
+          (await redis.eval(
+            PRIVILEGES_CHANGED,
+            1 + keys.length,
+            userSessionsKey(userId),
+            ...keys,
+            ...sids,
+          )) === 1
+            ? true
+            : undefined,
+        ).then(() => {}),
+      );
     },
 
     /** Is the session still alive? One round trip. */

@@ -2,7 +2,7 @@
 import type { JsonWebKey } from 'node:crypto';
 import type pg from 'pg';
 import type { Db } from './db.ts';
-import { withDb } from './db.ts';
+import { transaction, withDb } from './db.ts';
 
 export interface SigningKeyRow {
   kid: string;
@@ -49,28 +49,17 @@ export function createSigningKeyStore(db: Db) {
      * when no key is active now, insert the one `make()` builds, active at once.
      */
     ensureActive(make: () => Promise<Omit<SigningKeyRow, 'createdAt'>>): Promise<boolean> {
-      return withDb(async () => {
-        const client = await db.connect();
-        try {
-          await client.query('BEGIN');
+      return withDb(() =>
+        transaction(db, async (client) => {
           await client.query('SELECT pg_advisory_xact_lock($1)', [KEY_LOCK]);
           const { rows } = await client.query(
             'SELECT 1 FROM signing_keys WHERE activates_at <= now() LIMIT 1',
           );
-          let created = false;
-          if (rows.length === 0) {
-            await insert(client, await make());
-            created = true;
-          }
-          await client.query('COMMIT');
-          return created;
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => {});
-          throw error;
-        } finally {
-          client.release();
-        }
-      });
+          if (rows.length > 0) return false;
+          await insert(client, await make());
+          return true;
+        }),
+      );
     },
   };
 }

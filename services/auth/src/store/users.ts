@@ -1,6 +1,6 @@
 /** SQL for accounts. The only place that knows the `users` table. */
 import type { Db } from './db.ts';
-import { withDb } from './db.ts';
+import { transaction, withDb } from './db.ts';
 
 export interface UserRow {
   id: string;
@@ -141,20 +141,15 @@ export function createUserStore(db: Db) {
       patch: { roles?: string[] | undefined; disabled?: boolean | undefined },
       guard: (change: { actor: UserRow | undefined; before: UserRow; activeAdminsAfter: number }) => void,
     ): Promise<{ before: UserRow; after: UserRow } | undefined> {
-      return withDb(async () => {
-        const client = await db.connect();
-        try {
-          await client.query('BEGIN');
+      return withDb(() =>
+        transaction(db, async (client) => {
           await client.query(`SELECT id FROM users WHERE 'admin' = ANY(roles) ORDER BY id FOR UPDATE`);
           const actor = await client.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [actorId]);
           const found = await client.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [
             id,
           ]);
           const before = found.rows[0];
-          if (!before) {
-            await client.query('ROLLBACK');
-            return undefined;
-          }
+          if (!before) return undefined;
           const { rows } = await client.query<UserRow>(
             `UPDATE users SET roles = COALESCE($2, roles), disabled = COALESCE($3, disabled),
                credentials_version = credentials_version + CASE WHEN disabled IS DISTINCT FROM COALESCE($3, disabled)
@@ -168,15 +163,9 @@ export function createUserStore(db: Db) {
             `SELECT count(*)::int AS n FROM users WHERE 'admin' = ANY(roles) AND NOT disabled`,
           );
           guard({ actor: actor.rows[0], before, activeAdminsAfter: admins.rows[0]!.n });
-          await client.query('COMMIT');
           return { before, after };
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => {});
-          throw error;
-        } finally {
-          client.release();
-        }
-      });
+        }),
+      );
     },
 
     /** Did the start-up bootstrap create the account `username`? */
@@ -196,10 +185,8 @@ export function createUserStore(db: Db) {
       username: string,
       passwordHash: string,
     ): Promise<{ outcome: 'created'; user: UserRow } | { outcome: 'bootstrapped' | 'taken' }> {
-      return withDb(async () => {
-        const client = await db.connect();
-        try {
-          await client.query('BEGIN');
+      return withDb(() =>
+        transaction(db, async (client) => {
           const inserted = await client.query<UserRow>(
             `INSERT INTO users (username, password_hash, roles) VALUES ($1, $2, ARRAY['user','admin'])
              ON CONFLICT (username) DO NOTHING RETURNING ${COLUMNS}`,
@@ -211,19 +198,12 @@ export function createUserStore(db: Db) {
               username,
               user.id,
             ]);
-            await client.query('COMMIT');
-            return { outcome: 'created', user };
+            return { outcome: 'created' as const, user };
           }
           const marked = await client.query('SELECT 1 FROM admin_bootstrap WHERE username = $1', [username]);
-          await client.query('COMMIT');
-          return { outcome: (marked.rowCount ?? 0) > 0 ? 'bootstrapped' : 'taken' };
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => {});
-          throw error;
-        } finally {
-          client.release();
-        }
-      });
+          return { outcome: (marked.rowCount ?? 0) > 0 ? ('bootstrapped' as const) : ('taken' as const) };
+        }),
+      );
     },
   };
 }
