@@ -5,17 +5,31 @@
  * logged at error and answers a generic 500.
  */
 import { serviceUnavailable } from '@authstack/http-problem';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
+import { type RedisTarget, sentinelOptions } from './sentinel.ts';
 
-export function createRedis(url: string): Redis {
-  const redis = new Redis(url, {
+export { type Acknowledged, ReplicaAckError, type ReplicaWaitSettings, replicaWait } from './replicas.ts';
+export {
+  type RedisTarget,
+  type SentinelAddress,
+  type SentinelSettings,
+  sentinelOptions,
+} from './sentinel.ts';
+
+/** A client for one Redis URL, or for the primary that Sentinels name (`target.sentinel`). */
+export function createRedis(target: string | RedisTarget): Redis {
+  const { url, sentinel } = typeof target === 'string' ? { url: target, sentinel: undefined } : target;
+  const options: RedisOptions = {
     lazyConnect: true,
     // Fail fast while disconnected instead of queueing: a login must not hang, it must answer 503.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-  });
+  };
+  const redis = sentinel
+    ? new Redis({ ...options, ...sentinelOptions(url, sentinel) })
+    : new Redis(url, options);
   redis.on('error', () => {}); // reconnection is automatic; readiness reports the state
   return redis;
 }

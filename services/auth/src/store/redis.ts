@@ -1,2 +1,2 @@
 /** The Redis connection and its failure rule, from `@authstack/redis` (shared with the resource service). */
-export { createRedis, withRedis } from '@authstack/redis';
+export { createRedis, replicaWait, withRedis } from '@authstack/redis';

@@ -25,7 +25,12 @@
  * (pruning and evicting) and revoking all of a user's sessions also touch the user's other session keys, read
  * from the index inside the script: same hash tag, so same slot, which Redis Cluster (7.0+) executes, though
  * its documentation asks scripts to declare every key. See docs/security-model.md.
+ *
+ * The writes a client is told about (a session created, a refresh token rotated, sessions revoked, a cookie
+ * rotated) go through `acknowledged`: with REDIS_WAIT_REPLICAS set, they are reported only once replicas hold them,
+ * so a failover cannot lose them (docs/security-model.md, "What a Redis failover loses").
  */
+import type { Acknowledged } from '@authstack/redis';
 import type { Redis } from 'ioredis';
 import { withRedis } from './redis.ts';
 
@@ -210,7 +215,12 @@ export type CookieUse =
   | { outcome: 'ok'; cachedToken: string | undefined; rotate: boolean }
   | { outcome: 'unknown' | 'expired' };
 
-export function createSessionStore(redis: Redis, prefix: string, settings: SessionSettings) {
+export function createSessionStore(
+  redis: Redis,
+  prefix: string,
+  settings: SessionSettings,
+  acknowledged: Acknowledged = (write) => write(),
+) {
   const sessionKeyBase = (uid: string) => `${prefix}session:{${uid}}:`;
   const sessionKey = (uid: string, sid: string) => `${sessionKeyBase(uid)}${sid}`;
   const userSessionsKey = (uid: string) => `${prefix}user-sessions:{${uid}}`;
@@ -231,23 +241,25 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
       const ttl = Math.min(settings.idleTtl, settings.absoluteTtl) * 1000;
       return withRedis(
         async () =>
-          (await redis.eval(
-            CREATE,
-            2,
-            sessionKey(session.userId, session.sid),
-            userSessionsKey(session.userId),
-            session.sid,
-            sessionKeyBase(session.userId),
-            String(session.createdAt),
-            session.ip,
-            userAgent(session.userAgent),
-            String(token.generation),
-            token.tokenHash,
-            token.familyHash,
-            String(absoluteExpiry),
-            String(ttl),
-            String(settings.maxPerUser),
-            cookieHash ?? '',
+          (await acknowledged(() =>
+            redis.eval(
+              CREATE,
+              2,
+              sessionKey(session.userId, session.sid),
+              userSessionsKey(session.userId),
+              session.sid,
+              sessionKeyBase(session.userId),
+              String(session.createdAt),
+              session.ip,
+              userAgent(session.userAgent),
+              String(token.generation),
+              token.tokenHash,
+              token.familyHash,
+              String(absoluteExpiry),
+              String(ttl),
+              String(settings.maxPerUser),
+              cookieHash ?? '',
+            ),
           )) as string[],
       );
     },
@@ -267,19 +279,21 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
       meta: { now: number; ip: string; userAgent: string },
     ): Promise<RotateResult> {
       return withRedis(async () => {
-        const [outcome, generation] = (await redis.eval(
-          ROTATE,
-          2,
-          sessionKey(presented.userId, presented.sid),
-          userSessionsKey(presented.userId),
-          presented.sid,
-          presented.tokenHash,
-          presented.familyHash,
-          nextHash,
-          String(meta.now),
-          String(settings.idleTtl * 1000),
-          meta.ip,
-          userAgent(meta.userAgent),
+        const [outcome, generation] = (await acknowledged(() =>
+          redis.eval(
+            ROTATE,
+            2,
+            sessionKey(presented.userId, presented.sid),
+            userSessionsKey(presented.userId),
+            presented.sid,
+            presented.tokenHash,
+            presented.familyHash,
+            nextHash,
+            String(meta.now),
+            String(settings.idleTtl * 1000),
+            meta.ip,
+            userAgent(meta.userAgent),
+          ),
         )) as string[];
         if (outcome === 'rotated') return { outcome, generation: Number(generation) };
         if (outcome === 'reuse') return { outcome, currentGeneration: Number(generation) };
@@ -291,7 +305,9 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
     revoke(userId: string, sid: string): Promise<boolean> {
       return withRedis(
         async () =>
-          (await redis.eval(REVOKE, 2, sessionKey(userId, sid), userSessionsKey(userId), sid)) === 1,
+          (await acknowledged(() =>
+            redis.eval(REVOKE, 2, sessionKey(userId, sid), userSessionsKey(userId), sid),
+          )) === 1,
       );
     },
 
@@ -299,7 +315,9 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
     revokeAll(userId: string, keepSid?: string): Promise<number> {
       return withRedis(async () =>
         Number(
-          await redis.eval(REVOKE_ALL, 1, userSessionsKey(userId), sessionKeyBase(userId), keepSid ?? ''),
+          await acknowledged(() =>
+            redis.eval(REVOKE_ALL, 1, userSessionsKey(userId), sessionKeyBase(userId), keepSid ?? ''),
+          ),
         ),
       );
     },
@@ -374,13 +392,15 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
     ): Promise<boolean> {
       return withRedis(
         async () =>
-          (await redis.eval(
-            COOKIE_ROTATE,
-            1,
-            sessionKey(userId, sid),
-            currentHash,
-            nextHash,
-            String(previousUntil),
+          (await acknowledged(() =>
+            redis.eval(
+              COOKIE_ROTATE,
+              1,
+              sessionKey(userId, sid),
+              currentHash,
+              nextHash,
+              String(previousUntil),
+            ),
           )) === 1,
       );
     },
@@ -391,7 +411,9 @@ export function createSessionStore(redis: Redis, prefix: string, settings: Sessi
      */
     privilegesChanged(userId: string): Promise<void> {
       return withRedis(async () => {
-        await redis.eval(PRIVILEGES_CHANGED, 1, userSessionsKey(userId), sessionKeyBase(userId));
+        await acknowledged(() =>
+          redis.eval(PRIVILEGES_CHANGED, 1, userSessionsKey(userId), sessionKeyBase(userId)),
+        );
       });
     },
 
