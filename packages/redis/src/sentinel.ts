@@ -1,8 +1,8 @@
 /**
  * Redis through Sentinel: the client asks the Sentinels which node is the primary of the named master, connects to
- * it, checks its role, and asks again whenever the connection drops, the node answers READONLY (a demoted primary)
- * or a Sentinel announces a switch (`+switch-master`, the failover detector). The URL still gives the data nodes'
- * credentials and database; its host and port are not used (see docs/operations.md, "Redis with Sentinel").
+ * it, checks its role, and asks again whenever the connection drops or the node answers READONLY (a demoted
+ * primary). The URL still gives the data nodes' credentials and database; its host and port are not used (see
+ * docs/operations.md, "Redis with Sentinel").
  */
 import type { RedisOptions } from 'ioredis';
 
@@ -44,8 +44,11 @@ export function sentinelOptions(url: string, sentinel: SentinelSettings): RedisO
     username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
     db: database === '' ? 0 : Number(database),
-    // Subscribe to the Sentinels' +switch-master: reconnect at once instead of waiting for the old socket to fail.
-    failoverDetector: true,
+    // Off: ioredis's detector outlives a connection that died on its own, and a +switch-master arriving while the
+    // client is reconnecting aborts the reconnection for good ("Connection is closed" from then on; seen in this
+    // package's failover test, and redis/ioredis#1683). A killed primary closes its sockets, and a demoted one closes
+    // its clients' connections (Redis does on REPLICAOF) or answers READONLY (below): each makes the client ask again.
+    failoverDetector: false,
     // All Sentinels unreachable: keep trying (readiness reports it), as the plain client does.
     sentinelRetryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     // Reconnect (and so ask the Sentinels again) when the node says it is a replica now; the command fails (503).

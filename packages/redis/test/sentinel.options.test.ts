@@ -27,7 +27,7 @@ describe('sentinelOptions', () => {
         password: 'p@ss',
         db: 3,
         sentinelPassword: 'sp',
-        failoverDetector: true,
+        failoverDetector: false,
       },
     );
     assert.equal(sentinelOptions('redis://ignored', sentinel).db, 0);
