@@ -21,6 +21,7 @@ die() { echo "container-stage: FAILED: $*" >&2; exit 1; }
 export COMPOSE_PROJECT_NAME="${STAGE_PROJECT:-authstack-ci}"
 export GATEWAY_HTTPS_PORT="${STAGE_HTTPS_PORT:-18443}" GATEWAY_HTTP_PORT="${STAGE_HTTP_PORT:-18080}"
 export BACKEND_SUBNET="${STAGE_BACKEND_SUBNET:-172.30.250.0/24}" GATEWAY_BACKEND_IP="${STAGE_GATEWAY_IP:-172.30.250.10}"
+export BACKEND_IP_RANGE="${STAGE_BACKEND_IP_RANGE:-172.30.250.128/25}"
 export PROMETHEUS_PORT="${STAGE_PROMETHEUS_PORT:-19090}" GRAFANA_PORT="${STAGE_GRAFANA_PORT:-13000}" JAEGER_PORT="${STAGE_JAEGER_PORT:-16687}"
 # Builds behind a TLS-intercepting proxy (as on CI's machines) need the system's CA bundle for npm ci.
 if [ -z "${BUILD_CA_FILE:-}" ] && [ -s /etc/ssl/certs/ca-certificates.crt ]; then

@@ -40,7 +40,10 @@ interface Service {
 }
 interface Compose {
   services: Record<string, Service>;
-  networks: Record<string, { internal?: boolean; ipam?: { config: { subnet: string }[] } }>;
+  networks: Record<
+    string,
+    { internal?: boolean; ipam?: { config: { subnet: string; ip_range?: string }[] } }
+  >;
   secrets: Record<string, { file?: string; environment?: string }>;
 }
 // `merge: true`: the file shares settings through YAML anchors and merge keys (`<<: *hardened`).
@@ -252,6 +255,18 @@ describe('docker-compose.yml', () => {
     );
     assert.equal(interpolate(address), exampleSettings.get('GATEWAY_BACKEND_IP'));
     assert.equal(subnet, exampleSettings.get('BACKEND_SUBNET'));
+    // the other containers' addresses come from a range inside the subnet that leaves the gateway's out
+    const range = interpolate(compose.networks.backend!.ipam!.config[0]!.ip_range!);
+    assert.equal(range, exampleSettings.get('BACKEND_IP_RANGE'));
+    const [rangeBase, rangeBits] = range.split('/');
+    assert.equal(rangeBase!.split('.').slice(0, 3).join('.'), subnet.split('.').slice(0, 3).join('.'));
+    const last = (ip: string) => Number(ip.split('.')[3]);
+    const size = 2 ** (32 - Number(rangeBits));
+    const gatewayLast = last(interpolate(address));
+    assert.ok(
+      gatewayLast < last(rangeBase!) || gatewayLast >= last(rangeBase!) + size,
+      'the gateway is outside the range',
+    );
   });
 
   it('every service runs hardened: read-only root, no capabilities beyond what nginx needs, no new privileges', () => {
@@ -307,7 +322,7 @@ describe('docker-compose.ha.yml (the ha profile: Redis with Sentinel)', () => {
   const ha = parse(readFileSync(join(ROOT, 'docker-compose.ha.yml'), 'utf8'), { merge: true }) as Compose;
   const script = (service: Service) => (service.command ?? []).join(' ');
   const sentinels = Object.keys(ha.services).filter((name) =>
-    script(ha.services[name]!).includes('--sentinel'),
+    script(ha.services[name]!).includes('sentinel.sh'),
   );
   const replicas = Object.keys(ha.services).filter(
     (name) => ha.services[name]!.environment?.PRIMARY === 'redis',
@@ -326,8 +341,10 @@ describe('docker-compose.ha.yml (the ha profile: Redis with Sentinel)', () => {
 
   it('three Sentinels with quorum 2 watch the primary, and two replicas follow it (one left to acknowledge after a failover)', () => {
     assert.equal(sentinels.length, 3);
-    for (const name of sentinels)
-      assert.match(script(ha.services[name]!), /sentinel monitor authstack redis 6379 2\b/, name);
+    assert.match(
+      readFileSync(join(ROOT, 'infra/redis-ha/sentinel.sh'), 'utf8'),
+      /sentinel monitor authstack \$\(resolve redis\) 6379 2"/,
+    );
     assert.equal(replicas.length, 2);
     for (const name of [...replicas, ...sentinels, 'redis']) {
       const service = ha.services[name]!;
