@@ -137,6 +137,15 @@ export async function createTcpProxy(target: { host: string; port: number }): Pr
   };
 }
 
+/** A free TCP port on 127.0.0.1 (for a server a test starts). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 /** Poll `check` until it returns true or `timeoutMs` passes. */
 export async function eventually(
   check: () => Promise<boolean>,

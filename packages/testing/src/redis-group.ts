@@ -6,11 +6,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { eventually } from './index.ts';
+import { eventually, freePort } from './index.ts';
 
 export interface RedisGroup {
   /** The master group's name the Sentinels monitor. */
@@ -27,14 +26,6 @@ export interface RedisGroup {
   /** A client of one node (caller disconnects it). */
   node(port: number): Redis;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export async function startRedisGroup(options: { replicas: number; sentinels: number }): Promise<RedisGroup> {
