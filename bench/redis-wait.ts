@@ -2,7 +2,8 @@
  * What waiting for a replica costs (REDIS_WAIT_REPLICAS, docs/security-model.md): two auth instances on one Redis
  * primary with a replica behind a Sentinel (local redis-server processes, packages/testing/src/redis-group.ts), one
  * with REDIS_WAIT_REPLICAS=0 and one with 1, and the same requests sent to each in turn (so the machine's noise falls
- * on both alike): logins, refreshes. Prints the median and p95 latency of each, and the difference.
+ * on both alike): logins, refreshes. Prints the median and p95 latency of each, and the difference; then the same
+ * for the Redis commands alone, from one client on the primary: a write (SET) against a write followed by WAIT 1.
  *
  *   node --import tsx bench/redis-wait.ts [--requests 300] [--bcrypt-cost 4]
  *
@@ -113,6 +114,27 @@ try {
     );
   } finally {
     for (const variant of variants) await variant.auth.stop();
+  }
+  const primary = group.node(group.primary);
+  try {
+    await primary.connect();
+    const plain: number[] = [];
+    const waited: number[] = [];
+    for (let i = 0; i < requests * 5; i++) {
+      let started = performance.now();
+      await primary.set('redis-wait-bench', String(i));
+      plain.push(performance.now() - started);
+      started = performance.now();
+      await primary.set('redis-wait-bench', String(i));
+      if ((await primary.wait(1, 500)) < 1) throw new Error('no replica acknowledged');
+      waited.push(performance.now() - started);
+    }
+    const [a, b] = [summary(plain), summary(waited)];
+    console.log(
+      `redis alone (${plain.length} each): SET median ${a.median.toFixed(3)} ms p95 ${a.p95.toFixed(3)} ms; SET + WAIT 1 median ${b.median.toFixed(3)} ms p95 ${b.p95.toFixed(3)} ms`,
+    );
+  } finally {
+    primary.disconnect();
   }
 } finally {
   await group.stop();
