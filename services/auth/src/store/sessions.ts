@@ -27,8 +27,8 @@
  * its documentation asks scripts to declare every key. See docs/security-model.md.
  *
  * The writes a client is told about (a session created, a refresh token rotated, sessions revoked, a cookie
- * rotated) go through `acknowledged`: with REDIS_WAIT_REPLICAS set, they are reported only once replicas hold them,
- * so a failover cannot lose them (docs/security-model.md, "What a Redis failover loses").
+ * rotated, a role change marked) run through `evalAcknowledged`: with REDIS_WAIT_REPLICAS set, they are reported only
+ * once replicas hold them, so a failover cannot lose them (docs/security-model.md, "What a Redis failover loses").
  */
 import type { Acknowledged } from '@authstack/redis';
 import type { Redis } from 'ioredis';
@@ -221,6 +221,8 @@ export function createSessionStore(
   settings: SessionSettings,
   acknowledged: Acknowledged = (write) => write(),
 ) {
+  const evalAcknowledged = (script: string, keys: number, ...args: string[]) =>
+    acknowledged(() => redis.eval(script, keys, ...args));
   const sessionKeyBase = (uid: string) => `${prefix}session:{${uid}}:`;
   const sessionKey = (uid: string, sid: string) => `${sessionKeyBase(uid)}${sid}`;
   const userSessionsKey = (uid: string) => `${prefix}user-sessions:{${uid}}`;
@@ -241,25 +243,23 @@ export function createSessionStore(
       const ttl = Math.min(settings.idleTtl, settings.absoluteTtl) * 1000;
       return withRedis(
         async () =>
-          (await acknowledged(() =>
-            redis.eval(
-              CREATE,
-              2,
-              sessionKey(session.userId, session.sid),
-              userSessionsKey(session.userId),
-              session.sid,
-              sessionKeyBase(session.userId),
-              String(session.createdAt),
-              session.ip,
-              userAgent(session.userAgent),
-              String(token.generation),
-              token.tokenHash,
-              token.familyHash,
-              String(absoluteExpiry),
-              String(ttl),
-              String(settings.maxPerUser),
-              cookieHash ?? '',
-            ),
+          (await evalAcknowledged(
+            CREATE,
+            2,
+            sessionKey(session.userId, session.sid),
+            userSessionsKey(session.userId),
+            session.sid,
+            sessionKeyBase(session.userId),
+            String(session.createdAt),
+            session.ip,
+            userAgent(session.userAgent),
+            String(token.generation),
+            token.tokenHash,
+            token.familyHash,
+            String(absoluteExpiry),
+            String(ttl),
+            String(settings.maxPerUser),
+            cookieHash ?? '',
           )) as string[],
       );
     },
@@ -279,21 +279,19 @@ export function createSessionStore(
       meta: { now: number; ip: string; userAgent: string },
     ): Promise<RotateResult> {
       return withRedis(async () => {
-        const [outcome, generation] = (await acknowledged(() =>
-          redis.eval(
-            ROTATE,
-            2,
-            sessionKey(presented.userId, presented.sid),
-            userSessionsKey(presented.userId),
-            presented.sid,
-            presented.tokenHash,
-            presented.familyHash,
-            nextHash,
-            String(meta.now),
-            String(settings.idleTtl * 1000),
-            meta.ip,
-            userAgent(meta.userAgent),
-          ),
+        const [outcome, generation] = (await evalAcknowledged(
+          ROTATE,
+          2,
+          sessionKey(presented.userId, presented.sid),
+          userSessionsKey(presented.userId),
+          presented.sid,
+          presented.tokenHash,
+          presented.familyHash,
+          nextHash,
+          String(meta.now),
+          String(settings.idleTtl * 1000),
+          meta.ip,
+          userAgent(meta.userAgent),
         )) as string[];
         if (outcome === 'rotated') return { outcome, generation: Number(generation) };
         if (outcome === 'reuse') return { outcome, currentGeneration: Number(generation) };
@@ -305,9 +303,7 @@ export function createSessionStore(
     revoke(userId: string, sid: string): Promise<boolean> {
       return withRedis(
         async () =>
-          (await acknowledged(() =>
-            redis.eval(REVOKE, 2, sessionKey(userId, sid), userSessionsKey(userId), sid),
-          )) === 1,
+          (await evalAcknowledged(REVOKE, 2, sessionKey(userId, sid), userSessionsKey(userId), sid)) === 1,
       );
     },
 
@@ -315,8 +311,12 @@ export function createSessionStore(
     revokeAll(userId: string, keepSid?: string): Promise<number> {
       return withRedis(async () =>
         Number(
-          await acknowledged(() =>
-            redis.eval(REVOKE_ALL, 1, userSessionsKey(userId), sessionKeyBase(userId), keepSid ?? ''),
+          await evalAcknowledged(
+            REVOKE_ALL,
+            1,
+            userSessionsKey(userId),
+            sessionKeyBase(userId),
+            keepSid ?? '',
           ),
         ),
       );
@@ -392,15 +392,13 @@ export function createSessionStore(
     ): Promise<boolean> {
       return withRedis(
         async () =>
-          (await acknowledged(() =>
-            redis.eval(
-              COOKIE_ROTATE,
-              1,
-              sessionKey(userId, sid),
-              currentHash,
-              nextHash,
-              String(previousUntil),
-            ),
+          (await evalAcknowledged(
+            COOKIE_ROTATE,
+            1,
+            sessionKey(userId, sid),
+            currentHash,
+            nextHash,
+            String(previousUntil),
           )) === 1,
       );
     },
@@ -411,9 +409,7 @@ export function createSessionStore(
      */
     privilegesChanged(userId: string): Promise<void> {
       return withRedis(async () => {
-        await acknowledged(() =>
-          redis.eval(PRIVILEGES_CHANGED, 1, userSessionsKey(userId), sessionKeyBase(userId)),
-        );
+        await evalAcknowledged(PRIVILEGES_CHANGED, 1, userSessionsKey(userId), sessionKeyBase(userId));
       });
     },
 
