@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up up-ha down logs scenarios bench docker-setup ci-images test-containers audit images outdated seed unseed load observe api-docs
+.PHONY: help install test lint typecheck unit env dev dev-down migrate rotate-key format certs up up-ha down logs scenarios bench docker-setup ci-images test-containers audit images dockerfiles outdated seed unseed load observe api-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -135,6 +135,9 @@ outdated: ## dependencies behind their latest version (majors not taken are expl
 
 images: ## build the three service images (as make up does)
 	$(COMPOSE) --profile tools build
+
+dockerfiles: ## rewrite services/*/Dockerfile from their one template, infra/build/dockerfiles.ts (a test checks they are current)
+	$(NODE24) node infra/build/dockerfiles.ts
 
 bench: ## the benchmark (needs wrk and nginx): paths, overload, verifier peers, login vs ceiling, capacity; ARGS='--only peers'
 	$(NODE24) node --import tsx bench/run.ts $(ARGS)

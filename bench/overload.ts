@@ -8,9 +8,12 @@
  * `X-Forwarded-For`, as the gateway sends it (auth trusts loopback), so "many clients" are many addresses.
  * Latencies are split by status from autocannon's `response` events: admitted logins (200) and shed ones (503).
  *
- * - (a) logins at 2x and 5x the ceiling (autocannon's overallRate) from 64 connections, each request from one of
- *   64 addresses for one of 64 accounts, right passwords: successful logins/s against the ceiling, admitted p99
- *   against the budget, shed count and latency.
+ * - (a) logins at 2x and 5x the ceiling from at most 64 connections, each request from one of 64 addresses for one
+ *   of 64 accounts, right passwords: successful logins/s against the ceiling, admitted p99 against the budget, shed
+ *   count and latency. Arrivals are Poisson (independent clients: an open model, latency counted from each arrival);
+ *   one more row at 2x sends them in aligned bursts (autocannon's overallRate gives every connection its quota at
+ *   the start of each second, all connections in step), the worst case for a latency budget: the workers idle
+ *   when the admitted work ends before the next second's burst.
  * - (b) 48 connections from one address sending wrong passwords for ever-new usernames (no limit stops them, each
  *   would cost a bcrypt comparison) while 8 clients (8 addresses, 8 accounts, one request at a time each, waiting
  *   `Retry-After` after a 503 as a real client does) log in correctly: their logins/s, success rate (logins per
@@ -25,6 +28,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@authstack/testing';
 import autocannon from 'autocannon';
@@ -56,6 +60,8 @@ export interface Latency {
 export interface RateRow {
   admission: 'off' | 'on';
   factor: number;
+  /** poisson: independent clients (open model); bursts: autocannon's overallRate, every connection in step. */
+  arrivals: 'poisson' | 'bursts';
   offered_per_s: number;
   logins_per_s: number;
   of_ceiling: number;
@@ -168,6 +174,92 @@ async function drive(options: {
     count: (status) => byStatus.get(status)?.length ?? 0,
     total,
     unanswered: () => Math.max(0, n - total()),
+  };
+}
+
+/** A repeatable uniform random source (mulberry32), so a row's arrival times are the same on every run. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * Logins arriving as from many independent clients: an open model with Poisson arrivals at `rate` per second
+ * (exponential gaps, seeded), sent over at most `connections` keep-alive connections. A request waits for a free
+ * connection when all are busy, and its latency counts from its arrival, not from its send (no coordinated
+ * omission). Requests still unanswered when the row ends are aborted and counted as unanswered.
+ */
+async function openDrive(options: {
+  url: string;
+  connections: number;
+  seconds: number;
+  rate: number;
+  seed: number;
+  next: (n: number) => { body: string; ip: string };
+}): Promise<Tally> {
+  const target = new URL(options.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
+  const byStatus = new Map<number, number[]>();
+  const random = seededRandom(options.seed);
+  const end = performance.now() + options.seconds * 1000;
+  const pending = new Set<http.ClientRequest>();
+  let sent = 0;
+  const send = (n: number, arrival: number) => {
+    const { body, ip } = options.next(n);
+    const req = http.request(
+      {
+        agent,
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'x-forwarded-for': ip,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          pending.delete(req);
+          const status = res.statusCode ?? 0;
+          const list = byStatus.get(status);
+          const ms = performance.now() - arrival;
+          if (list) list.push(ms);
+          else byStatus.set(status, [ms]);
+        });
+      },
+    );
+    req.on('error', () => pending.delete(req)); // aborted at the row's end: counted as unanswered
+    pending.add(req);
+    req.end(body);
+  };
+  let arrival = performance.now();
+  while (true) {
+    arrival += (-Math.log(1 - random()) / options.rate) * 1000;
+    if (arrival >= end) break;
+    const wait = arrival - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    send(sent++, arrival);
+  }
+  const rest = end - performance.now();
+  if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
+  for (const req of pending) req.destroy();
+  agent.destroy();
+  const total = () => [...byStatus.values()].reduce((sum, list) => sum + list.length, 0);
+  return {
+    byStatus,
+    seconds: options.seconds,
+    count: (status) => byStatus.get(status)?.length ?? 0,
+    total,
+    unanswered: () => Math.max(0, sent - total()),
   };
 }
 
@@ -400,28 +492,40 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
       });
     }
 
-    // (a) 2x and 5x the ceiling from 64 addresses over 64 accounts.
+    // (a) 2x and 5x the ceiling from 64 addresses over 64 accounts, at most 64 connections.
     const RATE_CONNECTIONS = 64;
     const rates: RateRow[] = [];
-    for (const factor of [2, 5]) {
+    // Poisson arrivals (independent clients) at 2x and 5x; then 2x in aligned bursts, as autocannon's overallRate
+    // sends them: every connection its quota at the start of each second, all connections in step.
+    const runs = [
+      { factor: 2, arrivals: 'poisson' as const },
+      { factor: 5, arrivals: 'poisson' as const },
+      { factor: 2, arrivals: 'bursts' as const },
+    ];
+    for (const { factor, arrivals } of runs) {
       for (const { admission, auth, budgetMs } of instances) {
         const many = users.get(admission)!.many;
         const offered = Math.max(1, Math.round(env.ceiling * factor));
         await drainAll();
-        const tally = await drive({
+        const next = (n: number) => ({
+          body: JSON.stringify({ username: many[n % many.length], password: PASSWORD }),
+          ip: `10.1.0.${n % RATE_CONNECTIONS}`,
+        });
+        const load = {
           url: `${auth.url}/auth/login`,
           connections: RATE_CONNECTIONS,
           seconds: env.seconds,
-          overallRate: offered,
-          next: (n) => ({
-            body: JSON.stringify({ username: many[n % many.length], password: PASSWORD }),
-            ip: `10.1.0.${n % RATE_CONNECTIONS}`,
-          }),
-        });
+          next,
+        };
+        const tally =
+          arrivals === 'poisson'
+            ? await openDrive({ ...load, rate: offered, seed: factor })
+            : await drive({ ...load, overallRate: offered });
         const ok = tally.count(200);
         const row: RateRow = {
           admission,
           factor,
+          arrivals,
           offered_per_s: offered,
           logins_per_s: round(ok / tally.seconds),
           of_ceiling: round(ok / tally.seconds / env.ceiling, 2),
@@ -433,7 +537,7 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
         };
         rates.push(row);
         log(
-          `bench: overload ${factor}x, admission ${admission.padEnd(3)}: ${row.logins_per_s} logins/s (${row.of_ceiling} of ceiling), admitted p50 ${row.admitted.p50} p99 ${row.admitted.p99} ms, shed ${row.shed.count} (p99 ${row.shed.p99} ms), other ${row.other}, unanswered ${row.unanswered}`,
+          `bench: overload ${factor}x ${arrivals}, admission ${admission.padEnd(3)}: ${row.logins_per_s} logins/s (${row.of_ceiling} of ceiling), admitted p50 ${row.admitted.p50} p99 ${row.admitted.p99} ms, shed ${row.shed.count} (p99 ${row.shed.p99} ms), other ${row.other}, unanswered ${row.unanswered}`,
         );
       }
     }
@@ -490,10 +594,14 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
           LOGIN_MAX_FAILURES_PER_USER_IP: '1',
           BCRYPT_MAX_PER_CLIENT: '10000',
           BCRYPT_MAX_PER_ACCOUNT: '10000',
+          UV_THREADPOOL_SIZE: '2',
+          BCRYPT_QUEUE_BUDGET_MS: '1000',
         }),
         PORT: '0',
       }),
-      { bcrypt: gate.engine },
+      // A fixed plan, whatever the cost: 2 workers, a hash time of 200 ms, capacity floor(1000 x 2 / 200) - 2 = 8
+      // slots to hold full (at a low cost the derived capacity would be hundreds of held requests).
+      { bcrypt: gate.engine, hashMs: 200 },
     );
     stops.push(refusing.stop);
     // At most the capacity: an over-the-limit refusal holds an admission slot for its Redis round trip.
@@ -593,13 +701,13 @@ export function overloadTable(
   return [
     `Measured ${context.date.slice(0, 10)} on ${context.cores} cores (${context.cpu}); ${context.seconds} s per row; bcrypt cost ${context.cost} at ${context.bcryptMs} ms, ceiling **${context.ceiling} logins/s**; admission on: capacity ${r.admission_on.capacity}, budget ${r.admission_on.budget_ms} ms, ${r.admission_on.max_per_client} per client, ${r.admission_on.max_per_account} per account; \`make bench\`.`,
     '',
-    `(a) Logins at 2x and 5x the ceiling, ${r.connections.rate} connections, ${r.connections.rate} addresses and accounts:`,
+    `(a) Logins at 2x and 5x the ceiling, at most ${r.connections.rate} connections, ${r.connections.rate} addresses and accounts; arrivals "poisson": independent clients (an open model, latency from each arrival), "bursts": autocannon's \`overallRate\`, every connection its request at the start of each second, all in step:`,
     '',
-    '| offered | admission | logins/s | of ceiling | admitted p50 ms | admitted p99 ms | shed | shed p50 ms | shed p99 ms | other | unanswered |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| offered | arrivals | admission | logins/s | of ceiling | admitted p50 ms | admitted p99 ms | shed | shed p50 ms | shed p99 ms | other | unanswered |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...r.rates.map(
       (x) =>
-        `| ${x.factor}x (${x.offered_per_s}/s) | ${x.admission} | ${x.logins_per_s} | ${x.of_ceiling} | ${x.admitted.p50} | ${x.admitted.p99} | ${x.shed.count} | ${x.shed.p50} | ${x.shed.p99} | ${x.other} | ${x.unanswered} |`,
+        `| ${x.factor}x (${x.offered_per_s}/s) | ${x.arrivals} | ${x.admission} | ${x.logins_per_s} | ${x.of_ceiling} | ${x.admitted.p50} | ${x.admitted.p99} | ${x.shed.count} | ${x.shed.p50} | ${x.shed.p99} | ${x.other} | ${x.unanswered} |`,
     ),
     '',
     `(b) ${r.connections.flood} connections from one address sending wrong passwords while ${r.connections.clients} clients log in correctly:`,

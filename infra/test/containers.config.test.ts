@@ -5,7 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
+import { renderDockerfile, SERVICES } from '../build/dockerfiles.ts';
 import { renderGateway } from '../nginx/render.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -440,6 +449,42 @@ describe('Dockerfiles', () => {
       }
     });
   }
+
+  it('each service image has its Dockerfile, and each is what its one template renders (make dockerfiles)', () => {
+    assert.deepEqual(Object.keys(SERVICES).sort(), ['auth', 'client', 'resource']);
+    for (const name of Object.keys(SERVICES)) {
+      const committed = readFileSync(join(ROOT, `services/${name}/Dockerfile`), 'utf8');
+      assert.equal(
+        committed,
+        renderDockerfile(name),
+        `services/${name}/Dockerfile is not current: make dockerfiles`,
+      );
+    }
+  });
+
+  it('when a workspace is added, then the template copies its manifest into every image', () => {
+    const root = mkdtempSync(join(tmpdir(), 'authstack-dockerfiles-'));
+    try {
+      writeFileSync(join(root, 'package.json'), JSON.stringify({ workspaces: ['packages/*', 'services/*'] }));
+      for (const workspace of [
+        'packages/newcomer',
+        'services/auth',
+        'services/resource',
+        'services/client',
+      ]) {
+        mkdirSync(join(root, workspace), { recursive: true });
+        writeFileSync(join(root, workspace, 'package.json'), '{}');
+      }
+      mkdirSync(join(root, 'packages/not-a-workspace')); // no package.json: not copied
+      for (const name of Object.keys(SERVICES)) {
+        const text = renderDockerfile(name, root);
+        assert.match(text, /^COPY packages\/newcomer\/package\.json packages\/newcomer\/$/m, name);
+        assert.doesNotMatch(text, /not-a-workspace/, name);
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 
   it('the build context leaves out node_modules, .env, secrets, certificates and every test', () => {
     const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');

@@ -92,6 +92,19 @@ describe('the Renovate configuration', () => {
     }
   });
 
+  it("when it reads the Dockerfiles' template, then it finds the same Node image there, so an update keeps them equal", () => {
+    const [dockerfiles, template] = renovate.customManagers.map((m) => new RegExp(m.matchStrings[0]!));
+    const inTemplate = template!.exec(readFileSync(join(ROOT, 'infra/build/dockerfiles.ts'), 'utf8'));
+    assert.ok(inTemplate, 'the template');
+    assert.equal(
+      new RegExp(renovate.customManagers[1]!.fileMatch[0]!).test('infra/build/dockerfiles.ts'),
+      true,
+    );
+    const inDockerfile = dockerfiles!.exec(readFileSync(join(ROOT, 'services/auth/Dockerfile'), 'utf8'));
+    assert.equal(inTemplate.groups!.depName, inDockerfile!.groups!.depName);
+    assert.equal(inTemplate.groups!.currentValue, inDockerfile!.groups!.currentValue);
+  });
+
   it('when Node or its types have a new major, then they stay on the LTS the project runs (24)', () => {
     const rule = renovate.packageRules.find((r) => r.matchPackageNames?.includes('@types/node'));
     assert.equal(rule?.allowedVersions, '<25');

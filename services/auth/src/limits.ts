@@ -3,9 +3,10 @@
  *
  * Login: every attempt first *reserves* a point on five counters — failures per (username, IP), per IP and per
  * username, successes per username and per IP — in one Lua script that is all or nothing: when any counter is
- * at its limit the attempt is refused (429) and *no* counter moves, so an IP over its own cap cannot spend a
- * victim's per-account budget; otherwise every counter takes its point. Only then is the password checked, so
- * 50 parallel wrong attempts cannot all slip past a limit of 5: exactly 5 are checked, the rest get 429.
+ * at its limit the attempt is refused (`TooManyAttempts` from the domain's catalogue: 429 with Retry-After) and
+ * *no* counter moves, so an IP over its own cap cannot spend a victim's per-account budget; otherwise every
+ * counter takes its point. Only then is the password checked, so 50 parallel wrong attempts cannot all slip past
+ * a limit of 5: exactly 5 are checked, the rest get 429.
  * The outcome then settles the points in one more script: a success keeps the success points, resets the
  * (username, IP) pair and gives the failure points back; a wrong password keeps the failure points and gives
  * the success points back; an attempt that could not be judged (database down: 503) gives every point back.
@@ -17,11 +18,11 @@
  * Registration: a point per attempt per IP (rate-limiter-flexible). A store that cannot be reached fails
  * closed: 503.
  */
-import { HttpProblem } from '@authstack/http-problem';
 import { redisFailure } from '@authstack/redis';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { clientBucket } from './client-bucket.ts';
+import { TooManyAttempts } from './domain/errors.ts';
 
 export interface LimitSettings {
   /** Consecutive failures per (username, IP) before a block. Default 5. */
@@ -39,16 +40,6 @@ export interface LimitSettings {
   /** Registrations per IP per hour. Default 10. */
   registrationsPerHour: number;
 }
-
-export const tooManyAttempts = (retryAfterSec: number) =>
-  new HttpProblem({
-    status: 429,
-    code: 'too_many_attempts',
-    title: 'Too many attempts',
-    detail: `Too many attempts; try again in ${retryAfterSec} seconds.`,
-    headers: { 'Retry-After': String(retryAfterSec) },
-    extra: { retry_after: retryAfterSec },
-  });
 
 export interface LoginAttempt {
   /** The credentials were right: reset the pair, give the failure points back, keep the success points. */
@@ -110,6 +101,9 @@ return 0
 
 type Settlement = 'keep' | 'refund' | 'reset';
 
+/** The refusal, with the wait in whole seconds (at least 1) for `Retry-After`. */
+const refusedFor = (waitMs: number) => new TooManyAttempts(Math.max(1, Math.ceil(waitMs / 1000)));
+
 export function createLimits(redis: Redis, prefix: string, settings: LimitSettings) {
   const registrations = new RateLimiterRedis({
     storeClient: redis,
@@ -157,7 +151,7 @@ export function createLimits(redis: Redis, prefix: string, settings: LimitSettin
       } catch (error) {
         throw redisFailure(error, 'rate limiter');
       }
-      if (waitMs > 0) throw tooManyAttempts(Math.max(1, Math.ceil(waitMs / 1000)));
+      if (waitMs > 0) throw refusedFor(waitMs);
 
       const settle = (...actions: Settlement[]) =>
         quietly(redis.eval(SETTLE, keys.length, ...keys, ...actions));
@@ -173,7 +167,7 @@ export function createLimits(redis: Redis, prefix: string, settings: LimitSettin
         await registrations.consume(clientBucket(ip));
       } catch (reason) {
         if (!(reason instanceof RateLimiterRes)) throw redisFailure(reason, 'rate limiter');
-        throw tooManyAttempts(Math.max(1, Math.ceil(reason.msBeforeNext / 1000)));
+        throw refusedFor(reason.msBeforeNext);
       }
     },
   };

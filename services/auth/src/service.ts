@@ -45,6 +45,8 @@ export interface ServiceOptions {
   now?: () => number;
   /** bcrypt itself (the native binding by default); tests inject one that records the costs it is given. */
   bcrypt?: Bcrypt;
+  /** The hash time admission control plans with, in ms; measured at start-up (one hash at BCRYPT_COST) when unset. */
+  hashMs?: number;
 }
 
 export async function createAuthService(
@@ -148,7 +150,11 @@ export async function createAuthService(
   });
   await passwords.warm();
   const admission = createAdmission(
-    planAdmission(config.admission, await passwords.measureHash(), os.availableParallelism()),
+    planAdmission(
+      config.admission,
+      options.hashMs ?? (await passwords.measureHash()),
+      os.availableParallelism(),
+    ),
     {
       admitted: (op) => bcryptAdmitted.inc({ op }),
       shed: (op, reason) => bcryptShed.inc({ op, reason }),

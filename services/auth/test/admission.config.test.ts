@@ -56,26 +56,34 @@ describe('admission control settings', () => {
 describe('admission plan', () => {
   const settings = { poolSize: 4, budgetMs: undefined, maxPerClient: undefined, maxPerAccount: 2 };
 
-  it('when the budget is derived, then it serves two full pools: capacity 2 x pool, budget 2 x pool x hash / workers', () => {
+  it('when the budget is derived, then it is two full pools rounded up to whole seconds, one hash time kept back', () => {
     const plan = planAdmission(settings, 200, 2);
     assert.equal(plan.workers, 2);
-    assert.equal(plan.capacity, 8);
-    assert.equal(plan.budgetMs, 800);
+    assert.equal(plan.budgetMs, 1000); // 2 x 4 x 200 / 2 = 800 ms, rounded up to the Retry-After's second
+    assert.equal(plan.capacity, 8); // floor(1000 x 2 / 200) - 2
     assert.equal(plan.maxPerClient, 2); // a quarter of the capacity
     assert.equal(plan.maxPerAccount, 2);
     assert.equal(plan.retryAfterSec, 1);
   });
 
+  it('when two full pools take longer than a second, then the derived budget is the next whole second', () => {
+    const plan = planAdmission(settings, 700, 2); // bcrypt cost 14: 2 x 4 x 700 / 2 = 2800 ms
+    assert.equal(plan.budgetMs, 3000);
+    assert.equal(plan.capacity, 6); // floor(3000 x 2 / 700) - 2
+    assert.equal(plan.retryAfterSec, 3);
+  });
+
   it('when the pool is smaller than the cores, then the pool bounds the workers', () => {
     const plan = planAdmission({ ...settings, poolSize: 2 }, 100, 16);
     assert.equal(plan.workers, 2);
-    assert.equal(plan.capacity, 4);
-    assert.equal(plan.budgetMs, 200);
-    assert.equal(plan.maxPerClient, 1);
+    assert.equal(plan.budgetMs, 1000);
+    assert.equal(plan.capacity, 18); // floor(1000 x 2 / 100) - 2
+    assert.equal(plan.maxPerClient, 4);
   });
 
-  it('when a budget is set, then the capacity is what the workers serve within it, at least one per worker', () => {
-    assert.equal(planAdmission({ ...settings, budgetMs: 1000 }, 200, 2).capacity, 10);
+  it('when a budget is set, then the capacity is what the workers serve within it less one round, at least one per worker', () => {
+    assert.equal(planAdmission({ ...settings, budgetMs: 1000 }, 200, 2).capacity, 8);
+    assert.equal(planAdmission({ ...settings, budgetMs: 709 }, 177, 2).budgetMs, 709); // a set budget is kept as set
     assert.equal(planAdmission({ ...settings, budgetMs: 2500 }, 200, 2).retryAfterSec, 3);
     assert.equal(planAdmission({ ...settings, budgetMs: 50 }, 200, 2).capacity, 2);
   });

@@ -1,8 +1,8 @@
 /**
  * Issue 19: admission control in front of bcrypt. No timing: an injected bcrypt whose operations wait on a gate
  * the test opens, so the admitted work stays in flight and the queue fills deterministically.
- * The instance admits 4 operations at once (UV_THREADPOOL_SIZE=2, default budget: 2 x pool size),
- * 1 per client address and 1 per account.
+ * The instance admits 4 operations at once (UV_THREADPOOL_SIZE=2: 2 workers; a budget of 600 ms with a hash time
+ * of 200 ms: floor(600 x 2 / 200) - 2 workers), 1 per client address and 1 per account.
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -125,14 +125,14 @@ describe('login under overload: admission control for bcrypt', () => {
       testEnv(db, {
         TRUST_PROXY: 'loopback',
         UV_THREADPOOL_SIZE: '2',
-        BCRYPT_QUEUE_BUDGET_MS: undefined, // derived: capacity 2 x pool size
+        BCRYPT_QUEUE_BUDGET_MS: '600',
         BCRYPT_MAX_PER_CLIENT: '1',
         BCRYPT_MAX_PER_ACCOUNT: '1',
         // One failure blocks a (username, address) pair: a shed attempt that counted would show at once.
         LOGIN_MAX_FAILURES_PER_USER_IP: '1',
         REGISTER_MAX_PER_IP_PER_HOUR: '1',
       }),
-      { bcrypt: gate.engine },
+      { bcrypt: gate.engine, hashMs: 200 },
     );
     redis = new Redis(infraUrls().redisUrl);
   });
@@ -149,8 +149,8 @@ describe('login under overload: admission control for bcrypt', () => {
     assert.equal(await metric('auth_bcrypt_admission_capacity'), 4);
     assert.equal(await metric('auth_bcrypt_admission_max_per_client'), 1);
     assert.equal(await metric('auth_bcrypt_admission_max_per_account'), 1);
-    assert.ok((await metric('auth_bcrypt_queue_budget_seconds')) > 0);
-    assert.ok((await metric('auth_bcrypt_hash_seconds')) > 0);
+    assert.equal(await metric('auth_bcrypt_queue_budget_seconds'), 0.6);
+    assert.equal(await metric('auth_bcrypt_hash_seconds'), 0.2);
   });
 
   it('when the hashing queue is full, then login, register and password change answer 503 overloaded with Retry-After and do no bcrypt work', async () => {

@@ -3,6 +3,7 @@
  * The key is published in the JWKS at once and signs after KEY_ACTIVATION_DELAY seconds.
  */
 import { ConfigError, loadConfig } from '../config.ts';
+import { audit } from '../domain/audit.ts';
 import { keyringFromConfig } from '../keys/keyring.ts';
 import { createPool } from '../store/db.ts';
 import { createEventStore } from '../store/events.ts';
@@ -15,7 +16,10 @@ try {
     const keyring = keyringFromConfig(config, createSigningKeyStore(db));
     await keyring.init();
     const staged = await keyring.rotate();
-    await createEventStore(db).record({ type: 'key_rotation', details: { kid: staged.kid, source: 'cli' } });
+    await audit({ events: createEventStore(db) }, undefined, {
+      type: 'key_rotation',
+      details: { kid: staged.kid, source: 'cli' },
+    });
     console.log(
       `staged signing key ${staged.kid} (${staged.alg}); it signs from ${staged.activatesAt.toISOString()}`,
     );

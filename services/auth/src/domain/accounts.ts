@@ -1,16 +1,26 @@
 /**
- * Use cases: register and log in. Plain functions over plain data; no `req`/`res`, no SQL.
+ * Use cases: register, log in, the caller's account (`/auth/me`), the admin bootstrap. Plain functions over plain
+ * data; no `req`/`res`, no SQL.
  */
 import { randomUUID } from 'node:crypto';
-import { HttpProblem } from '@authstack/http-problem';
+import type { HttpProblem } from '@authstack/http-problem';
 import type { Keyring } from '../keys/keyring.ts';
 import type { Limits, LoginAttempt } from '../limits.ts';
-import type { AuthEvent, EventStore } from '../store/events.ts';
+import type { EventStore } from '../store/events.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import { UsernameTakenError, type UserRow, type UserStore } from '../store/users.ts';
 import type { Admission, AdmissionTicket } from './admission.ts';
-import { invalidCredentials, invalidUsername, usernameTaken, weakPassword } from './errors.ts';
+import { audit } from './audit.ts';
+import {
+  accountInactive,
+  invalidCredentials,
+  invalidUsername,
+  TooManyAttempts,
+  usernameTaken,
+  weakPassword,
+} from './errors.ts';
 import { checkPasswordPolicy, type PasswordHasher, type Verification } from './passwords.ts';
+import type { RequestMeta } from './request-meta.ts';
 import {
   hashRefreshToken,
   newRefreshToken,
@@ -21,11 +31,8 @@ import {
 } from './tokens.ts';
 import { isValidUsername, normalizeUsername, USERNAME_RULE } from './usernames.ts';
 
-export interface RequestMeta {
-  ip: string;
-  userAgent: string;
-  requestId: string | undefined;
-}
+/** Who made a request; its own module (`request-meta.ts`), named here too for the callers of these use cases. */
+export type { RequestMeta };
 
 export interface AccountDeps {
   users: UserStore;
@@ -64,6 +71,18 @@ export const publicUser = (user: UserRow): PublicUser => ({
   roles: user.roles,
 });
 
+/** `GET /auth/me`: the caller's account as it is now (not as the token says), and the session the call came in. */
+export async function currentAccount(deps: AccountDeps, caller: { userId: string; sid: string }) {
+  const user = await deps.users.findById(caller.userId);
+  if (!user || user.disabled) throw accountInactive();
+  return {
+    ...publicUser(user),
+    created_at: user.createdAt.toISOString(),
+    last_login_at: user.lastLoginAt?.toISOString() ?? null,
+    session_id: caller.sid,
+  };
+}
+
 async function timed<T>(deps: AccountDeps, op: 'hash' | 'compare', work: () => Promise<T>): Promise<T> {
   const start = process.hrtime.bigint();
   try {
@@ -71,14 +90,6 @@ async function timed<T>(deps: AccountDeps, op: 'hash' | 'compare', work: () => P
   } finally {
     deps.observe?.bcrypt?.(op, Number(process.hrtime.bigint() - start) / 1e9);
   }
-}
-
-function audit(
-  deps: AccountDeps,
-  meta: RequestMeta,
-  event: Omit<AuthEvent, 'ip' | 'userAgent' | 'requestId'>,
-) {
-  return deps.events.record({ ...event, ip: meta.ip, userAgent: meta.userAgent, requestId: meta.requestId });
 }
 
 export async function register(
@@ -135,106 +146,131 @@ export async function login(
   options: { cookie?: boolean } = {},
 ): Promise<IssuedTokens> {
   const username = normalizeUsername(input.username);
-  let ticket: AdmissionTicket;
+  const ticket = admitLogin(deps, meta, username);
   try {
-    ticket = deps.admission.admit('login', meta.ip, username.slice(0, 64));
-  } catch (error) {
-    deps.observe?.login?.('overloaded');
-    throw error;
-  }
-  try {
-    return await admittedLogin(deps, input, meta, username, ticket, options);
+    const attempt = await reserveAttempt(deps, meta, username);
+    const { user, verification } = await checkCredentials(deps, attempt, username, input.password);
+    if (!(verification.matches && verification.needsUpgrade)) ticket.release(); // bcrypt work done: free the slot
+    if (!user || !verification.matches || user.disabled) {
+      await attempt.failed();
+      throw await refusal(deps, meta, username, user, verification.matches);
+    }
+    return await openSession(
+      deps,
+      { user, verification, password: input.password, ticket, attempt },
+      meta,
+      options,
+    );
   } finally {
     ticket.release();
   }
 }
 
-async function admittedLogin(
-  deps: AccountDeps,
-  input: { username: string; password: string },
-  meta: RequestMeta,
-  username: string,
-  ticket: AdmissionTicket,
-  options: { cookie?: boolean },
-): Promise<IssuedTokens> {
-  let attempt: LoginAttempt;
+/** A slot in the password-hashing queue (`admission.ts`), or 503 `overloaded` before any other work. */
+function admitLogin(deps: AccountDeps, meta: RequestMeta, username: string): AdmissionTicket {
   try {
-    attempt = await deps.limits.reserveLogin(username.slice(0, 64), meta.ip);
+    return deps.admission.admit('login', meta.ip, username.slice(0, 64));
   } catch (error) {
-    if (error instanceof HttpProblem && error.status === 429) deps.observe?.login?.('rate_limited');
+    deps.observe?.login?.('overloaded');
     throw error;
   }
+}
 
-  let user: UserRow | undefined;
-  let verification: Verification;
+/** A point on every login limit (`limits.ts`), or `TooManyAttempts` when any is at its limit. */
+async function reserveAttempt(deps: AccountDeps, meta: RequestMeta, username: string): Promise<LoginAttempt> {
   try {
-    user = isValidUsername(username) ? await deps.users.findByUsername(username) : undefined;
-    verification = await timed(deps, 'compare', async () => {
-      const result = await deps.passwords.verify(input.password, user?.passwordHash);
+    return await deps.limits.reserveLogin(username.slice(0, 64), meta.ip);
+  } catch (error) {
+    if (error instanceof TooManyAttempts) deps.observe?.login?.('rate_limited');
+    throw error;
+  }
+}
+
+/**
+ * The account and the password's verification, with equal bcrypt work whatever the outcome (a refused login
+ * spends the work of the costliest hash in use). An attempt that cannot be judged (the database is down) gives
+ * its points back: it is not a failed guess.
+ */
+async function checkCredentials(
+  deps: AccountDeps,
+  attempt: LoginAttempt,
+  username: string,
+  password: string,
+): Promise<{ user: UserRow | undefined; verification: Verification }> {
+  try {
+    const user = isValidUsername(username) ? await deps.users.findByUsername(username) : undefined;
+    const verification = await timed(deps, 'compare', async () => {
+      const result = await deps.passwords.verify(password, user?.passwordHash);
       if (!result.matches || user?.disabled) await deps.passwords.equalise(result);
       return result;
     });
+    return { user, verification };
   } catch (error) {
-    await attempt.release(); // not judged (e.g. database down): not a failed attempt
+    await attempt.release();
     throw error;
   }
-  const matches = verification.matches;
-  if (!(matches && verification.needsUpgrade)) ticket.release(); // bcrypt work done: free the slot
+}
 
-  if (!user || !matches || user.disabled) {
-    await attempt.failed();
-    const reason = !user ? 'unknown_user' : user.disabled && matches ? 'disabled' : 'wrong_password';
-    deps.observe?.login?.('invalid_credentials');
-    await audit(deps, meta, {
-      type: 'login_failure',
-      userId: user?.id,
-      // Only a well-formed name is recorded: what fails the username rule may be a password typed in the wrong field.
-      username: isValidUsername(username) ? username : undefined,
-      details: { reason: isValidUsername(username) ? reason : 'invalid_username' },
-    });
-    throw invalidCredentials();
-  }
+/** A refused login: audited with its reason, answered with the same `invalid_credentials` for every reason. */
+async function refusal(
+  deps: AccountDeps,
+  meta: RequestMeta,
+  username: string,
+  user: UserRow | undefined,
+  matches: boolean,
+): Promise<HttpProblem> {
+  const reason = !user ? 'unknown_user' : user.disabled && matches ? 'disabled' : 'wrong_password';
+  deps.observe?.login?.('invalid_credentials');
+  await audit(deps, meta, {
+    type: 'login_failure',
+    userId: user?.id,
+    // Only a well-formed name is recorded: what fails the username rule may be a password typed in the wrong field.
+    username: isValidUsername(username) ? username : undefined,
+    details: { reason: isValidUsername(username) ? reason : 'invalid_username' },
+  });
+  return invalidCredentials();
+}
 
+/** A login whose credentials were right, on its way to a session. */
+interface AcceptedLogin {
+  user: UserRow;
+  verification: Verification;
+  password: string;
+  ticket: AdmissionTicket;
+  attempt: LoginAttempt;
+}
+
+/**
+ * The session of an accepted login and its tokens: the hash upgraded when due, the session created, the account
+ * read again, the login recorded and audited. Anything that fails once the session exists ends it (best effort)
+ * before the error is answered, so no session stays behind that the client never received; the attempt's points
+ * are given back.
+ */
+async function openSession(
+  deps: AccountDeps,
+  login: AcceptedLogin,
+  meta: RequestMeta,
+  options: { cookie?: boolean },
+): Promise<IssuedTokens> {
+  const { user, attempt } = login;
   let created: string | undefined;
   try {
-    const upgradedHash = verification.needsUpgrade
-      ? await timed(deps, 'hash', () => deps.passwords.hash(input.password))
+    const upgradedHash = login.verification.needsUpgrade
+      ? await timed(deps, 'hash', () => deps.passwords.hash(login.password))
       : undefined;
-    ticket.release();
-    const sessionId = randomUUID();
-    const family = newTokenFamily();
-    const refreshToken = newRefreshToken({ userId: user.id, sessionId, generation: 1, family });
-    // Always a new value: a cookie known before the login is never the one used after it (no fixation).
-    const sessionCookie = options.cookie ? newSessionCookie({ userId: user.id, sessionId }) : undefined;
-    created = sessionId;
-    const evicted = await deps.sessions.create(
-      { sid: sessionId, userId: user.id, createdAt: deps.now(), ip: meta.ip, userAgent: meta.userAgent },
-      { generation: 1, tokenHash: hashRefreshToken(refreshToken), familyHash: hashRefreshToken(family) },
-      sessionCookie ? hashRefreshToken(sessionCookie) : undefined,
-    );
-    // A disable or password change may have landed during the bcrypt time above, and revoked the user's
-    // sessions before this one existed. Read the account again now that the session exists: either this
-    // read sees the change, or the change's revocation comes later and ends the session.
-    const current = await deps.users.findById(user.id);
-    if (!current || current.disabled || current.credentialsVersion !== user.credentialsVersion) {
-      await deps.sessions.revoke(user.id, sessionId);
-      deps.observe?.login?.('invalid_credentials');
-      await audit(deps, meta, {
-        type: 'login_failure',
-        userId: user.id,
-        username: user.username,
-        details: { reason: 'account_changed_during_login' },
-      });
-      throw invalidCredentials(); // not counted as a failed guess: the catch below gives the points back
-    }
+    login.ticket.release();
+    const secrets = newSessionSecrets(user.id, options);
+    created = secrets.sessionId;
+    const evicted = await createSession(deps, user, secrets, meta);
+    const current = await accountUnchanged(deps, user, secrets.sessionId, meta);
     await deps.users.recordLogin(user.id, upgradedHash, user.credentialsVersion);
     await audit(deps, meta, {
       type: 'login_success',
       userId: user.id,
       username: user.username,
       details: {
-        sid: sessionId,
-        ...(sessionCookie ? { cookie: true } : {}),
+        sid: secrets.sessionId,
+        ...(secrets.sessionCookie ? { cookie: true } : {}),
         ...(upgradedHash ? { rehashed: true } : {}),
         // Sessions ended because the account reached SESSIONS_MAX_PER_USER (oldest first).
         ...(evicted.length > 0 ? { evicted } : {}),
@@ -242,15 +278,81 @@ async function admittedLogin(
     });
     await attempt.succeeded();
     deps.observe?.login?.('success');
-    const issued = issueTokens(deps, current, sessionId, refreshToken);
-    return sessionCookie ? { ...issued, sessionCookie } : issued;
+    const issued = issueTokens(deps, current, secrets.sessionId, secrets.refreshToken);
+    return secrets.sessionCookie ? { ...issued, sessionCookie: secrets.sessionCookie } : issued;
   } catch (error) {
-    // A session the client never receives (the audit write, the login record or the signing failed after it was
-    // created) must not stay behind as a live session: end it, best effort, before answering the error.
     if (created) await deps.sessions.revoke(user.id, created).catch(() => {});
     await attempt.release();
     throw error;
   }
+}
+
+interface SessionSecrets {
+  sessionId: string;
+  family: Buffer;
+  refreshToken: string;
+  sessionCookie: string | undefined;
+}
+
+function newSessionSecrets(userId: string, options: { cookie?: boolean }): SessionSecrets {
+  const sessionId = randomUUID();
+  const family = newTokenFamily();
+  return {
+    sessionId,
+    family,
+    refreshToken: newRefreshToken({ userId, sessionId, generation: 1, family }),
+    // Always a new value: a cookie known before the login is never the one used after it (no fixation).
+    sessionCookie: options.cookie ? newSessionCookie({ userId, sessionId }) : undefined,
+  };
+}
+
+/** The session in Redis (only hashes of its secrets); the ids of older sessions it evicted (the per-account cap). */
+function createSession(
+  deps: AccountDeps,
+  user: UserRow,
+  secrets: SessionSecrets,
+  meta: RequestMeta,
+): Promise<string[]> {
+  return deps.sessions.create(
+    {
+      sid: secrets.sessionId,
+      userId: user.id,
+      createdAt: deps.now(),
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+    },
+    {
+      generation: 1,
+      tokenHash: hashRefreshToken(secrets.refreshToken),
+      familyHash: hashRefreshToken(secrets.family),
+    },
+    secrets.sessionCookie ? hashRefreshToken(secrets.sessionCookie) : undefined,
+  );
+}
+
+/**
+ * A disable or password change may have landed during the bcrypt time, and revoked the user's sessions before
+ * this one existed. The account is read again now that the session exists: either this read sees the change, or
+ * the change's revocation comes later and ends the session. A changed account ends the session and refuses the
+ * login, not counted as a failed guess (`openSession` gives the points back).
+ */
+async function accountUnchanged(
+  deps: AccountDeps,
+  user: UserRow,
+  sessionId: string,
+  meta: RequestMeta,
+): Promise<UserRow> {
+  const current = await deps.users.findById(user.id);
+  if (current && !current.disabled && current.credentialsVersion === user.credentialsVersion) return current;
+  await deps.sessions.revoke(user.id, sessionId);
+  deps.observe?.login?.('invalid_credentials');
+  await audit(deps, meta, {
+    type: 'login_failure',
+    userId: user.id,
+    username: user.username,
+    details: { reason: 'account_changed_during_login' },
+  });
+  throw invalidCredentials();
 }
 
 /** The response of login and refresh: a new access token for the session, and its refresh token. */
@@ -301,7 +403,7 @@ export async function bootstrapAdmin(
         'and BOOTSTRAP_ADMIN_PASSWORD (an admin can grant the role with PATCH /auth/admin/users/{id}).',
     );
   }
-  await deps.events.record({
+  await audit(deps, undefined, {
     type: 'admin_bootstrap',
     userId: result.user.id,
     username,

@@ -2,15 +2,21 @@
  * Admin use cases: list, find and update users, see and end their sessions, export and import accounts, stage a
  * signing key, read the audit trail. Every change is audited with the acting admin (`by`).
  */
-import { type ExportedAccount, type IMPORT_REFUSALS, type ImportAccount, ROLES } from '@authstack/contract';
-import type { AccountDeps, RequestMeta } from './accounts.ts';
+import {
+  type AuthEventType,
+  type ExportedAccount,
+  type IMPORT_REFUSALS,
+  type ImportAccount,
+  ROLES,
+} from '@authstack/contract';
+import type { AccountDeps } from './accounts.ts';
+import { audit } from './audit.ts';
 import { invalidCursor, lastAdmin, notAdmin, sessionNotFound, userNotFound } from './errors.ts';
+import type { RequestMeta } from './request-meta.ts';
+import { sessionSummary } from './sessions.ts';
 import { isValidUsername, normalizeUsername } from './usernames.ts';
 
 export { ROLES };
-
-const audit = (deps: AccountDeps, meta: RequestMeta, event: Parameters<AccountDeps['events']['record']>[0]) =>
-  deps.events.record({ ...event, ip: meta.ip, userAgent: meta.userAgent, requestId: meta.requestId });
 
 /**
  * Page cursors are opaque to clients: base64url of `<list>:<position>`. One the server did not issue (wrong
@@ -138,7 +144,7 @@ export async function rotateSigningKey(deps: AccountDeps, actor: { username: str
 export async function listEvents(
   deps: AccountDeps,
   filter: {
-    type?: string | undefined;
+    type?: AuthEventType | undefined;
     userId?: string | undefined;
     cursor?: string | undefined;
     limit: number;
@@ -165,22 +171,6 @@ export async function listEvents(
   return { events, next_cursor: rows.length > filter.limit && last ? cursorOf('events', last.id) : null };
 }
 
-const sessionView = (s: {
-  id: string;
-  createdAt: number;
-  lastUsedAt: number;
-  ip: string;
-  userAgent: string;
-  cookie: boolean;
-}) => ({
-  id: s.id,
-  created_at: new Date(s.createdAt).toISOString(),
-  last_used_at: new Date(s.lastUsedAt).toISOString(),
-  ip: s.ip,
-  user_agent: s.userAgent,
-  cookie: s.cookie,
-});
-
 async function existingUser(deps: AccountDeps, userId: string) {
   const user = await deps.users.findById(userId);
   if (!user) throw userNotFound();
@@ -193,7 +183,7 @@ export async function listUserSessions(deps: AccountDeps, userId: string) {
   const sessions = await deps.sessions.list(user.id);
   return {
     user: { id: user.id, username: user.username, roles: user.roles },
-    sessions: sessions.map(sessionView),
+    sessions: sessions.map(sessionSummary),
   };
 }
 

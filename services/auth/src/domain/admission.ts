@@ -5,14 +5,17 @@
  * most `workers = min(pool size, cores)` make progress at once. Work beyond that waits in the pool's queue, and
  * without a bound a flood makes every login wait for seconds. So each operation that will hash holds an
  * admission slot while its bcrypt work runs, and is admitted only while the work already admitted, plus its own,
- * can be served within the latency budget:
+ * can be served within the latency budget, one hash time of which is kept for the work around the hash (input,
+ * Redis, PostgreSQL, signing) and for hashes slowed by the rest of the process:
  *
- *     admitted in flight (this one included) x hash time / workers  <=  budget
- *     capacity = max(workers, floor(budget x workers / hash time))
+ *     (admitted in flight, this one included, + workers) x hash time / workers  <=  budget
+ *     capacity = max(workers, floor(budget x workers / hash time) - workers)
  *
  * The hash time is measured at start-up (one hash at BCRYPT_COST). BCRYPT_QUEUE_BUDGET_MS sets the budget; by
- * default it is the time to serve two full thread pools, 2 x pool size x hash time / workers (the capacity is
- * then 2 x pool size: the pool busy, and one pool's worth waiting).
+ * default it is the time to serve two full thread pools, 2 x pool size x hash time / workers, rounded up to whole
+ * seconds: the unit of the Retry-After a shed client is told to wait. Shed clients that honour it come back
+ * together; a budget shorter than that wait would leave the workers idle between the admitted work's end and
+ * their return (measured in docs/benchmarks.md, the "bursts" row).
  *
  * Fairness: one client address holds at most `maxPerClient` slots (default a quarter of the capacity, at least 1)
  * and one account at most `maxPerAccount` (default 2), so a flood from one address or at one account leaves the
@@ -30,7 +33,7 @@ export type ShedReason = 'budget' | 'client' | 'account';
 export interface AdmissionSettings {
   /** UV_THREADPOOL_SIZE (libuv's default 4 when unset). */
   poolSize: number;
-  /** BCRYPT_QUEUE_BUDGET_MS; undefined: derived (see the module comment). */
+  /** BCRYPT_QUEUE_BUDGET_MS; undefined: derived (two full pools, rounded up to whole seconds). */
   budgetMs: number | undefined;
   /** BCRYPT_MAX_PER_CLIENT; undefined: a quarter of the capacity, at least 1. */
   maxPerClient: number | undefined;
@@ -56,11 +59,8 @@ export interface AdmissionPlan {
 export function planAdmission(settings: AdmissionSettings, hashMs: number, cores: number): AdmissionPlan {
   const workers = Math.max(1, Math.min(settings.poolSize, cores));
   const perHash = Math.max(hashMs, 0.001);
-  const capacity =
-    settings.budgetMs === undefined
-      ? 2 * settings.poolSize
-      : Math.max(workers, Math.floor((settings.budgetMs * workers) / perHash));
-  const budgetMs = settings.budgetMs ?? (capacity * perHash) / workers;
+  const budgetMs = settings.budgetMs ?? Math.ceil((2 * settings.poolSize * perHash) / workers / 1000) * 1000;
+  const capacity = Math.max(workers, Math.floor((budgetMs * workers) / perHash) - workers);
   return {
     poolSize: settings.poolSize,
     workers,

@@ -3,9 +3,10 @@
  * cookie value (`tokens.ts`, only its SHA-256 stored). Use cases: check a cookie, exchange it for a short-lived
  * access token for the gateway to forward upstream (the "phantom token"), rotate it, and the CSRF rule.
  */
-import { HttpProblem } from '@authstack/http-problem';
-import type { AccountDeps, RequestMeta } from './accounts.ts';
+import type { AccountDeps } from './accounts.ts';
+import { audit } from './audit.ts';
 import { crossSiteRequest, invalidSession } from './errors.ts';
+import type { RequestMeta } from './request-meta.ts';
 import { hashRefreshToken, newSessionCookie, parseSessionCookie, signAccessToken } from './tokens.ts';
 
 export interface CookieSession {
@@ -23,13 +24,20 @@ export interface CookieSession {
  */
 export const ROTATION_GRACE_MS = 30_000;
 
-/** The live session a cookie value names (sliding its idle lifetime), else `invalid_session`. */
+/** `liveSession`, else `invalid_session`. */
 export async function useSessionCookie(deps: AccountDeps, value: string): Promise<CookieSession> {
+  const session = await liveSession(deps, value);
+  if (!session) throw invalidSession();
+  return session;
+}
+
+/** The live session a cookie value names (sliding its idle lifetime), or undefined. */
+async function liveSession(deps: AccountDeps, value: string): Promise<CookieSession | undefined> {
   const parts = parseSessionCookie(value);
-  if (!parts) throw invalidSession();
+  if (!parts) return undefined;
   const cookieHash = hashRefreshToken(value);
   const result = await deps.sessions.useCookie(parts.userId, parts.sessionId, cookieHash, deps.now());
-  if (result.outcome !== 'ok') throw invalidSession();
+  if (result.outcome !== 'ok') return undefined;
   return {
     userId: parts.userId,
     sid: parts.sessionId,
@@ -71,13 +79,10 @@ export async function exchangeSessionCookie(
   deps: AccountDeps,
   value: string,
 ): Promise<{ token: string; cached: boolean; newCookie?: string }> {
-  let session: CookieSession;
-  try {
-    session = await useSessionCookie(deps, value);
-  } catch (error) {
-    if (error instanceof HttpProblem && error.status === 401)
-      deps.observe?.cookieExchange?.('invalid_session');
-    throw error;
+  const session = await liveSession(deps, value);
+  if (!session) {
+    deps.observe?.cookieExchange?.('invalid_session');
+    throw invalidSession();
   }
   if (session.cachedToken) {
     deps.observe?.cookieExchange?.('cached');
@@ -138,13 +143,10 @@ export async function logoutSessionCookie(
     return;
   }
   if (await deps.sessions.revoke(session.userId, session.sid))
-    await deps.events.record({
+    await audit(deps, meta, {
       type: 'logout',
       userId: session.userId,
       details: { sid: session.sid, via: 'cookie' },
-      ip: meta.ip,
-      userAgent: meta.userAgent,
-      requestId: meta.requestId,
     });
 }
 

@@ -46,6 +46,27 @@ export const invalidCredentials = () =>
     detail: 'The username or password is incorrect.',
   });
 
+/**
+ * An abuse limit is reached (`limits.ts`: login, password change, registration): 429 with `Retry-After`. Its own
+ * class, so a use case tells a refusal by the limits from any other error without reading an HTTP status.
+ */
+export class TooManyAttempts extends HttpProblem {
+  readonly retryAfterSec: number;
+
+  constructor(retryAfterSec: number) {
+    super({
+      status: 429,
+      code: 'too_many_attempts',
+      title: 'Too many attempts',
+      detail: `Too many attempts; try again in ${retryAfterSec} seconds.`,
+      headers: { 'Retry-After': String(retryAfterSec) },
+      extra: { retry_after: retryAfterSec },
+    });
+    this.name = 'TooManyAttempts';
+    this.retryAfterSec = retryAfterSec;
+  }
+}
+
 /** RFC 6749 section 5.2: the refresh token is unknown, expired, revoked or reused. */
 export const invalidGrant = () =>
   new HttpProblem({
@@ -54,6 +75,10 @@ export const invalidGrant = () =>
     title: 'Invalid grant',
     detail: 'The refresh token is invalid, expired or revoked. Log in again.',
   });
+
+/** A valid token or cookie of an account that no longer exists or was disabled (read now, not from the token). */
+export const accountInactive = () =>
+  new HttpProblem({ status: 401, code: 'invalid_token', title: 'Account no longer active' });
 
 export const sessionNotFound = () =>
   new HttpProblem({ status: 404, code: 'session_not_found', title: 'Session not found' });

@@ -2,16 +2,17 @@
  * Use cases on sessions: refresh (rotation with reuse detection), logout, logout-all, listing and
  * revoking sessions, password change. Plain data in and out.
  */
-import { type AccountDeps, type IssuedTokens, issueTokens, type RequestMeta } from './accounts.ts';
+
+import type { SessionView } from '../store/sessions.ts';
+import { type AccountDeps, type IssuedTokens, issueTokens } from './accounts.ts';
+import { audit } from './audit.ts';
 import { invalidCredentials, invalidGrant, sessionNotFound, weakPassword } from './errors.ts';
 import { checkPasswordPolicy } from './passwords.ts';
+import type { RequestMeta } from './request-meta.ts';
 import { hashRefreshToken, newRefreshToken, parseRefreshToken } from './tokens.ts';
 
 /** Generations are a uint32 in the token; a session would need 4 billion refreshes to get there. */
 const MAX_GENERATION = 0xffff_ffff;
-
-const audit = (deps: AccountDeps, meta: RequestMeta, event: Parameters<AccountDeps['events']['record']>[0]) =>
-  deps.events.record({ ...event, ip: meta.ip, userAgent: meta.userAgent, requestId: meta.requestId });
 
 /**
  * Swap a refresh token for a new pair. The session is looked up and the user read first (so a database outage
@@ -86,32 +87,34 @@ export async function logoutAll(deps: AccountDeps, userId: string, meta: Request
   return revoked;
 }
 
+/** A live session as the API shows it (the owner's list and the admin's). */
 export interface SessionSummary {
   id: string;
   created_at: string;
   last_used_at: string;
   ip: string;
   user_agent: string;
-  current: boolean;
   /** Opened with a session cookie (it also has a refresh token). */
   cookie: boolean;
 }
 
+export const sessionSummary = (s: SessionView): SessionSummary => ({
+  id: s.id,
+  created_at: new Date(s.createdAt).toISOString(),
+  last_used_at: new Date(s.lastUsedAt).toISOString(),
+  ip: s.ip,
+  user_agent: s.userAgent,
+  cookie: s.cookie,
+});
+
+/** The caller's live sessions, the one the call came in marked `current`. */
 export async function listSessions(
   deps: AccountDeps,
   userId: string,
   currentSid: string,
-): Promise<SessionSummary[]> {
+): Promise<(SessionSummary & { current: boolean })[]> {
   const sessions = await deps.sessions.list(userId);
-  return sessions.map((s) => ({
-    id: s.id,
-    created_at: new Date(s.createdAt).toISOString(),
-    last_used_at: new Date(s.lastUsedAt).toISOString(),
-    ip: s.ip,
-    user_agent: s.userAgent,
-    current: s.id === currentSid,
-    cookie: s.cookie,
-  }));
+  return sessions.map((s) => ({ ...sessionSummary(s), current: s.id === currentSid }));
 }
 
 /** Revoke one of the caller's own sessions; someone else's id is indistinguishable from an unknown one (404). */

@@ -6,19 +6,11 @@ import {
   RefreshRequest,
   SessionIdParam,
 } from '@authstack/contract';
-import { HttpProblem } from '@authstack/http-problem';
-import { requestId } from '@authstack/telemetry';
 import { type AccessTokenClaims, VerifyError } from '@authstack/verifier';
 import { type Request, type RequestHandler, type Response, Router } from 'express';
-import {
-  type AccountDeps,
-  type IssuedTokens,
-  login,
-  publicUser,
-  type RequestMeta,
-  register,
-} from '../domain/accounts.ts';
+import { type AccountDeps, currentAccount, type IssuedTokens, login, register } from '../domain/accounts.ts';
 import { type CookieSession, logoutSessionCookie, rotateSessionCookie } from '../domain/cookie-sessions.ts';
+import { sessionNotFound } from '../domain/errors.ts';
 import {
   changePassword,
   listSessions,
@@ -28,8 +20,8 @@ import {
   revokeOwnSession,
 } from '../domain/sessions.ts';
 import { parseSessionCookie } from '../domain/tokens.ts';
-import { clientAddress } from './client-address.ts';
 import { checkSameSiteRequest, clearSessionCookie, readSessionCookie, setSessionCookie } from './cookies.ts';
+import { requestMeta } from './request-meta.ts';
 import { parse } from './validation.ts';
 
 const credentials = Credentials;
@@ -38,10 +30,6 @@ const passwordBody = PasswordChangeRequest;
 const sessionId = SessionIdParam.shape.id;
 
 const CREDENTIALS_HINT = 'Send a JSON object with string fields "username" and "password".';
-
-export function requestMeta(req: Request): RequestMeta {
-  return { ip: clientAddress(req), userAgent: req.get('user-agent') ?? '', requestId: requestId(req) };
-}
 
 const claimsOf = (res: Response) => res.locals.auth as AccessTokenClaims;
 
@@ -145,16 +133,8 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards, cookies: 
 
   router.get('/me', bearer.sessionOrCookie, async (_req, res) => {
     const claims = claimsOf(res);
-    const user = await deps.users.findById(claims.sub);
-    if (!user || user.disabled) {
-      throw new HttpProblem({ status: 401, code: 'invalid_token', title: 'Account no longer active' });
-    }
-    res.set('Cache-Control', 'no-store').json({
-      ...publicUser(user),
-      created_at: user.createdAt.toISOString(),
-      last_login_at: user.lastLoginAt?.toISOString() ?? null,
-      session_id: claims.sid,
-    });
+    const account = await currentAccount(deps, { userId: claims.sub, sid: claims.sid });
+    res.set('Cache-Control', 'no-store').json(account);
   });
 
   router.get('/sessions', bearer.sessionOrCookie, async (_req, res) => {
@@ -164,8 +144,7 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards, cookies: 
 
   router.delete('/sessions/:id', bearer.sessionOrCookie, async (req, res) => {
     const id = sessionId.safeParse(req.params.id);
-    if (!id.success)
-      throw new HttpProblem({ status: 404, code: 'session_not_found', title: 'Session not found' });
+    if (!id.success) throw sessionNotFound();
     await revokeOwnSession(deps, claimsOf(res).sub, id.data, requestMeta(req));
     res.json({ status: 'success', message: 'Session revoked' });
   });

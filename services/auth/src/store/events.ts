@@ -1,10 +1,15 @@
 /** SQL for the audit trail. Events never carry passwords or tokens. */
-import type { AuthEventType } from '@authstack/contract';
+import { type AuthEventType, EVENT_TYPES } from '@authstack/contract';
 import type { Db } from './db.ts';
 import { withDb } from './db.ts';
 
-/** The event types: one list, in the contract (`EVENT_TYPES`), for the API's filter and this store. */
+/**
+ * The event types: one list, the contract's `EVENT_TYPES`, that this store writes and filters by and the admin
+ * API's `type` filter accepts (`EventsQuery`). A type not in it is a programming error: refused before any SQL.
+ */
 export type { AuthEventType };
+export const isEventType = (type: string): type is AuthEventType =>
+  (EVENT_TYPES as readonly string[]).includes(type);
 
 export interface AuthEvent {
   type: AuthEventType;
@@ -19,7 +24,7 @@ export interface AuthEvent {
 export interface StoredEvent {
   id: string;
   occurredAt: Date;
-  type: string;
+  type: AuthEventType;
   userId: string | null;
   username: string | null;
   ip: string | null;
@@ -32,7 +37,7 @@ export function createEventStore(db: Db) {
   return {
     /** Newest first; `before` is the last id of the previous page. */
     list(filter: {
-      type?: string | undefined;
+      type?: AuthEventType | undefined;
       userId?: string | undefined;
       before?: string | undefined;
       limit: number;
@@ -51,7 +56,8 @@ export function createEventStore(db: Db) {
       });
     },
 
-    record(event: AuthEvent): Promise<void> {
+    async record(event: AuthEvent): Promise<void> {
+      if (!isEventType(event.type)) throw new TypeError(`unknown audit event type: ${String(event.type)}`);
       return withDb(async () => {
         await db.query(
           `INSERT INTO auth_events (type, user_id, username, ip, user_agent, request_id, details)
