@@ -10,8 +10,10 @@ import { z } from 'zod';
 export const REDIS_FILE_VARIABLES = ['REDIS_URL', 'REDIS_SENTINEL_PASSWORD'] as const;
 
 const MAX_SENTINELS = 16;
-const HOST =
-  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
+// A name (labels of letters, digits, '-' and '_': compose service names may hold '_'), an IPv4 address, or an IPv6
+// address in brackets.
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?';
+const HOST = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9A-Fa-f:.]+\\])$`);
 
 /** `host:port,host:port,...` (an IPv6 address in brackets) to addresses; undefined when malformed. */
 export function parseSentinels(value: string): { host: string; port: number }[] | undefined {

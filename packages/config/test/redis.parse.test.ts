@@ -32,7 +32,7 @@ describe('Redis settings', () => {
     assert.deepEqual(
       load({
         REDIS_URL: 'redis://default:pw@ignored:6379/0',
-        REDIS_SENTINELS: 'sentinel-1:26379, sentinel-2:26379,[fd00::3]:26380,10.0.0.4:1',
+        REDIS_SENTINELS: 'sentinel-1:26379, redis_sentinel_2:26379,[fd00::3]:26380,10.0.0.4:1',
         REDIS_SENTINEL_MASTER: 'authstack',
         REDIS_SENTINEL_USERNAME: 'app',
         REDIS_SENTINEL_PASSWORD: 'secret',
@@ -42,7 +42,7 @@ describe('Redis settings', () => {
         sentinel: {
           sentinels: [
             { host: 'sentinel-1', port: 26379 },
-            { host: 'sentinel-2', port: 26379 },
+            { host: 'redis_sentinel_2', port: 26379 },
             { host: 'fd00::3', port: 26380 },
             { host: '10.0.0.4', port: 1 },
           ],
