@@ -66,7 +66,8 @@ docker compose --profile observability down --remove-orphans >/dev/null || die "
   # The drill is about Redis: cheap hashes and raised login limits keep its request loop from queueing on bcrypt or
   # meeting the limits meant for humans (its failures are then the failover's).
   export BCRYPT_COST=4 BCRYPT_MAX_PER_CLIENT=64 BCRYPT_QUEUE_BUDGET_MS=10000 REGISTER_MAX_PER_IP_PER_HOUR=1000 \
-    LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR=1000 GATEWAY_LOGIN_RATE=100r/s GATEWAY_LOGIN_BURST=200
+    LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR=1000 GATEWAY_LOGIN_RATE=100r/s GATEWAY_LOGIN_BURST=200 \
+    GATEWAY_REGISTER_RATE=100r/s GATEWAY_REGISTER_BURST=200
   docker compose up -d --wait || exit 1
   node --import tsx --test --test-reporter=spec --test-timeout=300000 infra/container-test/redis-failover.drill.test.ts
 ) || die "the ha profile's failover drill"

@@ -59,9 +59,14 @@ async function containerAt(address: string): Promise<{ id: string; service: stri
   return { id: id!, service: service! };
 }
 
+/** A new account (set-up, before the kill): a 429 from the gateway's per-address rate is waited out. */
 async function register(stem: string): Promise<string> {
   const username = `${stem}${process.pid}x${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  const reply = await api('POST', '/auth/register', { username, password: PASSWORD });
+  let reply = await api('POST', '/auth/register', { username, password: PASSWORD });
+  for (let attempt = 0; reply.status === 429 && attempt < 20; attempt++) {
+    await pause(500);
+    reply = await api('POST', '/auth/register', { username, password: PASSWORD });
+  }
   assert.equal(reply.status, 201, JSON.stringify(reply.body));
   return username;
 }
