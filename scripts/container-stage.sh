@@ -63,7 +63,7 @@ say "3c. the ha profile (Redis with Sentinel) and the failover drill"
 docker compose --profile observability down --remove-orphans >/dev/null || die "down before the ha profile"
 (
   export COMPOSE_FILE=docker-compose.yml:docker-compose.ha.yml
-  # The drill is about Redis: cheap hashes and raised login limits keep its request loop from queueing on bcrypt or
+  # The drill is about Redis: cheap hashes and raised login and register limits keep its loop from queueing on bcrypt or
   # meeting the limits meant for humans (its failures are then the failover's).
   export BCRYPT_COST=4 BCRYPT_MAX_PER_CLIENT=64 BCRYPT_QUEUE_BUDGET_MS=10000 REGISTER_MAX_PER_IP_PER_HOUR=1000 \
     LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR=1000 GATEWAY_LOGIN_RATE=100r/s GATEWAY_LOGIN_BURST=200 \
