@@ -29,8 +29,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@authstack/testing';
 import autocannon from 'autocannon';
 import bcrypt from 'bcrypt';
 import { loadConfig } from '../services/auth/src/config.ts';
@@ -356,15 +356,6 @@ function gatedBcrypt() {
       for (const r of resolve) r();
     },
   };
-}
-
-/** A free TCP port on 127.0.0.1 (for a child process's PORT). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 interface ChildAuth {
