@@ -25,6 +25,8 @@ describe('Redis settings', () => {
     assert.deepEqual(load({ REDIS_URL: 'redis://r:6379/2' }), {
       url: 'redis://r:6379/2',
       sentinel: undefined,
+      clusterNodes: undefined,
+      natMap: undefined,
     });
   });
 
@@ -39,6 +41,8 @@ describe('Redis settings', () => {
       }),
       {
         url: 'redis://default:pw@ignored:6379/0',
+        clusterNodes: undefined,
+        natMap: undefined,
         sentinel: {
           sentinels: [
             { host: 'sentinel-1', port: 26379 },
@@ -90,6 +94,41 @@ describe('Redis settings', () => {
       { REDIS_URL: 'rediss://r:6380/0', REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_MASTER: 'm' },
       'REDIS_URL',
       /not supported/,
+    );
+  });
+
+  it('when cluster nodes and a NAT map are set, then the target lists them and no Sentinel', () => {
+    const target = load({
+      REDIS_URL: 'redis://:pw@ignored:6379/0',
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7000',
+      REDIS_CLUSTER_NAT_MAP: '10.0.0.1:7000=127.0.0.1:17000',
+    });
+    assert.deepEqual(target.clusterNodes, [
+      { host: '10.0.0.1', port: 7000 },
+      { host: '10.0.0.2', port: 7000 },
+    ]);
+    assert.deepEqual(target.natMap, { '10.0.0.1:7000': { host: '127.0.0.1', port: 17000 } });
+    assert.equal(target.sentinel, undefined);
+  });
+
+  it('when both Sentinels and cluster nodes are set, then start-up stops naming REDIS_CLUSTER_NODES', () => {
+    refused(
+      {
+        REDIS_URL: 'redis://r:6379/0',
+        REDIS_SENTINELS: 's1:26379',
+        REDIS_SENTINEL_MASTER: 'authstack',
+        REDIS_CLUSTER_NODES: 'n1:7000',
+      },
+      'REDIS_CLUSTER_NODES',
+      /exclude each other/,
+    );
+  });
+
+  it('when a NAT map is set without cluster nodes, then start-up stops naming REDIS_CLUSTER_NAT_MAP', () => {
+    refused(
+      { REDIS_URL: 'redis://r:6379/0', REDIS_CLUSTER_NAT_MAP: '10.0.0.1:7000=127.0.0.1:17000' },
+      'REDIS_CLUSTER_NAT_MAP',
+      /REDIS_CLUSTER_NODES/,
     );
   });
 });

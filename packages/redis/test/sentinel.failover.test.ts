@@ -8,7 +8,6 @@ import { after, before, describe, it } from 'node:test';
 import { HttpProblem } from '@authstack/http-problem';
 import { eventually } from '@authstack/testing';
 import { type RedisGroup, startRedisGroup } from '@authstack/testing/redis-group';
-import type { Redis } from 'ioredis';
 import { createRedis, type RedisClient, ReplicaAckError, replicaWait } from '../src/index.ts';
 
 describe('Redis through Sentinel', () => {
