@@ -12,7 +12,12 @@ const base = { KEY_ENCRYPTION_KEY: newKek(), PASSWORD_PEPPER: newKek() };
 describe('auth Redis settings', () => {
   it('when nothing is set, then one Redis URL and no waiting for replicas', () => {
     const config = loadConfig(base);
-    assert.deepEqual(config.redis, { url: 'redis://127.0.0.1:6379/0', sentinel: undefined });
+    assert.deepEqual(config.redis, {
+      url: 'redis://127.0.0.1:6379/0',
+      sentinel: undefined,
+      clusterNodes: undefined,
+      natMap: undefined,
+    });
     assert.deepEqual(config.redisWait, { replicas: 0, timeoutMs: 500 });
   });
 
@@ -42,6 +47,16 @@ describe('auth Redis settings', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('when WAIT for replicas is asked of a Redis Cluster, then start-up stops naming REDIS_WAIT_REPLICAS', () => {
+    assert.throws(
+      () => loadConfig({ ...base, REDIS_CLUSTER_NODES: 'n1:7000', REDIS_WAIT_REPLICAS: '1' }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.variable === 'REDIS_WAIT_REPLICAS' &&
+        /Cluster/.test(error.message),
+    );
   });
 
   for (const [variable, value] of [

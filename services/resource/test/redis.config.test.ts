@@ -12,6 +12,8 @@ describe('resource Redis settings', () => {
     });
     assert.deepEqual(redis, {
       url: 'redis://default:pw@redis:6379/1',
+      clusterNodes: undefined,
+      natMap: undefined,
       sentinel: {
         sentinels: [{ host: 's1', port: 26379 }],
         master: 'authstack',
