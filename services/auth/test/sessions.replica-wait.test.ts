@@ -26,7 +26,8 @@ describe('sessions acknowledged by a replica (REDIS_WAIT_REPLICAS)', () => {
   let base: ReturnType<typeof testEnv>; // one key-encryption key for the database's signing keys
   before(async () => {
     db = await migratedDatabase();
-    base = testEnv(db);
+    // A single Redis and Sentinel groups of this file's own, also under `make test-cluster` (WAIT is not for a Cluster).
+    base = { ...testEnv(db), REDIS_CLUSTER_NODES: undefined };
     group = await startRedisGroup({ replicas: 1, sentinels: 1 });
   });
   after(async () => {
