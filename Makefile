@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test test-cluster lint typecheck unit env dev dev-down migrate rotate-key format certs up down logs scenarios bench docker-setup ci-images test-containers audit images dockerfiles outdated seed unseed load observe api-docs k8s-check k8s-render
+.PHONY: help install test test-cluster lint typecheck unit env dev dev-down migrate rotate-key format certs up up-ha down logs scenarios bench docker-setup ci-images test-containers audit images dockerfiles outdated seed unseed load observe api-docs k8s-check k8s-render
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -107,7 +107,17 @@ up: ## the container stack: env and certs when missing, build, start, wait, then
 	$(COMPOSE) $(if $(OBSERVING),--profile observability) up -d --wait
 	$(COMPOSE) run --rm client scenarios
 
-down: ## stop the container stack and remove its containers (volumes are kept; add -v by hand to drop them)
+COMPOSE_HA := $(COMPOSE) -f docker-compose.yml -f docker-compose.ha.yml
+
+up-ha: ## the container stack with Redis Sentinel (primary, two replicas, three Sentinels; docker-compose.ha.yml), then the scenarios
+	@docker info >/dev/null 2>&1 || { echo "make up-ha: no Docker engine answers" >&2; exit 1; }
+	@bash scripts/make-env.sh
+	@bash infra/certs/make-certs.sh
+	$(COMPOSE) --profile tools build
+	$(COMPOSE_HA) up -d --wait
+	$(COMPOSE_HA) run --rm client scenarios
+
+down: ## stop the container stack (also the ha profile's) and remove its containers (volumes are kept; add -v by hand to drop them)
 	$(COMPOSE) --profile tools --profile load --profile observability down --remove-orphans
 
 api-docs: ## rewrite docs/api.md's endpoint tables from the OpenAPI documents (a test checks they are current)

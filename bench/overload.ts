@@ -29,8 +29,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@authstack/testing';
 import autocannon from 'autocannon';
 import bcrypt from 'bcrypt';
 import { loadConfig } from '../services/auth/src/config.ts';
@@ -319,6 +319,15 @@ async function politeClients(options: {
   return { ok, timeToLogin, ...counts };
 }
 
+/** Poll `done` every 10 ms; after 30 s stop the run with what it was waiting for. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`bench: gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** bcrypt whose operations wait while the gate is closed (row c holds the queue full with it). */
 function gatedBcrypt() {
   let closed = false;
@@ -347,15 +356,6 @@ function gatedBcrypt() {
       for (const r of resolve) r();
     },
   };
-}
-
-/** A free TCP port on 127.0.0.1 (for a child process's PORT). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 interface ChildAuth {
@@ -652,8 +652,12 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
       () => JSON.stringify({ username: blocked, password: PASSWORD }),
       '10.3.0.2',
     );
+    // The 429 row's last requests may still hold slots (an over-the-limit login holds one for its Redis round trip):
+    // a holder shed by them would leave the queue short of full, and the row waiting for it.
+    const admission = refusing.service.accounts.admission;
+    await until(() => admission.inFlight() === 0, 'the 429 row to finish');
     gate.close();
-    const capacity = refusing.service.accounts.admission.plan.capacity;
+    const capacity = admission.plan.capacity;
     const held = Array.from({ length: capacity }, (_, n) =>
       fetch(`${refusing.url}/auth/login`, {
         method: 'POST',
@@ -661,7 +665,7 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
         body: JSON.stringify({ username: `holder${n}`, password: PASSWORD }),
       }).then((res) => res.arrayBuffer()),
     );
-    while (gate.waiting() < capacity) await new Promise((resolve) => setTimeout(resolve, 10));
+    await until(() => gate.waiting() >= capacity, `${capacity} logins to hold the queue full`);
     try {
       await refusal('shed (503 overloaded)', 503, (n) =>
         JSON.stringify({ username: `ovshed${n % 64}`, password: PASSWORD }),

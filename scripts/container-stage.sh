@@ -7,7 +7,8 @@
 #   3. a plain `docker compose up -d --wait`;
 #   4. the drills (infra/container-test): secrets, isolation, Redis auth, database role, ports, seed paths, image
 #      contents, scaling and failover, Redis and PostgreSQL restarts, auth down; then the observability profile
-#      (Prometheus finds every replica, promtool check config);
+#      (Prometheus finds every replica, promtool check config); then the ha profile (docker-compose.ha.yml, Redis
+#      with Sentinel) and its failover drill: the primary killed under a request loop, figures printed;
 #   5. the testcontainers path: the auth suite with no DATABASE_URL / REDIS_URL;
 #   6. `make down`, and no container of the project left running.
 # It uses a project name and ports of its own, so a stack a developer has up is left alone, and removes its
@@ -21,6 +22,7 @@ die() { echo "container-stage: FAILED: $*" >&2; exit 1; }
 export COMPOSE_PROJECT_NAME="${STAGE_PROJECT:-authstack-ci}"
 export GATEWAY_HTTPS_PORT="${STAGE_HTTPS_PORT:-18443}" GATEWAY_HTTP_PORT="${STAGE_HTTP_PORT:-18080}"
 export BACKEND_SUBNET="${STAGE_BACKEND_SUBNET:-172.30.250.0/24}" GATEWAY_BACKEND_IP="${STAGE_GATEWAY_IP:-172.30.250.10}"
+export BACKEND_IP_RANGE="${STAGE_BACKEND_IP_RANGE:-172.30.250.128/25}"
 export PROMETHEUS_PORT="${STAGE_PROMETHEUS_PORT:-19090}" GRAFANA_PORT="${STAGE_GRAFANA_PORT:-13000}" JAEGER_PORT="${STAGE_JAEGER_PORT:-16687}"
 # Builds behind a TLS-intercepting proxy (as on CI's machines) need the system's CA bundle for npm ci.
 if [ -z "${BUILD_CA_FILE:-}" ] && [ -s /etc/ssl/certs/ca-certificates.crt ]; then
@@ -29,6 +31,8 @@ fi
 
 cleanup() {
   docker compose --profile tools --profile load --profile observability down -v --remove-orphans >/dev/null 2>&1 || true
+  # the ha profile's volumes are declared in its own file
+  COMPOSE_FILE=docker-compose.yml:docker-compose.ha.yml docker compose down -v --remove-orphans >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -54,6 +58,19 @@ say "3b. the observability profile: Prometheus and the nginx exporter (Grafana a
 docker compose --profile observability up -d --wait prometheus nginx-exporter || die "the observability profile"
 node --import tsx --test --test-reporter=spec --test-timeout=300000 infra/container-test/observability.profile.test.ts \
   || die "the observability profile's checks"
+
+say "3c. the ha profile (Redis with Sentinel) and the failover drill"
+docker compose --profile observability down --remove-orphans >/dev/null || die "down before the ha profile"
+(
+  export COMPOSE_FILE=docker-compose.yml:docker-compose.ha.yml
+  # The drill is about Redis: cheap hashes and raised login and register limits keep its loop from queueing on bcrypt or
+  # meeting the limits meant for humans (its failures are then the failover's).
+  export BCRYPT_COST=4 BCRYPT_MAX_PER_CLIENT=64 BCRYPT_QUEUE_BUDGET_MS=10000 REGISTER_MAX_PER_IP_PER_HOUR=1000 \
+    LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR=1000 GATEWAY_LOGIN_RATE=100r/s GATEWAY_LOGIN_BURST=200 \
+    GATEWAY_REGISTER_RATE=100r/s GATEWAY_REGISTER_BURST=200
+  docker compose up -d --wait || exit 1
+  node --import tsx --test --test-reporter=spec --test-timeout=300000 infra/container-test/redis-failover.drill.test.ts
+) || die "the ha profile's failover drill"
 
 say "4. the testcontainers path: the auth suite without DATABASE_URL and REDIS_URL"
 (

@@ -35,6 +35,15 @@ put database_owner_url "postgres://authstack:$(get postgres_password)@postgres:5
 put database_url "postgres://authstack_app:$(get db_app_password)@postgres:5432/authstack"
 put redis_url "redis://default:$(get redis_password)@redis:6379/0"
 put redis_users.acl "user default on >$(get redis_password) ~* &* +@all"
+# The ha profile (docker-compose.ha.yml): replicas log in to the primary as `replication`, Sentinels to every data node
+# as `sentinel` (the commands they need, after the Redis Sentinel documentation), clients to the Sentinels with theirs.
+put redis_replication_password "$(random_hex 24)"
+put redis_sentinel_node_password "$(random_hex 24)"
+put redis_sentinel_password "$(random_hex 24)"
+put redis_ha_users.acl "$(printf '%s\n' \
+  "user default on >$(get redis_password) ~* &* +@all" \
+  "user replication on >$(get redis_replication_password) -@all +psync +replconf +ping" \
+  "user sentinel on >$(get redis_sentinel_node_password) allchannels -@all +multi +slaveof +ping +exec +subscribe +config|rewrite +role +publish +info +client|setname +client|kill +script|kill")"
 
 if [ -f .env ]; then
   # An .env from an older version: point each secret it lacks at its file; every value it has is kept.

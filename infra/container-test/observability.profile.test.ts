@@ -12,27 +12,15 @@ import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { containers } from './stack.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PROJECT = process.env.COMPOSE_PROJECT_NAME ?? 'authstack';
 const PROMETHEUS = `http://127.0.0.1:${process.env.PROMETHEUS_PORT ?? 9090}`;
 const run = promisify(execFile);
 
 const compose = async (...args: string[]) =>
   (await run('docker', ['compose', '--profile', 'observability', ...args], { cwd: ROOT })).stdout;
-const replicas = async (service: string) =>
-  (
-    await run('docker', [
-      'ps',
-      '-q',
-      '--filter',
-      `label=com.docker.compose.project=${PROJECT}`,
-      '--filter',
-      `label=com.docker.compose.service=${service}`,
-    ])
-  ).stdout
-    .split('\n')
-    .filter(Boolean).length;
+const replicas = async (service: string) => (await containers(service)).length;
 
 interface Sample {
   metric: Record<string, string>;

@@ -7,78 +7,22 @@
  * Environment (set by the stage script): COMPOSE_PROJECT_NAME, GATEWAY_HTTPS_PORT (published on 127.0.0.1).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { Agent, request } from 'undici';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PROJECT = process.env.COMPOSE_PROJECT_NAME ?? 'authstack';
-const HTTPS_PORT = Number(process.env.GATEWAY_HTTPS_PORT ?? 8443);
-const BASE = `https://localhost:${HTTPS_PORT}`;
-const run = promisify(execFile);
-const dispatcher = new Agent({ connect: { ca: readFileSync(join(ROOT, 'certs/ca.crt')) } });
-
-/** `docker compose ...` in the repository, with this project's name. */
-async function compose(...args: string[]): Promise<string> {
-  const { stdout } = await run('docker', ['compose', ...args], {
-    cwd: ROOT,
-    env: process.env,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return stdout;
-}
-const docker = async (...args: string[]) =>
-  (await run('docker', args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
-
-/** The running containers of one service, by name. */
-async function containers(service: string): Promise<string[]> {
-  const out = await docker(
-    'ps',
-    '-q',
-    '--filter',
-    `label=com.docker.compose.project=${PROJECT}`,
-    '--filter',
-    `label=com.docker.compose.service=${service}`,
-  );
-  return out.split('\n').filter(Boolean);
-}
-
-/** Runs a small script with the node of a service's container (the services' images have no curl). */
-async function nodeIn(container: string, script: string): Promise<string> {
-  return docker('exec', container, 'node', '-e', script);
-}
-
-interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-}
-async function api(method: string, path: string, body?: unknown, token?: string): Promise<Reply> {
-  const res = await request(`${BASE}${path}`, {
-    method: method as 'GET',
-    dispatcher,
-    headers: {
-      ...(body ? { 'content-type': 'application/json' } : {}),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, body: text.startsWith('{') ? JSON.parse(text) : { text } };
-}
-
-/** Polls until `check` passes (returns true) or the deadline: containers change state on their own time. */
-async function eventually(what: string, check: () => Promise<boolean>, seconds = 60): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) assert.fail(`not within ${seconds} s: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
+import { request } from 'undici';
+import {
+  api,
+  BASE,
+  compose,
+  containers,
+  dispatcher,
+  docker,
+  eventually,
+  nodeIn,
+  PROJECT,
+  ROOT,
+} from './stack.ts';
 
 let counter = 0;
 const newUser = () => `drill${process.pid}x${(counter++).toString(36)}`;

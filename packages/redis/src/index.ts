@@ -5,8 +5,9 @@
  * logged at error and answers a generic 500.
  */
 import { serviceUnavailable } from '@authstack/http-problem';
-import { type Cluster, Redis } from 'ioredis';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import { type ClusterNode, createRedisCluster } from './cluster.ts';
+import { type SentinelSettings, sentinelOptions } from './sentinel.ts';
 
 export {
   type ClusterNode,
@@ -16,29 +17,39 @@ export {
   parseClusterNodes,
   primaries,
 } from './cluster.ts';
+export { type Acknowledged, ReplicaAckError, type ReplicaWaitSettings, replicaWait } from './replicas.ts';
+export { type SentinelAddress, type SentinelSettings, sentinelOptions } from './sentinel.ts';
 
-/** A single Redis or a Redis Cluster: the services use only what both do the same way. */
+/** A single Redis (direct or through Sentinel) or a Redis Cluster: the services use only what both do the same way. */
 export type RedisClient = Redis | Cluster;
 
 /**
- * Where Redis is beyond `REDIS_URL`: with `clusterNodes` (`REDIS_CLUSTER_NODES`), a Redis Cluster, its nodes'
- * announced addresses mapped by `natMap` (`REDIS_CLUSTER_NAT_MAP`).
+ * Where a service finds Redis: `url` (`REDIS_URL`) alone, a single Redis; with `sentinel` (`REDIS_SENTINELS`), the
+ * primary the Sentinels name, the URL giving only the data nodes' credentials and database; with `clusterNodes`
+ * (`REDIS_CLUSTER_NODES`), a Redis Cluster, its nodes' announced addresses mapped by `natMap`
+ * (`REDIS_CLUSTER_NAT_MAP`). Sentinel and Cluster exclude each other (`@authstack/config` refuses both).
  */
-export interface RedisTopology {
+export interface RedisTarget {
+  url: string;
+  sentinel?: SentinelSettings | undefined;
   clusterNodes?: readonly ClusterNode[] | undefined;
   natMap?: Record<string, ClusterNode> | undefined;
 }
 
-export function createRedis(url: string, topology: RedisTopology = {}): RedisClient {
-  if (topology.clusterNodes?.length) return createRedisCluster(url, topology.clusterNodes, topology.natMap);
-  const redis = new Redis(url, {
+export function createRedis(target: string | RedisTarget): RedisClient {
+  const { url, sentinel, clusterNodes, natMap } = typeof target === 'string' ? { url: target } : target;
+  if (clusterNodes?.length) return createRedisCluster(url, clusterNodes, natMap);
+  const options: RedisOptions = {
     lazyConnect: true,
     // Fail fast while disconnected instead of queueing: a login must not hang, it must answer 503.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-  });
+  };
+  const redis = sentinel
+    ? new Redis({ ...options, ...sentinelOptions(url, sentinel) })
+    : new Redis(url, options);
   redis.on('error', () => {}); // reconnection is automatic; readiness reports the state
   return redis;
 }

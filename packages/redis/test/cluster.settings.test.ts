@@ -35,7 +35,7 @@ describe('Redis Cluster settings', () => {
 
   it('when cluster nodes are given, then the factory makes a Cluster, else a Redis; a database other than 0 is refused', () => {
     const nodes = [{ host: '127.0.0.1', port: 1 }];
-    const cluster = createRedis('redis://:secret@127.0.0.1:6379/0', { clusterNodes: nodes });
+    const cluster = createRedis({ url: 'redis://:secret@127.0.0.1:6379/0', clusterNodes: nodes });
     const single = createRedis('redis://127.0.0.1:6379/0');
     try {
       assert.ok(cluster instanceof Cluster);
@@ -44,7 +44,10 @@ describe('Redis Cluster settings', () => {
       cluster.disconnect();
       single.disconnect();
     }
-    assert.throws(() => createRedis('redis://127.0.0.1:6379/3', { clusterNodes: nodes }), /only database 0/);
+    assert.throws(
+      () => createRedis({ url: 'redis://127.0.0.1:6379/3', clusterNodes: nodes }),
+      /only database 0/,
+    );
   });
 
   it('when a value is made a hash tag, then braces and % are encoded so the tag is exactly the value', () => {

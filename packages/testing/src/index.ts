@@ -79,7 +79,7 @@ export function redisEnv(): { REDIS_URL: string; REDIS_CLUSTER_NODES: string | u
 export async function connectTestRedis(): Promise<RedisClient> {
   const { REDIS_URL, REDIS_CLUSTER_NODES } = redisEnv();
   const clusterNodes = REDIS_CLUSTER_NODES ? parseClusterNodes(REDIS_CLUSTER_NODES) : undefined;
-  const redis = createRedis(REDIS_URL, { clusterNodes });
+  const redis = createRedis({ url: REDIS_URL, clusterNodes });
   await redis.connect();
   return redis;
 }
@@ -285,6 +285,15 @@ export async function createTcpProxy(target: { host: string; port: number }): Pr
     },
     close: stopServer,
   };
+}
+
+/** A free TCP port on 127.0.0.1 (for a server a test starts). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /**

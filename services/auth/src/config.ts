@@ -5,13 +5,17 @@
  */
 import {
   ConfigError,
+  checkRedis,
   type Env,
   parseEnvironment,
+  REDIS_FILE_VARIABLES,
+  redisFields,
+  redisTarget,
   resolveFileVariables,
   type TrustProxy,
   trustProxySchema,
 } from '@authstack/config';
-import { type ClusterNode, clusterNatMapSchema, clusterNodesSchema } from '@authstack/redis';
+import type { RedisTarget, ReplicaWaitSettings } from '@authstack/redis';
 import { z } from 'zod';
 import type { AdmissionSettings } from './domain/admission.ts';
 import type { LimitSettings } from './limits.ts';
@@ -21,7 +25,7 @@ export { ConfigError, resolveFileVariables };
 /** Variables that may be given as `<NAME>_FILE` instead (the file's content, trailing newline removed). */
 export const FILE_VARIABLES = [
   'DATABASE_URL',
-  'REDIS_URL',
+  ...REDIS_FILE_VARIABLES,
   'KEY_ENCRYPTION_KEY',
   'PASSWORD_PEPPER',
   'BOOTSTRAP_ADMIN_PASSWORD',
@@ -55,9 +59,10 @@ const schema = z
       .url({ protocol: /^postgres(ql)?$/ })
       .default('postgres://postgres@127.0.0.1:5432/authstack'),
     DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
-    REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379/0'),
-    REDIS_CLUSTER_NODES: clusterNodesSchema,
-    REDIS_CLUSTER_NAT_MAP: clusterNatMapSchema,
+    ...redisFields,
+    // Replicas that must acknowledge a session's creation, rotation or revocation before it is reported (0: none).
+    REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(5).default(0),
+    REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(500),
     REDIS_KEY_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_-]{1,64}$/)
@@ -108,6 +113,15 @@ const schema = z
     SHUTDOWN_TIMEOUT: seconds(1, 120, 10),
   })
   .superRefine((env, ctx) => {
+    checkRedis(env, ctx);
+    if (env.REDIS_WAIT_REPLICAS > 0 && env.REDIS_CLUSTER_NODES !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_WAIT_REPLICAS'],
+        message:
+          "is not supported on a Redis Cluster yet (WAIT would reach a node other than the key's): set 0",
+      });
+    }
     if (env.KEY_ACTIVATION_DELAY < env.JWKS_MAX_AGE) {
       ctx.addIssue({
         code: 'custom',
@@ -157,11 +171,10 @@ export interface AuthConfig {
   logLevel: Parsed['LOG_LEVEL'];
   databaseUrl: string;
   dbPoolMax: number;
-  redisUrl: string;
-  /** Seed nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`); unset: a single Redis at `redisUrl`. */
-  redisClusterNodes: ClusterNode[] | undefined;
-  /** `REDIS_CLUSTER_NAT_MAP`: announced `host:port` of a cluster node to the address to reach it at. */
-  redisClusterNatMap: Record<string, ClusterNode> | undefined;
+  /** A Redis URL, or Sentinels naming the primary (`@authstack/config`'s redisTarget). */
+  redis: RedisTarget;
+  /** WAIT for replicas after the session writes that matter (docs/security-model.md). */
+  redisWait: ReplicaWaitSettings;
   redisKeyPrefix: string;
   keyEncryptionKey: Buffer;
   /** HMAC-SHA-256 key applied to passwords before bcrypt (see domain/passwords.ts). */
@@ -199,9 +212,8 @@ export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     dbPoolMax: e.DB_POOL_MAX,
-    redisUrl: e.REDIS_URL,
-    redisClusterNodes: e.REDIS_CLUSTER_NODES,
-    redisClusterNatMap: e.REDIS_CLUSTER_NAT_MAP,
+    redis: redisTarget(e),
+    redisWait: { replicas: e.REDIS_WAIT_REPLICAS, timeoutMs: e.REDIS_WAIT_TIMEOUT_MS },
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     keyEncryptionKey: e.KEY_ENCRYPTION_KEY,
     passwordPepper: e.PASSWORD_PEPPER,

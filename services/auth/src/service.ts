@@ -20,7 +20,7 @@ import { type Keyring, keyringFromConfig } from './keys/keyring.ts';
 import { createLimits } from './limits.ts';
 import { createPool, type Db } from './store/db.ts';
 import { createEventStore } from './store/events.ts';
-import { createRedis } from './store/redis.ts';
+import { createRedis, replicaWait } from './store/redis.ts';
 import { createSessionStore, type SessionStore } from './store/sessions.ts';
 import { createSigningKeyStore } from './store/signing-keys.ts';
 import { createUserStore } from './store/users.ts';
@@ -64,10 +64,7 @@ export async function createAuthService(
   const db = createPool(config.databaseUrl, config.dbPoolMax, (error) =>
     logger.warn({ err: error }, 'postgres closed an idle connection; the next query reconnects'),
   );
-  const redis = createRedis(config.redisUrl, {
-    clusterNodes: config.redisClusterNodes,
-    natMap: config.redisClusterNatMap,
-  });
+  const redis = createRedis(config.redis);
   const closeConnections = async () => {
     keyring.stop();
     redis.disconnect();
@@ -133,11 +130,16 @@ export async function createAuthService(
     registers: [metrics.registry],
   });
 
-  const sessions = createSessionStore(redis, config.redisKeyPrefix, {
-    idleTtl: config.refreshIdleTtl,
-    absoluteTtl: config.refreshAbsoluteTtl,
-    maxPerUser: config.sessionsMaxPerUser,
-  });
+  const sessions = createSessionStore(
+    redis,
+    config.redisKeyPrefix,
+    {
+      idleTtl: config.refreshIdleTtl,
+      absoluteTtl: config.refreshAbsoluteTtl,
+      maxPerUser: config.sessionsMaxPerUser,
+    },
+    replicaWait(redis, config.redisWait),
+  );
   const users = createUserStore(db);
   const passwords = createPasswordHasher({
     pepper: config.passwordPepper,

@@ -1,45 +1,54 @@
 /**
  * The resource service's configuration: parsed from the environment once, validated, frozen.
  * A bad value stops start-up with a message naming the variable (see `.env.example`); empty values count as
- * unset, and `REDIS_URL` may come from a file (`REDIS_URL_FILE`).
+ * unset, and `REDIS_URL` and `REDIS_SENTINEL_PASSWORD` may come from files (`<NAME>_FILE`).
  */
-import { ConfigError, parseEnvironment, type TrustProxy, trustProxySchema } from '@authstack/config';
-import { type ClusterNode, clusterNatMapSchema, clusterNodesSchema } from '@authstack/redis';
+import {
+  ConfigError,
+  checkRedis,
+  parseEnvironment,
+  REDIS_FILE_VARIABLES,
+  redisFields,
+  redisTarget,
+  type TrustProxy,
+  trustProxySchema,
+} from '@authstack/config';
+import type { RedisTarget } from '@authstack/redis';
 import { z } from 'zod';
 
 export { ConfigError };
 
 const ALGORITHMS = ['RS256', 'ES256'] as const;
 
-const schema = z.object({
-  HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3002),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  JWT_ISSUER: z.url().default('https://localhost:8443'),
-  JWT_AUDIENCE: z.string().min(1).default('authstack-api'),
-  JWT_ALGORITHMS: z
-    .string()
-    .default('RS256')
-    .transform((value) => value.split(',').map((alg) => alg.trim()))
-    .pipe(z.array(z.enum(ALGORITHMS)).min(1)),
-  JWKS_URI: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:3001/.well-known/jwks.json'),
-  JWKS_COOLDOWN: z.coerce.number().int().min(1).max(3600).default(30),
-  /** Optional override of the background refresh period; default: the JWKS response's max-age. */
-  JWKS_REFRESH_INTERVAL: z.coerce.number().int().min(1).max(86400).optional(),
-  CLOCK_TOLERANCE: z.coerce.number().int().min(0).max(60).default(10),
-  TOKEN_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
-  VERIFY_MODE: z.enum(['stateless', 'session']).default('stateless'),
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379/0'),
-  REDIS_CLUSTER_NODES: clusterNodesSchema,
-  REDIS_CLUSTER_NAT_MAP: clusterNatMapSchema,
-  REDIS_KEY_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9:_-]{1,64}$/)
-    .default('authstack:'),
-  TRUST_PROXY: trustProxySchema,
-  EXPLAIN_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(60),
-  SHUTDOWN_TIMEOUT: z.coerce.number().int().min(1).max(120).default(10),
-});
+const schema = z
+  .object({
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    JWT_ISSUER: z.url().default('https://localhost:8443'),
+    JWT_AUDIENCE: z.string().min(1).default('authstack-api'),
+    JWT_ALGORITHMS: z
+      .string()
+      .default('RS256')
+      .transform((value) => value.split(',').map((alg) => alg.trim()))
+      .pipe(z.array(z.enum(ALGORITHMS)).min(1)),
+    JWKS_URI: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:3001/.well-known/jwks.json'),
+    JWKS_COOLDOWN: z.coerce.number().int().min(1).max(3600).default(30),
+    /** Optional override of the background refresh period; default: the JWKS response's max-age. */
+    JWKS_REFRESH_INTERVAL: z.coerce.number().int().min(1).max(86400).optional(),
+    CLOCK_TOLERANCE: z.coerce.number().int().min(0).max(60).default(10),
+    TOKEN_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+    VERIFY_MODE: z.enum(['stateless', 'session']).default('stateless'),
+    ...redisFields,
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]{1,64}$/)
+      .default('authstack:'),
+    TRUST_PROXY: trustProxySchema,
+    EXPLAIN_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(60),
+    SHUTDOWN_TIMEOUT: z.coerce.number().int().min(1).max(120).default(10),
+  })
+  .superRefine(checkRedis);
 
 type Parsed = z.infer<typeof schema>;
 
@@ -56,11 +65,8 @@ export interface ResourceConfig {
   clockTolerance: number;
   tokenCacheSize: number;
   verifyMode: Parsed['VERIFY_MODE'];
-  redisUrl: string;
-  /** Seed nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`); unset: a single Redis at `redisUrl`. */
-  redisClusterNodes: ClusterNode[] | undefined;
-  /** `REDIS_CLUSTER_NAT_MAP`: announced `host:port` of a cluster node to the address to reach it at. */
-  redisClusterNatMap: Record<string, ClusterNode> | undefined;
+  /** A Redis URL, or Sentinels naming the primary (session mode only). */
+  redis: RedisTarget;
   redisKeyPrefix: string;
   /** express `trust proxy`, parsed by `@authstack/config` exactly as auth parses it. */
   trustProxy: TrustProxy;
@@ -69,7 +75,7 @@ export interface ResourceConfig {
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<ResourceConfig> {
-  const e = parseEnvironment(schema, env, { fileVariables: ['REDIS_URL'] });
+  const e = parseEnvironment(schema, env, { fileVariables: REDIS_FILE_VARIABLES });
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,
@@ -83,9 +89,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     clockTolerance: e.CLOCK_TOLERANCE,
     tokenCacheSize: e.TOKEN_CACHE_SIZE,
     verifyMode: e.VERIFY_MODE,
-    redisUrl: e.REDIS_URL,
-    redisClusterNodes: e.REDIS_CLUSTER_NODES,
-    redisClusterNatMap: e.REDIS_CLUSTER_NAT_MAP,
+    redis: redisTarget(e),
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     trustProxy: e.TRUST_PROXY,
     explainPerMinute: e.EXPLAIN_RATE_LIMIT,

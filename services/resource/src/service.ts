@@ -140,10 +140,7 @@ export async function createResourceService(
   let redis: RedisClient | undefined;
   let sessionCheck: ((claims: AccessTokenClaims) => Promise<void>) | undefined;
   if (config.verifyMode === 'session') {
-    const client = createRedis(config.redisUrl, {
-      clusterNodes: config.redisClusterNodes,
-      natMap: config.redisClusterNatMap,
-    });
+    const client = createRedis(config.redis);
     await client
       .connect()
       .catch((error: unknown) => logger.warn({ err: error }, 'redis not reachable at start-up'));

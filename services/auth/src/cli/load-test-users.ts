@@ -36,10 +36,7 @@ try {
           (skipped ? `; ${skipped} names belong to real accounts and were left alone` : ''),
       );
     } else {
-      const redis = createRedis(config.redisUrl, {
-        clusterNodes: config.redisClusterNodes,
-        natMap: config.redisClusterNatMap,
-      });
+      const redis = createRedis(config.redis);
       await redis.connect();
       try {
         const sessions = createSessionStore(redis, config.redisKeyPrefix, {

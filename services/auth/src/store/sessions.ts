@@ -27,8 +27,14 @@
  * ARGV and their session keys in KEYS. The script first checks that the index still holds exactly those sids;
  * when it changed meanwhile (a concurrent login or logout of the same user), nothing is done and the caller reads
  * the index again (`overIndex`). So each stays one atomic step. See docs/security-model.md.
+ *
+ * The writes a client is told about (a session created, a refresh token rotated, sessions revoked, a cookie
+ * rotated, a role change marked) run through `evalAcknowledged`: with REDIS_WAIT_REPLICAS set, they are reported only
+ * once replicas hold them, so a failover cannot lose them (docs/security-model.md, "What a Redis failover loses").
  */
+
 import { serviceUnavailable } from '@authstack/http-problem';
+import type { Acknowledged } from '@authstack/redis';
 import { hashTag, type RedisClient, withRedis } from './redis.ts';
 
 export interface SessionRecord {
@@ -240,7 +246,14 @@ export type CookieUse =
   | { outcome: 'ok'; cachedToken: string | undefined; rotate: boolean }
   | { outcome: 'unknown' | 'expired' };
 
-export function createSessionStore(redis: RedisClient, prefix: string, settings: SessionSettings) {
+export function createSessionStore(
+  redis: RedisClient,
+  prefix: string,
+  settings: SessionSettings,
+  acknowledged: Acknowledged = (write) => write(),
+) {
+  const evalAcknowledged = (script: string, keys: number, ...args: string[]) =>
+    acknowledged(() => redis.eval(script, keys, ...args));
   const sessionKey = (uid: string, sid: string) => sessionKeyOf(prefix, uid, sid);
   const userSessionsKey = (uid: string) => userSessionsKeyOf(prefix, uid);
   const userAgent = (ua: string) => ua.slice(0, 256);
@@ -279,7 +292,7 @@ export function createSessionStore(redis: RedisClient, prefix: string, settings:
       const ttl = Math.min(settings.idleTtl, settings.absoluteTtl) * 1000;
       return withRedis(() =>
         overIndex(session.userId, async (sids, keys) => {
-          const [outcome, ...evicted] = (await redis.eval(
+          const [outcome, ...evicted] = (await evalAcknowledged(
             CREATE,
             2 + keys.length,
             sessionKey(session.userId, session.sid),
@@ -318,7 +331,7 @@ export function createSessionStore(redis: RedisClient, prefix: string, settings:
       meta: { now: number; ip: string; userAgent: string },
     ): Promise<RotateResult> {
       return withRedis(async () => {
-        const [outcome, generation] = (await redis.eval(
+        const [outcome, generation] = (await evalAcknowledged(
           ROTATE,
           2,
           sessionKey(presented.userId, presented.sid),
@@ -342,7 +355,7 @@ export function createSessionStore(redis: RedisClient, prefix: string, settings:
     revoke(userId: string, sid: string): Promise<boolean> {
       return withRedis(
         async () =>
-          (await redis.eval(REVOKE, 2, sessionKey(userId, sid), userSessionsKey(userId), sid)) === 1,
+          (await evalAcknowledged(REVOKE, 2, sessionKey(userId, sid), userSessionsKey(userId), sid)) === 1,
       );
     },
 
@@ -351,7 +364,7 @@ export function createSessionStore(redis: RedisClient, prefix: string, settings:
       return withRedis(() =>
         overIndex(userId, async (sids, keys) => {
           const revoked = Number(
-            await redis.eval(
+            await evalAcknowledged(
               REVOKE_ALL,
               1 + keys.length,
               userSessionsKey(userId),
@@ -435,7 +448,7 @@ export function createSessionStore(redis: RedisClient, prefix: string, settings:
     ): Promise<boolean> {
       return withRedis(
         async () =>
-          (await redis.eval(
+          (await evalAcknowledged(
             COOKIE_ROTATE,
             1,
             sessionKey(userId, sid),
@@ -453,7 +466,7 @@ export function createSessionStore(redis: RedisClient, prefix: string, settings:
     privilegesChanged(userId: string): Promise<void> {
       return withRedis(() =>
         overIndex(userId, async (sids, keys) =>
-          (await redis.eval(
+          (await evalAcknowledged(
             PRIVILEGES_CHANGED,
             1 + keys.length,
             userSessionsKey(userId),
