@@ -605,11 +605,11 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
           BCRYPT_MAX_PER_CLIENT: '10000',
           BCRYPT_MAX_PER_ACCOUNT: '10000',
           UV_THREADPOOL_SIZE: '2',
-          BCRYPT_QUEUE_BUDGET_MS: '1000',
+          BCRYPT_QUEUE_BUDGET_MS: '1200',
         }),
         PORT: '0',
       }),
-      // A fixed plan, whatever the cost: 2 workers, a hash time of 200 ms, capacity floor(1000 x 2 / 200) - 2 = 8
+      // A fixed plan, whatever the cost: 2 workers, a hash time of 200 ms, capacity floor(1200 x 2 / 200) - 4 = 8
       // slots to hold full (at a low cost the derived capacity would be hundreds of held requests).
       { bcrypt: gate.engine, hashMs: 200 },
     );

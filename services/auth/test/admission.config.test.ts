@@ -56,12 +56,12 @@ describe('admission control settings', () => {
 describe('admission plan', () => {
   const settings = { poolSize: 4, budgetMs: undefined, maxPerClient: undefined, maxPerAccount: 2 };
 
-  it('when the budget is derived, then it is two full pools rounded up to whole seconds, one hash time kept back', () => {
+  it('when the budget is derived, then it is two full pools rounded up to whole seconds, two rounds kept back', () => {
     const plan = planAdmission(settings, 200, 2);
     assert.equal(plan.workers, 2);
     assert.equal(plan.budgetMs, 1000); // 2 x 4 x 200 / 2 = 800 ms, rounded up to the Retry-After's second
-    assert.equal(plan.capacity, 8); // floor(1000 x 2 / 200) - 2
-    assert.equal(plan.maxPerClient, 2); // a quarter of the capacity
+    assert.equal(plan.capacity, 6); // floor(1000 x 2 / 200) - 2 x 2
+    assert.equal(plan.maxPerClient, 1); // a quarter of the capacity, at least 1
     assert.equal(plan.maxPerAccount, 2);
     assert.equal(plan.retryAfterSec, 1);
   });
@@ -69,7 +69,7 @@ describe('admission plan', () => {
   it('when two full pools take longer than a second, then the derived budget is the next whole second', () => {
     const plan = planAdmission(settings, 700, 2); // bcrypt cost 14: 2 x 4 x 700 / 2 = 2800 ms
     assert.equal(plan.budgetMs, 3000);
-    assert.equal(plan.capacity, 6); // floor(3000 x 2 / 700) - 2
+    assert.equal(plan.capacity, 4); // floor(3000 x 2 / 700) - 2 x 2
     assert.equal(plan.retryAfterSec, 3);
   });
 
@@ -77,12 +77,12 @@ describe('admission plan', () => {
     const plan = planAdmission({ ...settings, poolSize: 2 }, 100, 16);
     assert.equal(plan.workers, 2);
     assert.equal(plan.budgetMs, 1000);
-    assert.equal(plan.capacity, 18); // floor(1000 x 2 / 100) - 2
+    assert.equal(plan.capacity, 16); // floor(1000 x 2 / 100) - 2 x 2
     assert.equal(plan.maxPerClient, 4);
   });
 
-  it('when a budget is set, then the capacity is what the workers serve within it less one round, at least one per worker', () => {
-    assert.equal(planAdmission({ ...settings, budgetMs: 1000 }, 200, 2).capacity, 8);
+  it('when a budget is set, then the capacity is what the workers serve within it less two rounds, at least one per worker', () => {
+    assert.equal(planAdmission({ ...settings, budgetMs: 1000 }, 200, 2).capacity, 6);
     assert.equal(planAdmission({ ...settings, budgetMs: 709 }, 177, 2).budgetMs, 709); // a set budget is kept as set
     assert.equal(planAdmission({ ...settings, budgetMs: 2500 }, 200, 2).retryAfterSec, 3);
     assert.equal(planAdmission({ ...settings, budgetMs: 50 }, 200, 2).capacity, 2);
@@ -90,7 +90,7 @@ describe('admission plan', () => {
 
   it('when the per-client or per-account cap exceeds the capacity, then the capacity bounds it', () => {
     const plan = planAdmission({ ...settings, maxPerClient: 100, maxPerAccount: 100 }, 200, 2);
-    assert.equal(plan.maxPerClient, 8);
-    assert.equal(plan.maxPerAccount, 8);
+    assert.equal(plan.maxPerClient, 6);
+    assert.equal(plan.maxPerAccount, 6);
   });
 });

@@ -5,11 +5,13 @@
  * most `workers = min(pool size, cores)` make progress at once. Work beyond that waits in the pool's queue, and
  * without a bound a flood makes every login wait for seconds. So each operation that will hash holds an
  * admission slot while its bcrypt work runs, and is admitted only while the work already admitted, plus its own,
- * can be served within the latency budget, one hash time of which is kept for the work around the hash (input,
- * Redis, PostgreSQL, signing) and for hashes slowed by the rest of the process:
+ * can be served within the latency budget, two rounds of the workers kept back (two hash times) for the work
+ * around the hash (input, Redis, PostgreSQL, signing) and for hashes slower than measured: under load that work
+ * runs on the same cores as every hashing thread, and is slowed as much as the hashes are (with one round kept back
+ * the admitted logins' p99 was 4-5 % over the budget; docs/benchmarks.md):
  *
- *     (admitted in flight, this one included, + workers) x hash time / workers  <=  budget
- *     capacity = max(workers, floor(budget x workers / hash time) - workers)
+ *     (admitted in flight, this one included, + 2 x workers) x hash time / workers  <=  budget
+ *     capacity = max(workers, floor(budget x workers / hash time) - 2 x workers)
  *
  * The hash time is measured at start-up (one hash at BCRYPT_COST). BCRYPT_QUEUE_BUDGET_MS sets the budget; by
  * default it is the time to serve two full thread pools, 2 x pool size x hash time / workers, rounded up to whole
@@ -60,7 +62,7 @@ export function planAdmission(settings: AdmissionSettings, hashMs: number, cores
   const workers = Math.max(1, Math.min(settings.poolSize, cores));
   const perHash = Math.max(hashMs, 0.001);
   const budgetMs = settings.budgetMs ?? Math.ceil((2 * settings.poolSize * perHash) / workers / 1000) * 1000;
-  const capacity = Math.max(workers, Math.floor((budgetMs * workers) / perHash) - workers);
+  const capacity = Math.max(workers, Math.floor((budgetMs * workers) / perHash) - 2 * workers);
   return {
     poolSize: settings.poolSize,
     workers,
