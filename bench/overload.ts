@@ -31,10 +31,10 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@authstack/testing';
+import { gatedBcrypt } from '@authstack/testing/gated-bcrypt';
 import autocannon from 'autocannon';
-import bcrypt from 'bcrypt';
 import { loadConfig } from '../services/auth/src/config.ts';
-import { type Bcrypt, createPasswordHasher } from '../services/auth/src/domain/passwords.ts';
+import { createPasswordHasher } from '../services/auth/src/domain/passwords.ts';
 import { startAuth } from '../services/auth/src/server.ts';
 import { createPool } from '../services/auth/src/store/db.ts';
 import { createUserStore } from '../services/auth/src/store/users.ts';
@@ -124,6 +124,25 @@ interface Tally {
   unanswered(): number;
 }
 
+/** The tally of a row: latencies by status, out of `sent` requests. */
+function tallyOf(byStatus: Map<number, number[]>, seconds: number, sent: number): Tally {
+  const total = () => [...byStatus.values()].reduce((sum, list) => sum + list.length, 0);
+  return {
+    byStatus,
+    seconds,
+    count: (status) => byStatus.get(status)?.length ?? 0,
+    total,
+    unanswered: () => Math.max(0, sent - total()),
+  };
+}
+
+/** Record one answer's latency under its status. */
+function record(byStatus: Map<number, number[]>, status: number, ms: number): void {
+  const list = byStatus.get(status);
+  if (list) list.push(ms);
+  else byStatus.set(status, [ms]);
+}
+
 /** autocannon on `url` with a body and client address per request; latencies kept per status. */
 async function drive(options: {
   url: string;
@@ -161,20 +180,11 @@ async function drive(options: {
     },
     (error) => finish(error),
   );
-  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
-    const list = byStatus.get(status);
-    if (list) list.push(ms);
-    else byStatus.set(status, [ms]);
-  });
+  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) =>
+    record(byStatus, status, ms),
+  );
   await finished;
-  const total = () => [...byStatus.values()].reduce((sum, list) => sum + list.length, 0);
-  return {
-    byStatus,
-    seconds: options.seconds,
-    count: (status) => byStatus.get(status)?.length ?? 0,
-    total,
-    unanswered: () => Math.max(0, n - total()),
-  };
+  return tallyOf(byStatus, options.seconds, n);
 }
 
 /** A repeatable uniform random source (mulberry32), so a row's arrival times are the same on every run. */
@@ -229,11 +239,7 @@ async function openDrive(options: {
         res.resume();
         res.on('end', () => {
           pending.delete(req);
-          const status = res.statusCode ?? 0;
-          const list = byStatus.get(status);
-          const ms = performance.now() - arrival;
-          if (list) list.push(ms);
-          else byStatus.set(status, [ms]);
+          record(byStatus, res.statusCode ?? 0, performance.now() - arrival);
         });
       },
     );
@@ -254,14 +260,7 @@ async function openDrive(options: {
   if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
   for (const req of pending) req.destroy();
   agent.destroy();
-  const total = () => [...byStatus.values()].reduce((sum, list) => sum + list.length, 0);
-  return {
-    byStatus,
-    seconds: options.seconds,
-    count: (status) => byStatus.get(status)?.length ?? 0,
-    total,
-    unanswered: () => Math.max(0, sent - total()),
-  };
+  return tallyOf(byStatus, options.seconds, sent);
 }
 
 /**
@@ -326,36 +325,6 @@ async function until(done: () => boolean, what: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`bench: gave up waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-/** bcrypt whose operations wait while the gate is closed (row c holds the queue full with it). */
-function gatedBcrypt() {
-  let closed = false;
-  let waiting: (() => void)[] = [];
-  const pass = () => (closed ? new Promise<void>((resolve) => waiting.push(resolve)) : Promise.resolve());
-  const engine: Bcrypt = {
-    hash: async (data, cost) => {
-      await pass();
-      return bcrypt.hash(data, cost);
-    },
-    compare: async (data, hash) => {
-      await pass();
-      return bcrypt.compare(data, hash);
-    },
-  };
-  return {
-    engine,
-    waiting: () => waiting.length,
-    close: () => {
-      closed = true;
-    },
-    open: () => {
-      closed = false;
-      const resolve = waiting;
-      waiting = [];
-      for (const r of resolve) r();
-    },
-  };
 }
 
 interface ChildAuth {

@@ -14,39 +14,8 @@ import {
   suiteScope,
   useRedisClient,
 } from '@authstack/testing';
-import bcrypt from 'bcrypt';
-import type { Bcrypt } from '../src/domain/passwords.ts';
+import { gatedBcrypt } from '@authstack/testing/gated-bcrypt';
 import { STRONG_PASSWORD, startAuthFixture, type TestAuth, username } from './support.ts';
-
-/** bcrypt that counts its calls and, while the gate is closed, holds every call until it opens. */
-function gatedBcrypt() {
-  const state = { calls: 0, closed: false, waiting: [] as (() => void)[] };
-  const pass = () =>
-    state.closed ? new Promise<void>((resolve) => state.waiting.push(resolve)) : Promise.resolve();
-  const engine: Bcrypt = {
-    hash: async (data, cost) => {
-      state.calls++;
-      await pass();
-      return bcrypt.hash(data, cost);
-    },
-    compare: async (data, hash) => {
-      state.calls++;
-      await pass();
-      return bcrypt.compare(data, hash);
-    },
-  };
-  return {
-    engine,
-    state,
-    close: () => {
-      state.closed = true;
-    },
-    open: () => {
-      state.closed = false;
-      for (const resolve of state.waiting.splice(0)) resolve();
-    },
-  };
-}
 
 describe('login under overload: admission control for bcrypt', () => {
   const scope = suiteScope();
@@ -64,11 +33,11 @@ describe('login under overload: admission control for bcrypt', () => {
     });
   /** Logins held at the gate, each from its own address for its own (unknown) account. */
   const fill = async (count: number, ips = Array.from({ length: count }, newIp)) => {
-    const before = gate.state.waiting.length;
+    const before = gate.waiting();
     const pending = ips.map((ip) =>
       post('/auth/login', ip, { username: username('filler'), password: STRONG_PASSWORD }),
     );
-    await eventually(async () => gate.state.waiting.length === before + count, 10_000, 10);
+    await eventually(async () => gate.waiting() === before + count, 10_000, 10);
     return pending;
   };
   const metric = async (name: string, labels: Record<string, string> = {}) => {
@@ -142,7 +111,7 @@ describe('login under overload: admission control for bcrypt', () => {
     const pending = await fill(4);
     assert.equal(await metric('auth_bcrypt_in_flight'), 4);
     assert.equal(await metric('auth_bcrypt_queue_depth'), 4 - (await metric('auth_bcrypt_workers')));
-    const calls = gate.state.calls;
+    const calls = gate.calls();
     const shedBefore = await metric('auth_bcrypt_shed_total', { op: 'login', reason: 'budget' });
 
     assertOverloaded(
@@ -157,7 +126,7 @@ describe('login under overload: admission control for bcrypt', () => {
         holder.accessToken,
       ),
     );
-    assert.equal(gate.state.calls, calls, 'a shed request started bcrypt work');
+    assert.equal(gate.calls(), calls, 'a shed request started bcrypt work');
     assert.equal(await metric('auth_bcrypt_shed_total', { op: 'login', reason: 'budget' }), shedBefore + 1);
     assert.equal(await metric('auth_bcrypt_shed_total', { op: 'register', reason: 'budget' }), 1);
     assert.equal(await metric('auth_bcrypt_shed_total', { op: 'password_change', reason: 'budget' }), 1);
@@ -218,12 +187,12 @@ describe('login under overload: admission control for bcrypt', () => {
     gate.close();
     const [first] = await fill(1, [flooder]);
     const shedBefore = await metric('auth_bcrypt_shed_total', { op: 'login', reason: 'client' });
-    const calls = gate.state.calls;
+    const calls = gate.calls();
 
     assertOverloaded(
       await post('/auth/login', flooder, { username: username('flood'), password: STRONG_PASSWORD }),
     );
-    assert.equal(gate.state.calls, calls);
+    assert.equal(gate.calls(), calls);
     assert.equal(await metric('auth_bcrypt_shed_total', { op: 'login', reason: 'client' }), shedBefore + 1);
 
     const other = await fill(1); // another address: admitted (it reaches bcrypt)
@@ -237,7 +206,7 @@ describe('login under overload: admission control for bcrypt', () => {
     const target = await newUser('target');
     gate.close();
     const first = post('/auth/login', newIp(), { username: target.username, password: 'wrong password!' });
-    await eventually(async () => gate.state.waiting.length === 1, 10_000, 10);
+    await eventually(async () => gate.waiting() === 1, 10_000, 10);
 
     assertOverloaded(
       await post('/auth/login', newIp(), { username: target.username, password: STRONG_PASSWORD }),

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { authDocument } from '@authstack/contract/openapi';
 import { eventually, http, testScope } from '@authstack/testing';
+import { gatedBcrypt } from '@authstack/testing/gated-bcrypt';
 import {
   contractChecker,
   documented,
@@ -15,8 +16,6 @@ import {
   type OpenApiDocument,
   problemCodesIn,
 } from '@authstack/testing/openapi';
-import bcrypt from 'bcrypt';
-import type { Bcrypt } from '../src/domain/passwords.ts';
 import { BOOT, useAdminStack } from './admin-support.ts';
 import { STRONG_PASSWORD, startAuthFixture, username } from './support.ts';
 
@@ -41,34 +40,6 @@ const CATALOGUES = [
 ];
 /** Problems of the verifier that auth cannot raise: its key set is local, never fetched. */
 const NOT_IN_AUTH = new Set(['keys_unavailable']);
-
-/** bcrypt whose calls wait, while the gate is closed, until it opens (no timing: the queue fills for certain). */
-function gatedBcrypt() {
-  let closed = false;
-  const waiting: (() => void)[] = [];
-  const pass = () => (closed ? new Promise<void>((resolve) => waiting.push(resolve)) : Promise.resolve());
-  const engine: Bcrypt = {
-    hash: async (data, cost) => {
-      await pass();
-      return bcrypt.hash(data, cost);
-    },
-    compare: async (data, hash) => {
-      await pass();
-      return bcrypt.compare(data, hash);
-    },
-  };
-  return {
-    engine,
-    waiting: () => waiting.length,
-    close: () => {
-      closed = true;
-    },
-    open: () => {
-      closed = false;
-      for (const resolve of waiting.splice(0)) resolve();
-    },
-  };
-}
 
 describe('auth and its OpenAPI document', () => {
   const stack = useAdminStack({ env: { LOGIN_MAX_FAILURES_PER_USER_IP: '2', BODY_LIMIT: '16kb' } });
