@@ -13,6 +13,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { buildApp } from './app.ts';
 import type { AuthConfig } from './config.ts';
 import { type AccountDeps, bootstrapAdmin } from './domain/accounts.ts';
+import { settleRevocations } from './domain/admin.ts';
 import { createAdmission, planAdmission } from './domain/admission.ts';
 import { type Bcrypt, createPasswordHasher } from './domain/passwords.ts';
 import { KeyDecryptionError, KeyIntegrityError } from './keys/crypto.ts';
@@ -21,6 +22,7 @@ import { createLimits } from './limits.ts';
 import { createPool, type Db } from './store/db.ts';
 import { createEventStore } from './store/events.ts';
 import { createRedis, replicaWait } from './store/redis.ts';
+import { createRevocationStore } from './store/revocations.ts';
 import { createSessionStore, type SessionStore } from './store/sessions.ts';
 import { createSigningKeyStore } from './store/signing-keys.ts';
 import { createUserStore } from './store/users.ts';
@@ -47,6 +49,8 @@ export interface ServiceOptions {
   bcrypt?: Bcrypt;
   /** The hash time admission control plans with, in ms; measured at start-up (one hash at BCRYPT_COST) when unset. */
   hashMs?: number;
+  /** How often queued session revocations are retried, in ms (default 5 s). */
+  revocationRetryMs?: number;
 }
 
 export async function createAuthService(
@@ -226,6 +230,7 @@ export async function createAuthService(
     users,
     events: createEventStore(db),
     sessions,
+    revocations: createRevocationStore(db),
     keyring,
     limits: createLimits(redis, config.redisKeyPrefix, config.limits),
     admission,
@@ -256,6 +261,18 @@ export async function createAuthService(
       throw error;
     }
   }
+
+  // Revocations an account change queued but could not carry out (Redis failed after the commit): at start-up,
+  // then on a timer, until done. Every replica may run them; ending sessions twice is harmless.
+  let settling: Promise<unknown> = Promise.resolve();
+  const settle = () => {
+    settling = settleRevocations(accounts, { limit: 100 }).catch((error: unknown) =>
+      logger.warn({ err: error }, 'queued session revocations not carried out yet; retrying'),
+    );
+  };
+  settle();
+  const revocationRetry = setInterval(settle, options.revocationRetryMs ?? 5_000);
+  revocationRetry.unref();
 
   const verifier = createVerifier({
     issuer: config.issuer,
@@ -305,6 +322,8 @@ export async function createAuthService(
     },
     close: async () => {
       shuttingDown = true;
+      clearInterval(revocationRetry);
+      await settling;
       await closeConnections();
     },
   };

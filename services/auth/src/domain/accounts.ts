@@ -7,6 +7,7 @@ import type { HttpProblem } from '@authstack/http-problem';
 import type { Keyring } from '../keys/keyring.ts';
 import type { Limits, LoginAttempt } from '../limits.ts';
 import type { EventStore } from '../store/events.ts';
+import type { RevocationStore } from '../store/revocations.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import { UsernameTakenError, type UserRow, type UserStore } from '../store/users.ts';
 import type { Admission, AdmissionTicket } from './admission.ts';
@@ -38,6 +39,8 @@ export interface AccountDeps {
   users: UserStore;
   events: EventStore;
   sessions: SessionStore;
+  /** Session revocations queued by account changes, carried out after their commit (see `settleRevocations`). */
+  revocations: RevocationStore;
   keyring: Keyring;
   limits: Limits;
   /** Admission control in front of bcrypt: 503 `overloaded` before any work when the queue is full. */
