@@ -13,6 +13,7 @@ import { testScope, useTempDir } from '@authstack/testing';
 import YAML from 'yaml';
 import { FILE_VARIABLES } from '../../services/auth/src/config.ts';
 import {
+  apiPortProblems,
   authScalingProblems,
   defaultDenyProblems,
   fileSettingProblems,
@@ -146,6 +147,24 @@ const INVARIANTS: Invariant[] = [
       };
     },
     expect: /PodDisruptionBudget\/auth: selects no pod/,
+  },
+  {
+    name: 'only the gateway reaches an API port whose service trusts its peers; metrics and the JWKS on INTERNAL_PORT',
+    check: apiPortProblems,
+    break: (list) => {
+      // The resources fetching the JWKS on auth's API port, and monitoring scraping it there.
+      find(list, 'NetworkPolicy', 'auth').spec.ingress.push({
+        from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'resource' } } }],
+        ports: [{ protocol: 'TCP', port: 3001 }],
+      });
+      find(list, 'NetworkPolicy', 'resource').spec.ingress.push({
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+        ports: [{ protocol: 'TCP', port: 3002 }],
+      });
+      find(list, 'ConfigMap', 'resource-settings').data!.JWKS_URI = 'http://auth:3001/.well-known/jwks.json';
+    },
+    expect:
+      /NetworkPolicy\/auth lets .*resource.* reach Deployment\/auth's API port 3001[\s\S]*NetworkPolicy\/resource lets .*monitoring.* reach Deployment\/resource's API port 3002[\s\S]*JWKS_URI http:\/\/auth:3001/,
   },
 ];
 

@@ -76,3 +76,19 @@ export const trustProxySchema = z
       return z.NEVER;
     }
   });
+
+/**
+ * `INTERNAL_PORT` as a schema field: unset (the default) serves `/metrics` on the API port as before; a port serves
+ * `/metrics` (and auth's JWKS) there instead, apart from the API port (see `@authstack/lifecycle`'s `internalApp`).
+ */
+export const internalPortSchema = z.coerce.number().int().min(1).max(65535).optional();
+
+/** The internal port cannot be the API port. */
+export function checkInternalPort(
+  env: { PORT: number; INTERNAL_PORT?: number | undefined },
+  ctx: z.RefinementCtx,
+) {
+  if (env.INTERNAL_PORT !== undefined && env.INTERNAL_PORT === env.PORT) {
+    ctx.addIssue({ code: 'custom', path: ['INTERNAL_PORT'], message: 'must differ from PORT' });
+  }
+}

@@ -5,8 +5,10 @@
  */
 import {
   ConfigError,
+  checkInternalPort,
   checkRedis,
   type Env,
+  internalPortSchema,
   parseEnvironment,
   REDIS_FILE_VARIABLES,
   redisFields,
@@ -54,6 +56,7 @@ const schema = z
   .object({
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+    INTERNAL_PORT: internalPortSchema,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DATABASE_URL: z
       .url({ protocol: /^postgres(ql)?$/ })
@@ -114,6 +117,7 @@ const schema = z
   })
   .superRefine((env, ctx) => {
     checkRedis(env, ctx);
+    checkInternalPort(env, ctx);
     if (env.REDIS_WAIT_REPLICAS > 0 && env.REDIS_CLUSTER_NODES !== undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -168,6 +172,8 @@ type Parsed = z.infer<typeof schema>;
 export interface AuthConfig {
   host: string;
   port: number;
+  /** `/metrics` and the JWKS on a port of their own; unset: `/metrics` on `port`. */
+  internalPort: number | undefined;
   logLevel: Parsed['LOG_LEVEL'];
   databaseUrl: string;
   dbPoolMax: number;
@@ -209,6 +215,7 @@ export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,
+    internalPort: e.INTERNAL_PORT,
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     dbPoolMax: e.DB_POOL_MAX,

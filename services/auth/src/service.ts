@@ -10,7 +10,7 @@ import { createVerifier, localKeySet } from '@authstack/verifier';
 import bcrypt from 'bcrypt';
 import type { Express } from 'express';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { buildApp } from './app.ts';
+import { buildApp, buildInternalApp } from './app.ts';
 import type { AuthConfig } from './config.ts';
 import { type AccountDeps, bootstrapAdmin } from './domain/accounts.ts';
 import { settleRevocations } from './domain/admin.ts';
@@ -29,6 +29,8 @@ import { createUserStore } from './store/users.ts';
 
 export interface AuthService {
   app: Express;
+  /** `/metrics` and the JWKS on `INTERNAL_PORT`, when set. */
+  internalApp: Express | undefined;
   /** Package version and commit: on /healthz and in the start-up log. */
   build: BuildInfo;
   config: Readonly<AuthConfig>;
@@ -306,10 +308,13 @@ export async function createAuthService(
     sessions,
     verifier,
     ready,
+    internalMetrics: config.internalPort !== undefined,
   });
 
   return {
     app,
+    internalApp:
+      config.internalPort !== undefined ? buildInternalApp({ metrics, logger, keyring, config }) : undefined,
     build,
     config,
     logger,

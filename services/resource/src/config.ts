@@ -5,7 +5,9 @@
  */
 import {
   ConfigError,
+  checkInternalPort,
   checkRedis,
+  internalPortSchema,
   parseEnvironment,
   REDIS_FILE_VARIABLES,
   redisFields,
@@ -24,6 +26,7 @@ const schema = z
   .object({
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+    INTERNAL_PORT: internalPortSchema,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     JWT_ISSUER: z.url().default('https://localhost:8443'),
     JWT_AUDIENCE: z.string().min(1).default('authstack-api'),
@@ -48,13 +51,18 @@ const schema = z
     EXPLAIN_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(60),
     SHUTDOWN_TIMEOUT: z.coerce.number().int().min(1).max(120).default(10),
   })
-  .superRefine(checkRedis);
+  .superRefine((env, ctx) => {
+    checkRedis(env, ctx);
+    checkInternalPort(env, ctx);
+  });
 
 type Parsed = z.infer<typeof schema>;
 
 export interface ResourceConfig {
   host: string;
   port: number;
+  /** `/metrics` on a port of their own; unset: `/metrics` on `port`. */
+  internalPort: number | undefined;
   logLevel: Parsed['LOG_LEVEL'];
   issuer: string;
   audience: string;
@@ -79,6 +87,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,
+    internalPort: e.INTERNAL_PORT,
     logLevel: e.LOG_LEVEL,
     issuer: e.JWT_ISSUER.replace(/\/$/, ''),
     audience: e.JWT_AUDIENCE,

@@ -12,11 +12,13 @@ import {
 } from '@authstack/verifier';
 import type { Express } from 'express';
 import { Counter, Gauge } from 'prom-client';
-import { buildApp } from './app.ts';
+import { buildApp, buildInternalApp } from './app.ts';
 import type { ResourceConfig } from './config.ts';
 
 export interface ResourceService {
   app: Express;
+  /** `/metrics` on `INTERNAL_PORT`, when set. */
+  internalApp: Express | undefined;
   /** Package version and commit: on /healthz and in the start-up log. */
   build: BuildInfo;
   logger: Logger;
@@ -176,6 +178,7 @@ export async function createResourceService(
     verifier,
     trustProxy: config.trustProxy,
     ready,
+    internalMetrics: config.internalPort !== undefined,
     study: {
       verifyMode: config.verifyMode,
       results: () => ({ ...results }),
@@ -186,6 +189,7 @@ export async function createResourceService(
   });
   return {
     app,
+    internalApp: config.internalPort !== undefined ? buildInternalApp({ metrics, logger }) : undefined,
     build,
     logger,
     verifier,
