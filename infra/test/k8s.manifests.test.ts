@@ -190,6 +190,37 @@ for (const overlay of OVERLAYS) {
   });
 }
 
+describe("each service's Redis login", () => {
+  /** The Secrets a Deployment's pods mount, by name. */
+  const mountedSecrets = (list: K8sObject[], deployment: string) =>
+    (find(list, 'Deployment', deployment).spec.template.spec.volumes ?? []).flatMap(
+      (volume: {
+        projected?: { sources: { secret?: { name: string } }[] };
+        secret?: { secretName: string };
+      }) => [
+        ...(volume.projected?.sources ?? []).flatMap((source) => (source.secret ? [source.secret.name] : [])),
+        ...(volume.secret ? [volume.secret.secretName] : []),
+      ],
+    );
+
+  for (const overlay of OVERLAYS) {
+    it(`when the ${overlay} overlay is rendered, then auth and the session-mode resource each mount their own Redis user's URL, and the stateless resource none`, () => {
+      const list = objects(overlay);
+      const redisSecrets = (deployment: string) =>
+        mountedSecrets(list, deployment).filter((name: string) => name.startsWith('authstack-redis'));
+      assert.deepEqual(redisSecrets('auth'), ['authstack-redis-auth']);
+      assert.deepEqual(redisSecrets('resource-session'), ['authstack-redis-resource']);
+      assert.deepEqual(redisSecrets('resource'), []);
+      assert.equal(
+        container(list, 'resource').env?.find((e: { name: string }) => e.name === 'REDIS_URL_FILE'),
+        undefined,
+      );
+      assert.deepEqual(secrets.get('authstack-redis-auth'), ['redis_url']);
+      assert.deepEqual(secrets.get('authstack-redis-resource'), ['redis_url']);
+    });
+  }
+});
+
 describe('the overlays differ where they should', () => {
   it('when production is rendered, then the HPA scales auth within the database connections, the gateway is a load balancer keeping client addresses', () => {
     const list = objects('production');
