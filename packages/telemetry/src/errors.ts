@@ -29,10 +29,17 @@ const isPostgresError = (fields: Fields) =>
     typeof fields.code === 'string' &&
     /^[0-9A-Z]{5}$/.test(fields.code));
 
+/** Walked into: arrays, plain objects and errors (serialized ones included); a Date or a Map is logged as it is. */
+const isContainer = (value: object) => {
+  const proto = Object.getPrototypeOf(value);
+  return Array.isArray(value) || proto === Object.prototype || proto === null || isErrorLike(value);
+};
+
 function scrub(value: unknown, depth: number, seen: WeakSet<object>): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  if (depth > MAX_DEPTH || seen.has(value)) return '[omitted]';
   if (ArrayBuffer.isView(value)) return '[binary]';
+  if (!isContainer(value)) return value;
+  if (depth > MAX_DEPTH || seen.has(value)) return '[omitted]';
   seen.add(value);
   if (Array.isArray(value)) return value.map((item) => scrub(standard(item), depth + 1, seen));
   const out: Fields = {};
