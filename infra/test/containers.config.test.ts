@@ -561,6 +561,7 @@ describe('gateway templates', () => {
       GATEWAY_HTTPS_LISTEN: '127.0.0.1:8443',
       GATEWAY_HTTP_LISTEN: '127.0.0.1:8080',
       GATEWAY_HEALTH_LISTEN: '127.0.0.1:8081',
+      GATEWAY_PUBLIC_HOST: 'localhost',
       GATEWAY_PUBLIC_HTTPS_PORT: '8443',
       AUTH_UPSTREAM: '127.0.0.1:3001',
       RESOURCE_UPSTREAM: '127.0.0.1:3002',

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
+export { clientBucket } from './client-bucket.ts';
 export { formatIpv4, type ParsedIp, parseIp, unmapIpv4 } from './ip.ts';
 export { checkRedis, parseSentinels, REDIS_FILE_VARIABLES, redisFields, redisTarget } from './redis.ts';
 export { parseTrustProxy, TRUST_PROXY_NAMES, type TrustProxy } from './trust-proxy.ts';
