@@ -5,12 +5,11 @@
  * the gateway, `make dev`, k6), `STACK_SETTINGS` below. `infra/test/config-docs.current.test.ts` fails when a
  * generated file is not what this script makes.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { configSchema as authSchema } from '@authstack/auth/config';
 import { configSchema as resourceSchema } from '@authstack/resource/config';
 import { z } from 'zod';
+import { documents, formatMarkdown } from './markdown.ts';
 
 const ROOT = new URL('../', import.meta.url);
 
@@ -392,16 +391,8 @@ export function withDefaults(text: string, settings = allSettings()): string {
   });
 }
 
-/** The files with `<!-- default:... -->` values (and README.md's table). */
-export const MARKED_FILES = [
-  'README.md',
-  'docs/architecture.md',
-  'docs/operations.md',
-  'docs/security-model.md',
-  'docs/gateway-and-containers.md',
-  'docs/testing.md',
-  'load-tests/README.md',
-];
+/** The files that may quote defaults (`<!-- default:... -->`), README.md's table among them. */
+export const MARKED_FILES = documents();
 
 /** Every generated file and what it should hold (the current text when it is not generated). */
 export function generated(): Map<string, string> {
@@ -413,19 +404,6 @@ export function generated(): Map<string, string> {
     files.set(path, formatMarkdown(withDefaults(text, settings), path));
   }
   return files;
-}
-
-/** Markdown as biome formats it (tables aligned), so `make lint` passes on the written files. */
-export function formatMarkdown(text: string, path: string): string {
-  if (!path.endsWith('.md')) return text;
-  const biome = fileURLToPath(new URL('node_modules/@biomejs/biome/bin/biome', ROOT));
-  const out = spawnSync(process.execPath, [biome, 'format', `--stdin-file-path=${path}`], {
-    cwd: fileURLToPath(ROOT),
-    input: text,
-    encoding: 'utf8',
-  });
-  if (out.status !== 0) throw new Error(`biome format ${path}: ${out.stderr}`);
-  return out.stdout;
 }
 
 if (import.meta.main) {

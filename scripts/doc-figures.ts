@@ -5,18 +5,14 @@
  * `infra/test/doc-figures.current.test.ts` fails when a marked figure differs from the file.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { documents, formatMarkdown } from './markdown.ts';
 
 const ROOT = new URL('../', import.meta.url);
 
 export const FIGURE_MARKER = /<!-- figure:([A-Za-z0-9_.]+) -->(.*?)<!-- \/figure -->/g;
 
-/** The files that quote figures. */
-export const FIGURE_FILES = [
-  'README.md',
-  'docs/architecture.md',
-  'docs/operations.md',
-  'load-tests/README.md',
-];
+/** The files that may quote figures: every document but docs/benchmarks.md, whose tables `make bench` writes. */
+export const FIGURE_FILES = documents().filter((path) => path !== 'docs/benchmarks.md');
 
 export const readResults = (): unknown =>
   JSON.parse(readFileSync(new URL('bench/results/latest.json', ROOT), 'utf8'));
@@ -47,7 +43,7 @@ if (import.meta.main) {
   for (const path of FIGURE_FILES) {
     const url = new URL(path, ROOT);
     const text = readFileSync(url, 'utf8');
-    const next = withFigures(text, results);
+    const next = formatMarkdown(withFigures(text, results), path);
     if (next !== text) {
       writeFileSync(url, next);
       console.log(`doc-figures: wrote ${path}`);
