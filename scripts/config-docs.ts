@@ -235,6 +235,28 @@ export const STACK_SETTINGS: Setting[] = [
     section: 'native stack (make dev)',
   },
   {
+    name: 'K6_PROFILE',
+    readBy: ['compose'],
+    default: 'smoke',
+    description: "The k6 container's profile (load-tests/README.md); `make load` sets it from PROFILE.",
+    section: 'k6 (make load)',
+  },
+  {
+    name: 'K6_RATE',
+    readBy: ['compose'],
+    default: '8',
+    description: "The k6 container's arrival rate per second; `make load` sets it from RATE.",
+    section: 'k6 (make load)',
+  },
+  {
+    name: 'K6_DURATION',
+    readBy: ['compose'],
+    unset: "the profile's",
+    description:
+      "How long the k6 container's profile holds its rate (e.g. 3m); `make load` sets it from DURATION.",
+    section: 'k6 (make load)',
+  },
+  {
     name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
     readBy: ['auth', 'resource'],
     unset: 'tracing off',
@@ -274,6 +296,7 @@ const SECTIONS = [
   'resource',
   'gateway (nginx)',
   'native stack (make dev)',
+  'k6 (make load)',
   'observability (make observe; UIs on 127.0.0.1 only)',
 ];
 
@@ -313,10 +336,7 @@ const ENV_HEADER = `# authstack configuration, written by \`make config-docs\` f
 # bootstrap_admin_password, and the URLs and Redis ACL derived from them. The container stack mounts them as
 # Compose secrets (/run/secrets/<name>).`;
 
-const ENV_FOOTER = `# --- k6 (make load) ------------------------------------------------------------------------------------------
-# make load passes PROFILE, RATE and DURATION to the k6 container (load-tests/README.md).
-
-# --- build info -----------------------------------------------------------------------------------------------
+const ENV_FOOTER = `# --- build info -----------------------------------------------------------------------------------------------
 # Not a runtime setting: the commit the images report on /healthz is the build argument BUILD_COMMIT (the Makefile
 # exports \`git rev-parse --short=12 HEAD\`; a plain \`docker compose build\` says unknown unless BUILD_COMMIT is set).
 # Natively the services read the git checkout's commit.`;

@@ -1,7 +1,8 @@
 /**
  * The auth service's configuration: parsed from the environment once, validated, frozen.
  * A bad or missing value stops start-up with a message naming the variable. Secrets have no defaults and
- * may come from files (`<NAME>_FILE`, for Docker and Kubernetes secrets). Every variable is in `.env.example`.
+ * may come from files (`<NAME>_FILE`, for Docker and Kubernetes secrets). Every variable is described in the schema;
+ * `make config-docs` writes `.env.example` and the README's table from it.
  */
 import {
   audienceSchema,

@@ -1,7 +1,8 @@
 /**
  * The resource service's configuration: parsed from the environment once, validated, frozen.
- * A bad value stops start-up with a message naming the variable (see `.env.example`); empty values count as
- * unset, and `REDIS_URL` and `REDIS_SENTINEL_PASSWORD` may come from files (`<NAME>_FILE`).
+ * A bad value stops start-up with a message naming the variable (the schema describes each; `make config-docs`
+ * writes `.env.example` from it); empty values count as unset, and `REDIS_URL` and `REDIS_SENTINEL_PASSWORD` may
+ * come from files (`<NAME>_FILE`).
  */
 import {
   audienceSchema,
