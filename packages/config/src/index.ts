@@ -8,6 +8,14 @@ import { z } from 'zod';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
 export { clientBucket } from './client-bucket.ts';
+export {
+  audienceSchema,
+  hostSchema,
+  issuerSchema,
+  logLevelSchema,
+  redisKeyPrefixSchema,
+  shutdownTimeoutSchema,
+} from './fields.ts';
 export { formatIpv4, type ParsedIp, parseIp, unmapIpv4 } from './ip.ts';
 export { checkRedis, parseSentinels, REDIS_FILE_VARIABLES, redisFields, redisTarget } from './redis.ts';
 export { parseTrustProxy, TRUST_PROXY_NAMES, type TrustProxy } from './trust-proxy.ts';
@@ -69,6 +77,9 @@ export function parseEnvironment<S extends z.ZodType>(
 export const trustProxySchema = z
   .string()
   .default('loopback')
+  .describe(
+    'Proxies whose X-Forwarded-For is believed, the same in auth and the resource: false (none), a hop count (1..32), or a comma-separated list of addresses, CIDR ranges and loopback, linklocal, uniquelocal. Values that trust everyone (true, *, 0.0.0.0/0, ::/0, ::ffff:0:0/96, ranges that together cover every address) stop start-up.',
+  )
   .transform((value, ctx): TrustProxy => {
     try {
       return parseTrustProxy(value);
