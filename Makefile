@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test test-cluster lint typecheck unit env dev dev-down migrate rotate-key format certs up up-ha down logs scenarios bench docker-setup ci-images test-containers audit images dockerfiles outdated seed unseed load observe api-docs k8s-check k8s-render
+.PHONY: help install test test-cluster lint typecheck unit env dev dev-down migrate rotate-key format certs up up-ha down logs scenarios bench docker-setup ci-images test-containers audit images dockerfiles outdated seed unseed load observe api-docs config-docs doc-figures k8s-check k8s-render
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -122,6 +122,12 @@ down: ## stop the container stack (also the ha profile's) and remove its contain
 
 api-docs: ## rewrite docs/api.md's endpoint tables from the OpenAPI documents (a test checks they are current)
 	$(NODE24) node scripts/api-docs.ts
+
+config-docs: ## rewrite .env.example, README's configuration table and the docs' quoted defaults from the config schemas (a test checks they are current)
+	$(NODE24) node scripts/config-docs.ts
+
+doc-figures: ## rewrite the figures the docs quote (<!-- figure:... --> markers) from bench/results/latest.json (a test checks them)
+	$(NODE24) node scripts/doc-figures.ts
 
 logs: ## follow the container stack's logs
 	$(COMPOSE) logs -f --tail=100

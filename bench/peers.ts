@@ -5,6 +5,7 @@
  */
 import { createHmac, createPublicKey, type KeyObject, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { RunningAuth } from '../services/auth/src/server.ts';
 import type { BenchOptions } from './options.ts';
 import { PEERS, type Peer } from './peer-server.ts';
 import { type NodeServer, ROOT, removeProfile, startNodeServer } from './procs.ts';
@@ -20,6 +21,7 @@ export const ATTACKS = [
   'wrong aud',
   'wrong iss',
   'wrong typ',
+  'crit header',
 ] as const;
 export type Attack = (typeof ATTACKS)[number];
 /** refused: 401; ACCEPTED: a forged token got through; cannot: the library has no way to check this. */
@@ -34,8 +36,11 @@ export const PEER_LABELS: Record<Peer, string> = {
   'passport-jwt': 'passport-jwt + jwks-rsa',
 };
 
-/** What a library cannot be configured to check (said in the table, not counted against it). */
-const CANNOT: Partial<Record<Peer, Attack[]>> = { 'passport-jwt': ['wrong typ'] };
+/**
+ * What a library cannot be configured to check (said in the table, not counted against it): passport-jwt hands the
+ * token to jsonwebtoken, which has no setting for `typ` and ignores `crit`.
+ */
+export const CANNOT: Partial<Record<Peer, Attack[]>> = { 'passport-jwt': ['wrong typ', 'crit header'] };
 
 const PACKAGES: Record<Peer, string[]> = {
   limit: ['express'],
@@ -110,6 +115,8 @@ export function forgeries(
     'wrong aud': signed(header, { ...payload, aud: 'someone-else' }),
     'wrong iss': signed(header, { ...payload, iss: 'https://attacker.example' }),
     'wrong typ': signed({ ...header, typ: 'JWT' }, payload),
+    // An extension the verifier must understand to accept the token (RFC 7515 section 4.1.11); none understands it.
+    'crit header': signed({ ...header, crit: ['urn:example:must-understand'] }, payload),
   };
 }
 
@@ -117,6 +124,52 @@ async function status(url: string, token: string): Promise<number> {
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   await res.arrayBuffer();
   return res.status;
+}
+
+/** Each forged token sent once to a running peer (its protected `url`): the peer's correctness row. */
+export async function correctnessOf(
+  peer: Peer,
+  url: string,
+  forged: Record<Attack, string>,
+): Promise<Record<Attack, Verdict>> {
+  const correctness = {} as Record<Attack, Verdict>;
+  for (const attack of ATTACKS) {
+    if (peer === 'limit') {
+      correctness[attack] = 'cannot check';
+      continue;
+    }
+    const code = await status(url, forged[attack]);
+    correctness[attack] =
+      code === 401 ? 'refused' : CANNOT[peer]?.includes(attack) ? 'cannot check' : 'ACCEPTED';
+  }
+  return correctness;
+}
+
+/** Whether a running peer accepts a valid token. */
+export async function acceptsValid(url: string, token: string): Promise<boolean> {
+  return (await status(url, token)) === 200;
+}
+
+/** The peer servers' settings: the auth service's issuer and audience, and its JWKS. */
+export function peerEnv(auth: RunningAuth): Record<string, string> {
+  return {
+    BENCH_ISSUER: auth.service.config.issuer,
+    BENCH_AUDIENCE: auth.service.config.audience,
+    BENCH_JWKS_URI: `${auth.url}/.well-known/jwks.json`,
+  };
+}
+
+/** The forged tokens for a running auth service: from one of its real tokens and its real signing key. */
+export async function forgeriesFor(auth: RunningAuth, real: string): Promise<Record<Attack, string>> {
+  const signing = auth.service.keyring.signingKey();
+  const jwks = (await (await fetch(`${auth.url}/.well-known/jwks.json`)).json()) as {
+    keys: { kid: string }[];
+  };
+  const jwk = jwks.keys.find((k) => k.kid === signing.kid)!;
+  const publicPem = createPublicKey({ key: jwk as never, format: 'jwk' })
+    .export({ format: 'pem', type: 'spki' })
+    .toString();
+  return forgeries(real, signing, publicPem);
 }
 
 export async function runPeers(options: BenchOptions): Promise<PeersResult> {
@@ -127,38 +180,16 @@ export async function runPeers(options: BenchOptions): Promise<PeersResult> {
     const users = await registerUsers(auth.url, options.users);
     const tokens: string[] = [];
     for (const user of users) tokens.push((await login(auth.url, user)).access_token);
-    const signing = auth.service.keyring.signingKey();
-    const jwks = (await (await fetch(`${auth.url}/.well-known/jwks.json`)).json()) as {
-      keys: { kid: string }[];
-    };
-    const jwk = jwks.keys.find((k) => k.kid === signing.kid)!;
-    const publicPem = createPublicKey({ key: jwk as never, format: 'jwk' })
-      .export({ format: 'pem', type: 'spki' })
-      .toString();
-    const forged = forgeries(tokens[0]!, signing, publicPem);
-    const peerEnv = {
-      BENCH_ISSUER: auth.service.config.issuer,
-      BENCH_AUDIENCE: auth.service.config.audience,
-      BENCH_JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-    };
+    const forged = await forgeriesFor(auth, tokens[0]!);
     const connections = 32;
     const rows: PeerRow[] = [];
     for (const peer of PEERS) {
-      const server = await startNodeServer('bench/peer-server.ts', { ...peerEnv, BENCH_PEER: peer });
+      const server = await startNodeServer('bench/peer-server.ts', { ...peerEnv(auth), BENCH_PEER: peer });
       let stopped = false;
       try {
         const url = `${server.url}/api/protected`;
-        const validAccepted = (await status(url, tokens[1 % tokens.length]!)) === 200;
-        const correctness = {} as Record<Attack, Verdict>;
-        for (const attack of ATTACKS) {
-          if (peer === 'limit') {
-            correctness[attack] = 'cannot check';
-            continue;
-          }
-          const code = await status(url, forged[attack]);
-          correctness[attack] =
-            code === 401 ? 'refused' : CANNOT[peer]?.includes(attack) ? 'cannot check' : 'ACCEPTED';
-        }
+        const validAccepted = await acceptsValid(url, tokens[1 % tokens.length]!);
+        const correctness = await correctnessOf(peer, url, forged);
         const rssRestMiB = rssMiB(server.pid);
         const result = await measureRounds(
           { url, connections, seconds: options.seconds, tokens, watch: [server.pid] },

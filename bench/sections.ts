@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { runCapacity } from './capacity.ts';
 import { runCeiling } from './ceiling.ts';
 import { writeCharts } from './charts.ts';
@@ -111,9 +111,19 @@ export function writeResults(options: BenchOptions, report: object): string {
   return path;
 }
 
-/** docs/benchmarks.md as biome formats it (tables aligned), so `make lint` passes after `make bench`. */
+/**
+ * docs/benchmarks.md as biome formats it (tables aligned), so `make lint` passes after `make bench`; and, when the
+ * run wrote the project's results file, the figures other docs quote from it (`make doc-figures`).
+ */
 export function formatDocs(options: BenchOptions): void {
   if (!options.docs) return;
+  if (resolve(options.out) === resolve(ROOT, 'bench/results')) {
+    const figures = spawnSync(process.execPath, [join(ROOT, 'scripts/doc-figures.ts')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    if (figures.status !== 0) console.warn(`bench: make doc-figures failed: ${figures.stderr}`);
+  }
   const biome = join(ROOT, 'node_modules/@biomejs/biome/bin/biome');
   const out = spawnSync(process.execPath, [biome, 'format', '--write', 'docs/benchmarks.md'], {
     cwd: ROOT,

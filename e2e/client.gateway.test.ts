@@ -103,7 +103,8 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
   it('plain HTTP: GET is redirected (301) to HTTPS; POST to an API path is refused, not forwarded', async () => {
     const get = await fetch(`${gateway.httpUrl}/api/protected?x=1`, { redirect: 'manual' });
     assert.equal(get.status, 301);
-    assert.equal(get.headers.get('location'), `https://127.0.0.1:${gateway.httpsPort}/api/protected?x=1`);
+    // The configured public host (GATEWAY_PUBLIC_HOST), not the Host header (127.0.0.1 here).
+    assert.equal(get.headers.get('location'), `https://localhost:${gateway.httpsPort}/api/protected?x=1`);
     const name = username('cleartext');
     const post = await fetch(`${gateway.httpUrl}/auth/register`, {
       method: 'POST',

@@ -409,9 +409,10 @@ const onlyGateway = (peer: PolicyPeer) =>
 
 /**
  * A service that trusts its peers to name the client (`TRUST_PROXY` set) lets only the gateway reach its API port
- * (`PORT`): every NetworkPolicy rule that admits that port admits the gateway's pods alone (no other pods, no
- * namespace, no address block, not everyone). What others need is on `INTERNAL_PORT`: `/metrics` for monitoring, and
- * auth's JWKS, which every verifier reads there (`JWKS_URI` on auth's internal port, never its API port).
+ * (its container port `http`): every NetworkPolicy rule that admits that port admits the gateway's pods alone (no
+ * other pods, no namespace, no address block, not everyone). What others need is on `INTERNAL_PORT` (its container
+ * port `internal`): `/metrics` for monitoring, and auth's JWKS, which every verifier reads there (`JWKS_URI` on
+ * auth's internal port, never its API port).
  */
 export function apiPortProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
@@ -421,14 +422,24 @@ export function apiPortProblems(objects: K8sObject[]): string[] {
     const first = containers(deployment)[0];
     return first && envValue(objects, first, name);
   };
+  const portNamed = (deployment: K8sObject, name: string) => {
+    const ports = (
+      containers(deployment)[0] as { ports?: { name?: string; containerPort: number }[] } | undefined
+    )?.ports;
+    return ports?.find((p) => p.name === name)?.containerPort;
+  };
   for (const deployment of deployments) {
     const trust = settingOf(deployment, 'TRUST_PROXY');
     if (trust === undefined || trust === 'false' || trust === '0') continue;
-    const port = Number(settingOf(deployment, 'PORT'));
+    const port = portNamed(deployment, 'http');
     const internal = settingOf(deployment, 'INTERNAL_PORT');
-    if (internal === undefined || Number(internal) === port) {
+    if (
+      internal === undefined ||
+      Number(internal) === port ||
+      Number(internal) !== portNamed(deployment, 'internal')
+    ) {
       problems.push(
-        `${id(deployment)}: no INTERNAL_PORT apart from PORT ${port} (metrics would need the API port)`,
+        `${id(deployment)}: INTERNAL_PORT ${internal} is not a container port \`internal\` apart from the API port ${port}`,
       );
     }
     const labels =
@@ -455,7 +466,7 @@ export function apiPortProblems(objects: K8sObject[]): string[] {
     }
   }
   const auth = deployments.find((o) => o.metadata.name === 'auth');
-  const authPort = auth && settingOf(auth, 'PORT');
+  const authPort = auth && String(portNamed(auth, 'http'));
   const authInternal = auth && settingOf(auth, 'INTERNAL_PORT');
   for (const deployment of deployments) {
     const jwks = settingOf(deployment, 'JWKS_URI');

@@ -1,6 +1,6 @@
 /** The real nginx with the project's templates, on free loopback ports, with a throwaway CA. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,12 @@ export async function startGateway(options: {
   registerRate?: string;
   registerBurst?: string;
   connLimit?: string;
+  /**
+   * Tests only: nginx takes the client address from this request header when the connection comes from 127.0.0.1
+   * (the realip module), so a test can stand in for clients the loopback cannot be (other IPv4 and IPv6 addresses).
+   * The gateway's own configuration never trusts a client-sent header.
+   */
+  clientAddressHeader?: string;
 }): Promise<Gateway> {
   const [httpsPort, httpPort, healthPort] = [await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'authstack-nginx-'));
@@ -66,6 +72,7 @@ export async function startGateway(options: {
     GATEWAY_HTTPS_LISTEN: `127.0.0.1:${httpsPort}`,
     GATEWAY_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
     GATEWAY_HEALTH_LISTEN: `127.0.0.1:${healthPort}`,
+    GATEWAY_PUBLIC_HOST: 'localhost',
     GATEWAY_PUBLIC_HTTPS_PORT: String(httpsPort),
     AUTH_UPSTREAM: options.authUpstream,
     RESOURCE_UPSTREAM: options.resourceUpstream,
@@ -79,6 +86,11 @@ export async function startGateway(options: {
     REGISTER_BURST: options.registerBurst ?? '100',
     CONN_LIMIT: options.connLimit ?? '50',
   });
+  if (options.clientAddressHeader) {
+    const main = readFileSync(conf, 'utf8');
+    const realip = `http {\n    set_real_ip_from 127.0.0.1;\n    real_ip_header ${options.clientAddressHeader};\n`;
+    writeFileSync(conf, main.replace(/^http \{\n/m, realip));
+  }
   const nginx: ChildProcess = spawn('nginx', ['-c', conf, '-p', dir], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -229,6 +229,8 @@ describe('the overlays differ where they should', () => {
     assert.equal(gateway.spec.type, 'LoadBalancer');
     assert.equal(gateway.spec.externalTrafficPolicy, 'Local');
     assert.equal(find(list, 'ConfigMap', 'gateway-settings').data?.GATEWAY_PUBLIC_HTTPS_PORT, '443');
+    // The HTTP -> HTTPS redirect names this host, never the request's Host header.
+    assert.equal(find(list, 'ConfigMap', 'gateway-settings').data?.GATEWAY_PUBLIC_HOST, 'auth.example.com');
     assert.ok(!list.some((o) => o.kind === 'StatefulSet'), 'no bundled PostgreSQL or Redis');
     assert.match(container(list, 'auth').image, /^registry\.example\.com\/authstack\/auth:[^:]+$/);
     find(list, 'ConfigMap', 'auth-settings').data = {

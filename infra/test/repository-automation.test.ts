@@ -68,12 +68,31 @@ describe('the GitHub Actions workflow', () => {
   });
 });
 
+/** A `managerFilePatterns` entry in slashes is a regular expression (Renovate reads any other as a glob). */
+function managerFileRegex(pattern: string): RegExp {
+  const match = /^\/(.*)\/$/.exec(pattern);
+  assert.ok(match, `${pattern}: a regular expression in slashes`);
+  return new RegExp(match[1]!);
+}
+
 describe('the Renovate configuration', () => {
-  const renovate = JSON.parse(readFileSync(join(ROOT, 'renovate.json'), 'utf8')) as {
+  const renovateText = readFileSync(join(ROOT, 'renovate.json'), 'utf8');
+  const renovate = JSON.parse(renovateText) as {
     extends: string[];
-    customManagers: { fileMatch: string[]; matchStrings: string[] }[];
+    customManagers: { managerFilePatterns: string[]; matchStrings: string[] }[];
     packageRules: { matchPackageNames?: string[]; allowedVersions?: string; matchManagers?: string[] }[];
   };
+
+  it('when a custom manager names its files, then it uses managerFilePatterns (fileMatch is the old name)', () => {
+    assert.doesNotMatch(renovateText, /"fileMatch"/);
+    for (const manager of renovate.customManagers) {
+      assert.ok(manager.managerFilePatterns.length > 0);
+      for (const pattern of manager.managerFilePatterns) managerFileRegex(pattern);
+    }
+    assert.ok(
+      managerFileRegex(renovate.customManagers[0]!.managerFilePatterns[0]!).test('services/auth/Dockerfile'),
+    );
+  });
 
   it('when it runs, then images and actions are pinned by digest', () => {
     assert.ok(renovate.extends.includes('docker:pinDigests'));
@@ -97,7 +116,9 @@ describe('the Renovate configuration', () => {
     const inTemplate = template!.exec(readFileSync(join(ROOT, 'infra/build/dockerfiles.ts'), 'utf8'));
     assert.ok(inTemplate, 'the template');
     assert.equal(
-      new RegExp(renovate.customManagers[1]!.fileMatch[0]!).test('infra/build/dockerfiles.ts'),
+      managerFileRegex(renovate.customManagers[1]!.managerFilePatterns[0]!).test(
+        'infra/build/dockerfiles.ts',
+      ),
       true,
     );
     const inDockerfile = dockerfiles!.exec(readFileSync(join(ROOT, 'services/auth/Dockerfile'), 'utf8'));

@@ -177,6 +177,15 @@ describe('OpenTelemetry tracing, on when OTEL_EXPORTER_OTLP_ENDPOINT is set', ()
       'express',
     );
     assert.ok(!JSON.stringify(trace).includes(STRONG_PASSWORD), 'no password in any span');
+    const redisText = trace
+      .filter((s) => dbSystem(s) === 'redis')
+      .map((s) => String(s.attributes['db.query.text'] ?? s.attributes['db.statement']));
+    assert.ok(redisText.length > 0);
+    assert.deepEqual(
+      redisText.filter((text) => !/^[a-z]+$/.test(text)),
+      [],
+      'a Redis span names its command, never its arguments (keys, values, a script and its ARGV)',
+    );
   });
 
   it('when a protected resource is called, then its trace is the resource alone: verification, never a call to auth', async () => {

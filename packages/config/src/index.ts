@@ -7,6 +7,16 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
+export { clientBucket } from './client-bucket.ts';
+export {
+  audienceSchema,
+  hostSchema,
+  internalPortSchema,
+  issuerSchema,
+  logLevelSchema,
+  redisKeyPrefixSchema,
+  shutdownTimeoutSchema,
+} from './fields.ts';
 export { formatIpv4, type ParsedIp, parseIp, unmapIpv4 } from './ip.ts';
 export { checkRedis, parseSentinels, REDIS_FILE_VARIABLES, redisFields, redisTarget } from './redis.ts';
 export { parseTrustProxy, TRUST_PROXY_NAMES, type TrustProxy } from './trust-proxy.ts';
@@ -68,6 +78,9 @@ export function parseEnvironment<S extends z.ZodType>(
 export const trustProxySchema = z
   .string()
   .default('loopback')
+  .describe(
+    'Proxies whose X-Forwarded-For is believed, the same in auth and the resource: false (none), a hop count (1..32), or a comma-separated list of addresses, CIDR ranges and loopback, linklocal, uniquelocal. Values that trust everyone (true, *, 0.0.0.0/0, ::/0, ::ffff:0:0/96, ranges that together cover every address) stop start-up.',
+  )
   .transform((value, ctx): TrustProxy => {
     try {
       return parseTrustProxy(value);
@@ -76,12 +89,6 @@ export const trustProxySchema = z
       return z.NEVER;
     }
   });
-
-/**
- * `INTERNAL_PORT` as a schema field: unset (the default) serves `/metrics` on the API port as before; a port serves
- * `/metrics` (and auth's JWKS) there instead, apart from the API port (see `@authstack/lifecycle`'s `internalApp`).
- */
-export const internalPortSchema = z.coerce.number().int().min(1).max(65535).optional();
 
 /** The internal port cannot be the API port. */
 export function checkInternalPort(

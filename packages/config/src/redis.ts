@@ -49,16 +49,35 @@ const sentinels = z
   });
 
 export const redisFields = {
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379/0'),
-  REDIS_SENTINELS: sentinels,
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/ })
+    .default('redis://127.0.0.1:6379/0')
+    .describe(
+      'Redis for sessions and rate limits (redis:// or rediss://). A secret when it holds a password (REDIS_URL_FILE; the containers get it that way). With Sentinels or a cluster it gives only the user, password, TLS and database.',
+    ),
+  REDIS_SENTINELS: sentinels.describe(
+    'Redis with Sentinel (docs/operations.md): the Sentinels to ask, host:port,host:port,... (IPv6 in brackets); set with REDIS_SENTINEL_MASTER, or neither for a single Redis at REDIS_URL (its host and port are then not used; redis:// only).',
+  ),
   REDIS_SENTINEL_MASTER: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be the master group name: letters, digits, . _ - (1..64)')
-    .optional(),
-  REDIS_SENTINEL_USERNAME: z.string().min(1).optional(),
-  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
-  REDIS_CLUSTER_NODES: clusterNodesSchema,
-  REDIS_CLUSTER_NAT_MAP: clusterNatMapSchema,
+    .optional()
+    .describe("The master group's name the Sentinels monitor."),
+  REDIS_SENTINEL_USERNAME: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The Sentinels' own user, when they require one (with REDIS_SENTINEL_PASSWORD)."),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional().meta({
+    description: "The Sentinels' own password, when they require one: a secret, best as a file.",
+    secretFile: '',
+  }),
+  REDIS_CLUSTER_NODES: clusterNodesSchema.describe(
+    'Redis Cluster instead of one Redis (docs/operations.md): seed nodes, host:port,host:port. The user, password and TLS still come from REDIS_URL; its host and port are then not used, and its database must be 0.',
+  ),
+  REDIS_CLUSTER_NAT_MAP: clusterNatMapSchema.describe(
+    'Cluster nodes that announce addresses the services cannot reach (NAT, port-forwards): announced=reachable pairs of host:port, comma-separated.',
+  ),
 };
 
 type RedisEnv = {

@@ -14,8 +14,10 @@ import type { Request, RequestHandler } from 'express';
 import { type Logger, pino } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { serializeError } from './errors.ts';
 
 export type { Logger } from 'pino';
+export { serializeError } from './errors.ts';
 
 export const REDACT_PATHS = [
   'req.headers.authorization',
@@ -49,6 +51,8 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: { service: options.service },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // Errors without the request data their fields quote: Redis command arguments, PostgreSQL row values.
+      serializers: { err: serializeError },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
@@ -89,6 +93,8 @@ export function httpLogger(logger: Logger): RequestHandler {
         remote: req.remoteAddress,
       }),
       res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      // pino-http puts its own serializers on the child logger it makes; keep the redacting one for errors.
+      err: serializeError,
     },
     quietReqLogger: true,
     autoLogging: {

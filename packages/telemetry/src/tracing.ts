@@ -66,7 +66,8 @@ if (endpoint) {
       new ExpressInstrumentation(),
       // Statement text only, never the values (they hold usernames and hashes).
       new PgInstrumentation({ enhancedDatabaseReporting: false }),
-      new IORedisInstrumentation(),
+      // The command's name only: its arguments are keys and values, and a script's ARGV can hold a minted token.
+      new IORedisInstrumentation({ dbStatementSerializer: (command: string) => command }),
     ],
   });
   // Send what is buffered before the process ends (the server's own SIGTERM handler closes it).

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
+import jwt from 'jsonwebtoken';
 import { createLogger, httpLogger, type Logger, requestId } from '../src/index.ts';
 
 const SECRET = 'S3cr3t-value-that-must-never-be-logged';
@@ -139,5 +140,16 @@ describe('the request log: no bodies, no credentials, a request id', () => {
     await (await fetch(`${url}/healthz`)).text();
     await (await login()).text();
     assert.equal(lines.length, 1, 'only the login is logged');
+  });
+});
+
+describe('errors in log lines keep their own fields', () => {
+  it('when an error carries a date (jsonwebtoken TokenExpiredError), then the date is logged as a date', () => {
+    const { logger, lines } = capturingLogger();
+    logger.error({ err: new jwt.TokenExpiredError('jwt expired', new Date(0)) }, 'refused');
+    const err = JSON.parse(lines[0] ?? '{}').err;
+    assert.equal(err.type, 'TokenExpiredError');
+    assert.equal(err.message, 'jwt expired');
+    assert.equal(err.expiredAt, '1970-01-01T00:00:00.000Z');
   });
 });

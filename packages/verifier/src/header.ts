@@ -1,7 +1,8 @@
 /**
  * The JOSE header of a compact JWS, read before any key is looked up: the shape of the token, `alg` against the
  * verifier's pinned list (never taken from the token), `typ` (RFC 9068 section 4) and `kid`. Header parameters
- * that name keys (`jku`, `x5u`, `jwk`, `x5c`) are never read.
+ * that name keys (`jku`, `x5u`, `jwk`, `x5c`) are never read. A header with `crit` is refused: it names extensions
+ * the verifier must understand, and it understands none (RFC 7515 section 4.1.11).
  *
  * Each check is its own function: `verifier.ts` runs them in order, and `explain()` reports them one by one.
  */
@@ -28,6 +29,9 @@ export function decodeHeader(token: string): JoseHeader {
   }
   if (!header || typeof header !== 'object' || Array.isArray(header))
     throw new VerifyError('token_malformed');
+  // `crit` in any form (even empty, which RFC 7515 forbids): e.g. `b64: false` (RFC 7797) would change what the
+  // signature covers, and jsonwebtoken ignores it.
+  if (Object.hasOwn(header, 'crit')) throw new VerifyError('token_malformed');
   return header as JoseHeader;
 }
 

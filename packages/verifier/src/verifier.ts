@@ -1,7 +1,7 @@
 /**
  * Stateless verification of RFC 9068 access tokens (JWT profile), following RFC 8725.
  *
- * 1. the header (`header.ts`): shape, `alg` in the pinned list, `typ` is `at+jwt`, a `kid`;
+ * 1. the header (`header.ts`): shape and no `crit`, `alg` in the pinned list, `typ` is `at+jwt`, a `kid`;
  * 2. the key from the configured key source only, and it must fit the algorithm;
  * 3. the signature: jsonwebtoken with the key and that one algorithm, and with every claim check of its own
  *    turned off (any refusal there is `signature_invalid`);
@@ -173,7 +173,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const header = await run(
       'format',
       () => checkFormat(token),
-      () => 'three base64url parts, a JSON object header, at most 8 KB',
+      () => 'three base64url parts, a JSON object header without crit, at most 8 KB',
     );
     const alg = await run(
       'algorithm',

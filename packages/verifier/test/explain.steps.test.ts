@@ -50,6 +50,12 @@ describe('explain: the verification pipeline, step by step', () => {
     ['no token', 'format', () => undefined, 'token_missing'],
     ['two parts', 'format', () => 'abc.def', 'token_malformed'],
     [
+      'a crit header parameter',
+      'format',
+      () => mint(key, { nowSec: NOW, header: { crit: ['urn:example:must-understand'] } }),
+      'token_malformed',
+    ],
+    [
       'alg none',
       'algorithm',
       () => forge({ ...header, alg: 'none' }, decodePart(good(), 1)),

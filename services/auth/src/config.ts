@@ -1,19 +1,26 @@
 /**
  * The auth service's configuration: parsed from the environment once, validated, frozen.
  * A bad or missing value stops start-up with a message naming the variable. Secrets have no defaults and
- * may come from files (`<NAME>_FILE`, for Docker and Kubernetes secrets). Every variable is in `.env.example`.
+ * may come from files (`<NAME>_FILE`, for Docker and Kubernetes secrets). Every variable is described in the schema;
+ * `make config-docs` writes `.env.example` and the README's table from it.
  */
 import {
+  audienceSchema,
   ConfigError,
   checkInternalPort,
   checkRedis,
   type Env,
+  hostSchema,
   internalPortSchema,
+  issuerSchema,
+  logLevelSchema,
   parseEnvironment,
   REDIS_FILE_VARIABLES,
   redisFields,
+  redisKeyPrefixSchema,
   redisTarget,
   resolveFileVariables,
+  shutdownTimeoutSchema,
   type TrustProxy,
   trustProxySchema,
 } from '@authstack/config';
@@ -52,68 +59,198 @@ const kek = z
     return bytes;
   });
 
-const schema = z
+/** The environment's schema: names, defaults and descriptions (`make config-docs` documents it). */
+export const configSchema = z
   .object({
-    HOST: z.string().min(1).default('127.0.0.1'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+    HOST: hostSchema,
+    PORT: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(3001)
+      .describe(
+        'Port the service listens on (`make dev` passes AUTH_PORT to auth, RESOURCE_PORT and RESOURCE_SESSION_PORT to the resources).',
+      ),
     INTERNAL_PORT: internalPortSchema,
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: logLevelSchema,
     DATABASE_URL: z
       .url({ protocol: /^postgres(ql)?$/ })
-      .default('postgres://postgres@127.0.0.1:5432/authstack'),
-    DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+      .default('postgres://postgres@127.0.0.1:5432/authstack')
+      .describe(
+        'PostgreSQL URL; `make dev` creates the database when missing. A secret when it holds a password (DATABASE_URL_FILE; the containers get it that way).',
+      ),
+    DB_POOL_MAX: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(10)
+      .describe(
+        "PostgreSQL connections per auth process (1..100); replicas x this stays under the server's max_connections.",
+      ),
     ...redisFields,
-    // Replicas that must acknowledge a session's creation, rotation or revocation before it is reported (0: none).
-    REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(5).default(0),
-    REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(500),
-    REDIS_KEY_PREFIX: z
+    REDIS_WAIT_REPLICAS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(5)
+      .default(0)
+      .describe(
+        "Replicas (0..5) that must acknowledge a session's creation, rotation or revocation (WAIT) before the client is told; fewer in time: 503, fail closed. 0 for a single Redis; 1 with Sentinel, so a failover loses no session a client was told about (docs/security-model.md).",
+      ),
+    REDIS_WAIT_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .max(10_000)
+      .default(500)
+      .describe('How long (ms, 10..10000) a session write waits for REDIS_WAIT_REPLICAS.'),
+    REDIS_KEY_PREFIX: redisKeyPrefixSchema,
+    KEY_ENCRYPTION_KEY: z.preprocess(emptyAsUndefined, kek).meta({
+      description:
+        "Required secret: 32 random bytes, base64. Encrypts the signing keys' private parts (AES-256-GCM). Best as a file (`make env` writes one); or the value itself (generate: openssl rand -base64 32).",
+      secretFile: 'secrets/key_encryption_key',
+    }),
+    PASSWORD_PEPPER: z.preprocess(emptyAsUndefined, kek).meta({
+      description:
+        'Required secret: 32 random bytes, base64, different from KEY_ENCRYPTION_KEY. The HMAC-SHA-256 key applied to every password before bcrypt (passwords of any length and script are never truncated; a database dump alone cannot be cracked). Changing it makes every stored password unusable.',
+      secretFile: 'secrets/password_pepper',
+    }),
+    JWT_ISSUER: issuerSchema,
+    JWT_AUDIENCE: audienceSchema,
+    JWT_ALGORITHM: z
+      .enum(['RS256', 'ES256'])
+      .default('RS256')
+      .describe('Signing algorithm of new keys: RS256 or ES256.'),
+    JWT_CLIENT_ID: z
       .string()
-      .regex(/^[A-Za-z0-9:_-]{1,64}$/)
-      .default('authstack:'),
-    KEY_ENCRYPTION_KEY: z.preprocess(emptyAsUndefined, kek),
-    PASSWORD_PEPPER: z.preprocess(emptyAsUndefined, kek),
-    JWT_ISSUER: z.url().default('https://localhost:8443'),
-    JWT_AUDIENCE: z.string().min(1).default('authstack-api'),
-    JWT_ALGORITHM: z.enum(['RS256', 'ES256']).default('RS256'),
-    JWT_CLIENT_ID: z.string().min(1).default('authstack-client'),
-    ACCESS_TOKEN_TTL: seconds(30, 3600, 300),
-    REFRESH_IDLE_TTL: seconds(1, 90 * 86400, 7 * 86400),
-    REFRESH_ABSOLUTE_TTL: seconds(1, 365 * 86400, 30 * 86400),
-    SESSIONS_MAX_PER_USER: z.coerce.number().int().min(1).max(1000).default(50),
-    COOKIE_TOKEN_CACHE_TTL: seconds(0, 3600, 30),
-    JWKS_MAX_AGE: seconds(0, 86400, 300),
-    KEY_ACTIVATION_DELAY: seconds(0, 7 * 86400, 600),
-    KEY_RELOAD_INTERVAL: seconds(1, 3600, 30),
-    BCRYPT_COST: z.coerce.number().int().min(4).max(16).default(12),
+      .min(1)
+      .default('authstack-client')
+      .describe('The `client_id` claim (RFC 9068) of the tokens auth issues.'),
+    ACCESS_TOKEN_TTL: seconds(30, 3600, 300).describe('Access-token lifetime in seconds (30..3600).'),
+    REFRESH_IDLE_TTL: seconds(1, 90 * 86400, 7 * 86400).describe(
+      'Refresh idle (sliding) lifetime in seconds: a session unused this long ends.',
+    ),
+    REFRESH_ABSOLUTE_TTL: seconds(1, 365 * 86400, 30 * 86400).describe(
+      'Refresh absolute lifetime in seconds (at least REFRESH_IDLE_TTL): a session ends this long after the login however it is used.',
+    ),
+    SESSIONS_MAX_PER_USER: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(50)
+      .describe("Live sessions per account (1..1000); a login beyond it ends that account's oldest session."),
+    COOKIE_TOKEN_CACHE_TTL: seconds(0, 3600, 30).describe(
+      "Seconds the gateway's cookie-to-token exchange serves a session's minted access token again instead of signing a new one (0: sign every time; below ACCESS_TOKEN_TTL). The session is checked in Redis on every request either way (docs/security-model.md).",
+    ),
+    JWKS_MAX_AGE: seconds(0, 86400, 300).describe("The JWKS response's Cache-Control max-age, in seconds."),
+    KEY_ACTIVATION_DELAY: seconds(0, 7 * 86400, 600).describe(
+      'Seconds a staged signing key is published before it signs (at least JWKS_MAX_AGE, so verifiers see it first).',
+    ),
+    KEY_RELOAD_INTERVAL: seconds(1, 3600, 30).describe(
+      'How often (s) each replica re-reads the key table to see keys staged elsewhere.',
+    ),
+    BCRYPT_COST: z.coerce
+      .number()
+      .int()
+      .min(4)
+      .max(16)
+      .default(12)
+      .describe(
+        'bcrypt cost (4..16); each +1 doubles login CPU time. Hashes of a lower cost are re-hashed at the next successful login; refused logins always cost one comparison at the highest cost stored (no enumeration).',
+      ),
     // libuv reads UV_THREADPOOL_SIZE itself (once, at start); auth reads it to size admission control.
-    UV_THREADPOOL_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(1024).default(4)),
-    BCRYPT_QUEUE_BUDGET_MS: z.preprocess(
-      emptyAsUndefined,
-      z.coerce.number().int().min(10).max(60_000).optional(),
-    ),
-    BCRYPT_MAX_PER_CLIENT: z.preprocess(
-      emptyAsUndefined,
-      z.coerce.number().int().min(1).max(10_000).optional(),
-    ),
-    BCRYPT_MAX_PER_ACCOUNT: z.preprocess(
-      emptyAsUndefined,
-      z.coerce.number().int().min(1).max(10_000).default(2),
-    ),
-    BOOTSTRAP_ADMIN_USERNAME: z.preprocess(emptyAsUndefined, z.string().optional()),
-    BOOTSTRAP_ADMIN_PASSWORD: z.preprocess(emptyAsUndefined, z.string().optional()),
+    UV_THREADPOOL_SIZE: z
+      .preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(1024).default(4))
+      .meta({
+        description:
+          "libuv's thread pool, which runs the async bcrypt hashes. libuv reads it once, before node starts: the auth container's start script and `make dev` set one thread per core, at least 4, when it is unset.",
+        unset: 'one thread per core, at least 4 (libuv alone: 4)',
+      }),
+    BCRYPT_QUEUE_BUDGET_MS: z
+      .preprocess(emptyAsUndefined, z.coerce.number().int().min(10).max(60_000).optional())
+      .meta({
+        description:
+          "Latency budget (ms, 10..60000) of admission control in front of bcrypt (login, register, password change; per auth process). Work is admitted while the admitted work and two more rounds of the workers can be served within it: capacity = floor(budget x workers / hash time) - 2 x workers, workers = min(UV_THREADPOOL_SIZE, cores), the hash time measured at start-up. Beyond it, or beyond a client address's or an account's share, 503 `overloaded` with Retry-After, before any bcrypt work and not counted as a failed attempt.",
+        unset: 'two full pools (2 x pool size x hash time / workers), rounded up to whole seconds',
+      }),
+    BCRYPT_MAX_PER_CLIENT: z
+      .preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(10_000).optional())
+      .meta({
+        description: 'Admitted hashing operations per client address (1..10000).',
+        unset: 'a quarter of the capacity, at least 1',
+      }),
+    BCRYPT_MAX_PER_ACCOUNT: z
+      .preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(10_000).default(2))
+      .describe('Admitted hashing operations per account (1..10000).'),
+    BOOTSTRAP_ADMIN_USERNAME: z
+      .preprocess(emptyAsUndefined, z.string().optional())
+      .describe(
+        "An admin created once at start-up, with BOOTSTRAP_ADMIN_PASSWORD; there are no default credentials. A name already held by an account the bootstrap did not create stops start-up (it is never promoted); once created, the account's roles and state are the admins' (a demotion survives restarts).",
+      ),
+    BOOTSTRAP_ADMIN_PASSWORD: z.preprocess(emptyAsUndefined, z.string().optional()).meta({
+      description:
+        "The bootstrap admin's password (a secret, best as a file; `make env` writes a random one). The password policy applies.",
+      secretFile: 'secrets/bootstrap_admin_password',
+    }),
     TRUST_PROXY: trustProxySchema,
-    LOGIN_MAX_FAILURES_PER_USER_IP: z.coerce.number().int().min(1).max(1000).default(5),
-    LOGIN_BLOCK_SECONDS: seconds(1, 86400, 900),
-    LOGIN_MAX_FAILURES_PER_IP_PER_DAY: z.coerce.number().int().min(1).max(1_000_000).default(100),
-    LOGIN_MAX_FAILURES_PER_USER_PER_HOUR: z.coerce.number().int().min(1).max(100).default(100),
-    LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(30),
-    LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(300),
-    REGISTER_MAX_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(10),
+    LOGIN_MAX_FAILURES_PER_USER_IP: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(5)
+      .describe(
+        'Consecutive failures per (username, client IP) before a block of LOGIN_BLOCK_SECONDS; a success resets it.',
+      ),
+    LOGIN_BLOCK_SECONDS: seconds(1, 86400, 900).describe(
+      'How long (s) a (username, client IP) pair stays blocked.',
+    ),
+    LOGIN_MAX_FAILURES_PER_IP_PER_DAY: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(100)
+      .describe('Failed logins per client IP per day, over all accounts.'),
+    LOGIN_MAX_FAILURES_PER_USER_PER_HOUR: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(100)
+      .describe('Failed logins per account per hour, from all IPs (NIST SP 800-63B: at most 100).'),
+    LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(30)
+      .describe(
+        'Successful logins per account per hour, from all IPs (each costs a bcrypt comparison and opens a session); over it: 429 with Retry-After.',
+      ),
+    LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(300)
+      .describe('Successful logins per client IP per hour, over all accounts.'),
+    REGISTER_MAX_PER_IP_PER_HOUR: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(10)
+      .describe('Registrations per client IP per hour.'),
     BODY_LIMIT: z
       .string()
       .regex(/^\d+(b|kb|mb)$/i)
-      .default('16kb'),
-    SHUTDOWN_TIMEOUT: seconds(1, 120, 10),
+      .default('16kb')
+      .describe('Largest accepted request body (b, kb or mb).'),
+    SHUTDOWN_TIMEOUT: shutdownTimeoutSchema,
   })
   .superRefine((env, ctx) => {
     checkRedis(env, ctx);
@@ -167,7 +304,7 @@ const schema = z
     }
   });
 
-type Parsed = z.infer<typeof schema>;
+type Parsed = z.infer<typeof configSchema>;
 
 export interface AuthConfig {
   host: string;
@@ -211,7 +348,7 @@ export interface AuthConfig {
 }
 
 export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
-  const e = parseEnvironment(schema, rawEnv, { fileVariables: FILE_VARIABLES });
+  const e = parseEnvironment(configSchema, rawEnv, { fileVariables: FILE_VARIABLES });
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,

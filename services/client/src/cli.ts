@@ -230,7 +230,7 @@ program
   .action(async (opts: { sessionMode?: boolean; junit?: string }) => {
     const globals = program.opts<Globals>();
     checkBaseUrl(globals.baseUrl, globals.insecureHttpLoopback);
-    // Reach the gateway once first: no answer at all is exit 3 or 4 with its cause, not 16 failed scenarios.
+    // Reach the gateway once first: no answer at all is exit 3 or 4 with its cause, not a table of failures.
     await client().call('GET', '/.well-known/openid-configuration');
     const results = await runScenarios({
       baseUrl: globals.baseUrl,

@@ -108,6 +108,17 @@ describe('GET /api/protected refuses every malformed, forged or misdirected toke
       'key_unknown',
     ],
     ['kid of 10 KB', () => `Bearer ${mint(key, { header: { kid: 'k'.repeat(10_240) } })}`, 'token_malformed'],
+    [
+      'crit naming an extension (signed with the right key)',
+      () => `Bearer ${mint(key, { header: { crit: ['urn:example:must-understand'] } })}`,
+      'token_malformed',
+    ],
+    [
+      'crit b64 false (RFC 7797: the signature is over the raw payload)',
+      () => `Bearer ${mint(key, { header: { crit: ['b64'], b64: false } })}`,
+      'token_malformed',
+    ],
+    ['crit empty', () => `Bearer ${mint(key, { header: { crit: [] } })}`, 'token_malformed'],
     ['typ missing', () => `Bearer ${mint(key, { header: { typ: undefined } })}`, 'type_invalid'],
     ['typ JWT', () => `Bearer ${mint(key, { header: { typ: 'JWT' } })}`, 'type_invalid'],
     ['wrong iss', () => `Bearer ${mint(key, { claims: { iss: 'https://evil.test' } })}`, 'issuer_invalid'],

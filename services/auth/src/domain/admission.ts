@@ -19,14 +19,16 @@
  * together; a budget shorter than that wait would leave the workers idle between the admitted work's end and
  * their return (measured in docs/benchmarks.md, the "bursts" row).
  *
- * Fairness: one client address holds at most `maxPerClient` slots (default a quarter of the capacity, at least 1)
- * and one account at most `maxPerAccount` (default 2), so a flood from one address or at one account leaves the
- * rest of the capacity to everyone else.
+ * Fairness: one client holds at most `maxPerClient` slots (default a quarter of the capacity, at least 1) and one
+ * account at most `maxPerAccount` (default 2), so a flood from one client or at one account leaves the rest of the
+ * capacity to everyone else. A client is counted as every per-address limit counts it (`clientBucket`): an IPv6
+ * client per /64, an IPv4 client per address.
  *
  * Beyond any of the three the operation is shed: 503 `overloaded` with `Retry-After`, decided in memory before
  * any other work (no Redis, no database, no bcrypt), and never counted as an attempt by the abuse limits.
  * The slots are per process: each replica guards its own thread pool.
  */
+import { clientBucket } from '@authstack/config';
 import { overloaded } from './errors.ts';
 
 export type AdmissionOp = 'login' | 'register' | 'password_change';
@@ -104,10 +106,11 @@ export function createAdmission(plan: AdmissionPlan, observe: AdmissionObserver 
     queueDepth: () => Math.max(0, inFlight - plan.workers),
 
     /**
-     * Take a slot for `op` by `client` (address) on `account` (normalised username), or throw 503 `overloaded`.
+     * Take a slot for `op` by the client at `address` on `account` (normalised username), or throw 503 `overloaded`.
      * The cheapest check of the request path after input validation: memory only.
      */
-    admit(op: AdmissionOp, client: string, account: string): AdmissionTicket {
+    admit(op: AdmissionOp, address: string, account: string): AdmissionTicket {
+      const client = clientBucket(address);
       const reason: ShedReason | undefined =
         (perClient.get(client) ?? 0) >= plan.maxPerClient
           ? 'client'

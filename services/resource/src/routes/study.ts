@@ -2,10 +2,12 @@
  * The study console's two endpoints (docs/console.md). Neither authorises anything.
  *
  * `POST /api/explain {token, at?, audience?}`: the verifier's own pipeline run step by step on any token
- * (`Verifier.explain`), answered 200 whether the token is good or not; rate-limited per client IP, in process.
+ * (`Verifier.explain`), answered 200 whether the token is good or not; rate-limited per client (`clientBucket`: an
+ * IPv6 client per /64), in process.
  * `GET /api/stats`: the verification results and the verified-token cache of this instance, as a small JSON
  * summary, so the console never needs `/metrics` (which the gateway does not route).
  */
+import { clientBucket } from '@authstack/config';
 import { ExplainRequest } from '@authstack/contract';
 import { HttpProblem, requireJsonBody } from '@authstack/http-problem';
 import type { Verifier } from '@authstack/verifier';
@@ -19,7 +21,7 @@ export interface StudyDeps {
   results: () => Record<string, number>;
   /** Session mode only: the Redis session checks after a good verification, `alive` or `revoked`. */
   sessionChecks: () => Record<string, number>;
-  /** Explanations per client IP per minute. */
+  /** Explanations per client (an IPv4 address, an IPv6 /64) per minute. */
   explainPerMinute: number;
 }
 
@@ -36,7 +38,8 @@ export function studyRoutes(app: Express, deps: StudyDeps): void {
 
   const limitExplain: RequestHandler = async (req, res, next) => {
     try {
-      await limiter.consume(req.ip ?? 'unknown');
+      // Per client as every per-address limit counts one: an IPv6 client per /64.
+      await limiter.consume(clientBucket(req.ip ?? 'unknown'));
       next();
     } catch (refusal) {
       if (!(refusal instanceof RateLimiterRes)) return next(refusal);
