@@ -8,6 +8,8 @@
  */
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 
+export { CONNECTION_ERROR_CODES, hasConnectionErrorCode } from './unreachable.ts';
+
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const TYPE_BASE = 'https://authstack.dev/problems/';
 
