@@ -19,6 +19,7 @@ export {
 } from './cluster.ts';
 export { type Acknowledged, ReplicaAckError, type ReplicaWaitSettings, replicaWait } from './replicas.ts';
 export { type SentinelAddress, type SentinelSettings, sentinelOptions } from './sentinel.ts';
+export { sessionKeyOf, userSessionsKeyOf } from './session-keys.ts';
 
 /** A single Redis (direct or through Sentinel) or a Redis Cluster: the services use only what both do the same way. */
 export type RedisClient = Redis | Cluster;
