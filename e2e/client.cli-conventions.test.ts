@@ -13,20 +13,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { redisEnv, suiteScope, testScope, useTempDir } from '@authstack/testing';
-import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
 import {
   type AuthFixture,
   newKek,
   STRONG_PASSWORD,
   startAuthFixture,
   username,
-} from '../services/auth/test/support.ts';
-import { EXIT } from '../services/client/src/exit-codes.ts';
-import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
+} from '@authstack/auth/testing';
+import { EXIT } from '@authstack/client/exit-codes';
+import { startTestResource, type TestResource } from '@authstack/resource/testing';
+import { redisEnv, suiteScope, testScope, useTempDir } from '@authstack/testing';
+import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
 import { hostPort, startTestGateway, testCerts, verifierEnv } from './support.ts';
 
-const CLI = fileURLToPath(new URL('../services/client/src/cli.ts', import.meta.url));
+const CLI = fileURLToPath(import.meta.resolve('@authstack/client/cli'));
 const ADMIN = { username: 'opsadmin', password: 'operator passphrase 77' };
 
 interface Run {
@@ -106,7 +106,7 @@ describe('the CLI: conventions and admin commands', () => {
 
   it('when asked for --version, then it prints the package version and exits 0', async () => {
     const { version } = JSON.parse(
-      readFileSync(new URL('../services/client/package.json', import.meta.url), 'utf8'),
+      readFileSync(new URL(import.meta.resolve('@authstack/client/package.json')), 'utf8'),
     ) as {
       version: string;
     };

@@ -5,11 +5,11 @@ import { request as httpsRequest } from 'node:https';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type AuthFixture, STRONG_PASSWORD, username } from '@authstack/auth/testing';
+import { AuthClient } from '@authstack/client';
+import type { TestResource } from '@authstack/resource/testing';
 import { suiteScope } from '@authstack/testing';
 import { type Gateway, type makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
-import { type AuthFixture, STRONG_PASSWORD, username } from '../services/auth/test/support.ts';
-import { AuthClient } from '../services/client/src/sdk.ts';
-import type { TestResource } from '../services/resource/test/support.ts';
 import { hostPort, startGatewayStack, startTestGateway } from './support.ts';
 
 const run = promisify(execFile);

@@ -12,18 +12,13 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type AuthFixture, STRONG_PASSWORD, startAuthFixture, username } from '@authstack/auth/testing';
+import { ApiError, AuthClient } from '@authstack/client';
+import { startTestResource, type TestResource } from '@authstack/resource/testing';
 import { suiteScope } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
 import { Agent, fetch } from 'undici';
 import { freePort, type Gateway, type makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
-import {
-  type AuthFixture,
-  STRONG_PASSWORD,
-  startAuthFixture,
-  username,
-} from '../services/auth/test/support.ts';
-import { ApiError, AuthClient } from '../services/client/src/sdk.ts';
-import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
 import { hostPort, resourceEnv, startTestGateway, testCerts } from './support.ts';
 
 const COOKIE = '__Host-session';

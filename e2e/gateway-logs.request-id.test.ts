@@ -3,16 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { Writable } from 'node:stream';
 import { before, describe, it } from 'node:test';
+import { type AuthFixture, STRONG_PASSWORD, startAuthFixture, username } from '@authstack/auth/testing';
+import { startTestResource, type TestResource } from '@authstack/resource/testing';
 import { createLogger } from '@authstack/telemetry';
 import { eventually, suiteScope } from '@authstack/testing';
 import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
-import {
-  type AuthFixture,
-  STRONG_PASSWORD,
-  startAuthFixture,
-  username,
-} from '../services/auth/test/support.ts';
-import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
 import { hostPort, startTestGateway, testCerts, verifierEnv } from './support.ts';
 
 /** A log destination that keeps the parsed JSON lines. */

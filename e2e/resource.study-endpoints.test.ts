@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { registerAndLogin } from '@authstack/auth/testing';
+import { startTestResource } from '@authstack/resource/testing';
 import { http } from '@authstack/testing';
-import { registerAndLogin } from '../services/auth/test/support.ts';
-import { startTestResource } from '../services/resource/test/support.ts';
 import { useStack } from './support.ts';
 
 interface Explained {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { registerAndLogin, startAuthFixture, useAuth } from '@authstack/auth/testing';
+import { startTestResource, useResource } from '@authstack/resource/testing';
 import { eventually, http, testScope } from '@authstack/testing';
 import { decodePart, mint, testKey } from '@authstack/testing/tokens';
-import { registerAndLogin, startAuthFixture, useAuth } from '../services/auth/test/support.ts';
-import { startTestResource, useResource } from '../services/resource/test/support.ts';
 import { verifierEnv } from './support.ts';
 
 const ADMIN = { username: 'boss', password: 'admin passphrase for tests' };

@@ -2,11 +2,12 @@
  * What the cross-service tests share: an auth fixture with resources that verify its tokens, and the real nginx
  * gateway in front of them. Each helper registers its own teardown on the scope it is given.
  */
+
+import { type AuthFixture, startAuthFixture, type TestAuth } from '@authstack/auth/testing';
+import { type AdminStackOptions, type Login, startWithAdmin } from '@authstack/auth/testing/admin';
+import { startTestResource, type TestResource } from '@authstack/resource/testing';
 import { redisEnv, type Scope, useFixture } from '@authstack/testing';
 import { type Gateway, makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
-import { type AdminStackOptions, type Login, startWithAdmin } from '../services/auth/test/admin-support.ts';
-import { type AuthFixture, startAuthFixture, type TestAuth } from '../services/auth/test/support.ts';
-import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
 
 type Env = Record<string, string | undefined>;
 

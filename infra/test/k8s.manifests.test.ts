@@ -9,9 +9,9 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { FILE_VARIABLES } from '@authstack/auth/config';
 import { testScope, useTempDir } from '@authstack/testing';
 import YAML from 'yaml';
-import { FILE_VARIABLES } from '../../services/auth/src/config.ts';
 import {
   renderGatewayTemplates,
   staleGatewayTemplates,

@@ -5,15 +5,15 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type AuthFixture, startAuthFixture } from '@authstack/auth/testing';
+import { startTestResource, type TestResource } from '@authstack/resource/testing';
 import { suiteScope, useTempDir } from '@authstack/testing';
 import { hostPort, startTestGateway, testCerts, verifierEnv } from '../../e2e/support.ts';
 import type { Gateway, makeCerts } from '../../infra/nginx/local-gateway.ts';
-import { type AuthFixture, startAuthFixture } from '../../services/auth/test/support.ts';
-import { startTestResource, type TestResource } from '../../services/resource/test/support.ts';
 import { k6Options, runK6Script, type StandinResult } from './host.ts';
 
 const LOAD_TESTS = fileURLToPath(new URL('../', import.meta.url));
-const SEED_CLI = fileURLToPath(new URL('../../services/auth/src/cli/load-test-users.ts', import.meta.url));
+const SEED_CLI = fileURLToPath(import.meta.resolve('@authstack/auth/cli/load-test-users'));
 const script = (name: string) => join(LOAD_TESTS, `${name}.ts`);
 
 /** Every check passed, every request answered as the script expected, the summary saved as JSON and text. */
