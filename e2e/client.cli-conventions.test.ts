@@ -13,18 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  type AuthFixture,
-  newKek,
-  STRONG_PASSWORD,
-  startAuthFixture,
-  username,
-} from '@authstack/auth/testing';
+import { newKek, STRONG_PASSWORD, startAuthFixture, username } from '@authstack/auth/testing';
 import { EXIT } from '@authstack/client/exit-codes';
-import { startTestResource, type TestResource } from '@authstack/resource/testing';
 import { redisEnv, suiteScope, testScope, useTempDir } from '@authstack/testing';
 import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
-import { hostPort, startTestGateway, testCerts, verifierEnv } from './support.ts';
+import { startGatewayPair, verifierEnv } from './support.ts';
 
 const CLI = fileURLToPath(import.meta.resolve('@authstack/client/cli'));
 const ADMIN = { username: 'opsadmin', password: 'operator passphrase 77' };
@@ -61,33 +54,21 @@ async function closedPort(): Promise<number> {
 describe('the CLI: conventions and admin commands', () => {
   const pepper = newKek();
   const scope = suiteScope();
-  let auth: AuthFixture;
-  let resource: TestResource;
   let certs: ReturnType<typeof makeCerts>;
   let gateway: Gateway;
   let dir: string;
   const user = { username: username('cliuser'), password: STRONG_PASSWORD };
 
   before(async () => {
-    auth = await startAuthFixture(scope, {
+    ({ certs, gateway } = await startGatewayPair(scope, {
       env: {
         BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
         BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
         PASSWORD_PEPPER: pepper,
-        TRUST_PROXY: 'loopback',
       },
-    });
-    resource = await startTestResource(verifierEnv(auth, redisEnv()), {}, scope);
-    certs = testCerts(scope);
-    gateway = await startTestGateway(scope, {
-      authUpstream: hostPort(auth.url),
-      resourceUpstream: hostPort(resource.url),
-      certs,
-      loginRate: '100r/s',
-      loginBurst: '100',
-      registerRate: '100r/s',
-      registerBurst: '100',
-    });
+      resourceEnv: (auth) => verifierEnv(auth, redisEnv()),
+      gateway: { loginRate: '100r/s', loginBurst: '100', registerRate: '100r/s', registerBurst: '100' },
+    }));
     dir = useTempDir(scope, 'authstack-cli-conventions');
   });
 
