@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { before, describe, it } from 'node:test';
+import { before, describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type AuthFixture, STRONG_PASSWORD, username } from '@authstack/auth/testing';
@@ -10,7 +10,7 @@ import { AuthClient } from '@authstack/client';
 import type { TestResource } from '@authstack/resource/testing';
 import { suiteScope, testScope } from '@authstack/testing';
 import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
-import { hostPort, startGatewayStack, startTestGateway } from './support.ts';
+import { type GatewaySettings, hostPort, startGatewayStack, startTestGateway } from './support.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -47,6 +47,15 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
     });
     api = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca) });
   });
+
+  /** One more gateway in front of the same auth and stateless resource, with tighter limits; stopped when `t` ends. */
+  const tightGateway = (t: TestContext, limits: GatewaySettings) =>
+    startTestGateway(testScope(t), {
+      authUpstream: hostPort(auth.url),
+      resourceUpstream: hostPort(stateless.url),
+      certs,
+      ...limits,
+    });
 
   const scenarios = (base: string, extra: string[] = []) =>
     run(
@@ -222,13 +231,7 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
   });
 
   it('the outer limit_req on login answers 429 when a single IP floods it', async (t) => {
-    const tight = await startTestGateway(testScope(t), {
-      authUpstream: hostPort(auth.url),
-      resourceUpstream: hostPort(stateless.url),
-      certs,
-      loginRate: '1r/s',
-      loginBurst: '2',
-    });
+    const tight = await tightGateway(t, { loginRate: '1r/s', loginBurst: '2' });
     const client = new AuthClient({ baseUrl: tight.httpsUrl, ca: readFileSync(certs.ca) });
     const results = await Promise.all(
       Array.from({ length: 10 }, () =>
@@ -240,10 +243,7 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
   });
 
   it('finding 5: when login or register is reached by a path variant (slash, case, encoding, dot segments, alias), then the gateway limits it or answers 404', async (t) => {
-    const tight = await startTestGateway(testScope(t), {
-      authUpstream: hostPort(auth.url),
-      resourceUpstream: hostPort(stateless.url),
-      certs,
+    const tight = await tightGateway(t, {
       loginRate: '1r/m',
       loginBurst: '1',
       registerRate: '1r/m',
@@ -321,13 +321,7 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
   });
 
   it('finding 14: when a single IP floods registration, then the gateway answers 429 on /auth/register and its /register alias', async (t) => {
-    const tight = await startTestGateway(testScope(t), {
-      authUpstream: hostPort(auth.url),
-      resourceUpstream: hostPort(stateless.url),
-      certs,
-      registerRate: '1r/m',
-      registerBurst: '2',
-    });
+    const tight = await tightGateway(t, { registerRate: '1r/m', registerBurst: '2' });
     const client = new AuthClient({ baseUrl: tight.httpsUrl, ca: readFileSync(certs.ca) });
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>

@@ -106,13 +106,19 @@ export async function startGatewayStack(scope: Scope, options: StackOptions = {}
   return { ...stack, certs, gateway };
 }
 
+/** A gateway's settings besides its auth and resource upstreams and its certificates: limits, the console. */
+export type GatewaySettings = Omit<
+  Parameters<typeof startGateway>[0],
+  'authUpstream' | 'resourceUpstream' | 'certs'
+>;
+
 export interface GatewayPairOptions extends AuthFixtureOptions {
   /** The resource's environment, made from auth's (default `verifierEnv`: stateless, no Redis). */
   resourceEnv?: (auth: TestAuth) => Env;
   /** The resource's service options (a logger). */
   resourceOptions?: Parameters<typeof startTestResource>[1];
   /** The gateway's settings besides its upstreams and certificates (limits). */
-  gateway?: Omit<Parameters<typeof startGateway>[0], 'authUpstream' | 'resourceUpstream' | 'certs'>;
+  gateway?: GatewaySettings;
 }
 
 export interface GatewayPair {
