@@ -30,14 +30,14 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '@authstack/auth/config';
+import { createPasswordHasher } from '@authstack/auth/passwords';
+import { startAuth } from '@authstack/auth/server';
+import { createPool } from '@authstack/auth/store/db';
+import { createUserStore } from '@authstack/auth/store/users';
 import { freePort } from '@authstack/testing';
 import { gatedBcrypt } from '@authstack/testing/gated-bcrypt';
 import autocannon from 'autocannon';
-import { loadConfig } from '../services/auth/src/config.ts';
-import { createPasswordHasher } from '../services/auth/src/domain/passwords.ts';
-import { startAuth } from '../services/auth/src/server.ts';
-import { createPool } from '../services/auth/src/store/db.ts';
-import { createUserStore } from '../services/auth/src/store/users.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 

@@ -3,6 +3,7 @@
  * documents (`./openapi.ts`) are generated from them, and the client SDK takes its types from them (`import type`,
  * so nothing of this package runs in the client). One source, so the three cannot drift apart.
  */
+import { CLAIM_FAILURES, STEPS } from '@authstack/verifier/codes';
 import { z } from 'zod';
 
 export const ROLES = ['user', 'admin'] as const;
@@ -302,19 +303,7 @@ export const ExplainRequest = z
   })
   .meta({ id: 'ExplainRequest' });
 
-export const EXPLAIN_STEPS = [
-  'format',
-  'algorithm',
-  'type',
-  'kid',
-  'signature',
-  'claims_set',
-  'issuer',
-  'audience',
-  'required_claims',
-  'time',
-] as const;
-const claimFailure = z.enum(['missing', 'invalid', 'check_failed']);
+const claimFailure = z.enum(CLAIM_FAILURES);
 export const Explanation = z
   .object({
     valid: z.boolean().meta({ description: 'Would `verify()` accept the token under this policy at `at`?' }),
@@ -329,7 +318,7 @@ export const Explanation = z
     cacheHit: z.boolean().meta({ description: 'Would `verify()` answer from its verified-token cache now?' }),
     steps: z.array(
       z.object({
-        step: z.enum(EXPLAIN_STEPS),
+        step: z.enum(STEPS),
         outcome: z.enum(['passed', 'failed', 'not_reached']),
         detail: z.string(),
         code: z.string().optional(),

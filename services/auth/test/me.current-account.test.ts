@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { http } from '@authstack/testing';
 import { currentAccount } from '../src/domain/accounts.ts';
-import { sql, useAdminStack } from './admin-support.ts';
+import { useAdminStack } from './admin-support.ts';
 import { registerAndLogin } from './support.ts';
 
 /** The session id of an access token (its `sid` claim; the token was just issued by the service under test). */
@@ -34,7 +34,7 @@ describe('/auth/me and the currentAccount use case', () => {
 
   it('when the account is disabled outside the API, then /auth/me answers 401 invalid_token while its session lives', async () => {
     const user = await registerAndLogin(stack.auth.url);
-    await sql(stack.db.url, 'UPDATE users SET disabled = true WHERE id = $1', [user.user.id]);
+    await (await stack.sql()).query('UPDATE users SET disabled = true WHERE id = $1', [user.user.id]);
 
     const me = await http(`${stack.auth.url}/auth/me`, { token: user.access_token });
 
@@ -47,7 +47,7 @@ describe('/auth/me and the currentAccount use case', () => {
 
   it('when the account is deleted outside the API, then the use case refuses it with invalid_token', async () => {
     const user = await registerAndLogin(stack.auth.url);
-    await sql(stack.db.url, 'DELETE FROM users WHERE id = $1', [user.user.id]);
+    await (await stack.sql()).query('DELETE FROM users WHERE id = $1', [user.user.id]);
 
     await assert.rejects(
       currentAccount(stack.auth.service.accounts, { userId: user.user.id, sid: sidOf(user.access_token) }),

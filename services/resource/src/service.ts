@@ -1,7 +1,7 @@
 /** Wires the resource service: remote key set, verifier (with metrics), optional session check, app. */
 
 import { type BuildInfo, buildInfo } from '@authstack/lifecycle';
-import { createRedis, hashTag, type RedisClient, withRedis } from '@authstack/redis';
+import { createRedis, type RedisClient, sessionKeyOf, withRedis } from '@authstack/redis';
 import { createLogger, createMetrics, type Logger, withSpan } from '@authstack/telemetry';
 import {
   type AccessTokenClaims,
@@ -30,14 +30,6 @@ export interface ServiceOptions {
   logger?: Logger;
   now?: () => number;
 }
-
-/**
- * The session key written by the auth service (`services/auth/src/store/sessions.ts`):
- * `<prefix>session:{<sub>}:<sid>` (the user id is the Redis Cluster hash tag, `hashTag` of `@authstack/redis`).
- * Shared by contract, not by import: a service never imports another service.
- */
-export const sessionKey = (prefix: string, sub: string, sid: string) =>
-  `${prefix}session:${hashTag(sub)}:${sid}`;
 
 export async function createResourceService(
   config: Readonly<ResourceConfig>,
@@ -147,7 +139,7 @@ export async function createResourceService(
     redis = client;
     sessionCheck = async (claims) => {
       const alive = await withRedis(() =>
-        client.exists(sessionKey(config.redisKeyPrefix, claims.sub, claims.sid)),
+        client.exists(sessionKeyOf(config.redisKeyPrefix, claims.sub, claims.sid)),
       );
       countCheck(alive === 1 ? 'alive' : 'revoked');
       if (alive !== 1) throw new VerifyError('session_revoked');

@@ -34,8 +34,8 @@
  */
 
 import { serviceUnavailable } from '@authstack/http-problem';
-import type { Acknowledged } from '@authstack/redis';
-import { hashTag, type RedisClient, withRedis } from './redis.ts';
+import { type Acknowledged, sessionKeyOf, userSessionsKeyOf } from '@authstack/redis';
+import { type RedisClient, withRedis } from './redis.ts';
 
 export interface SessionRecord {
   sid: string;
@@ -224,13 +224,6 @@ return 1
 
 /** Attempts of a script over a user's index (`overIndex`) before giving up with a 503. */
 const INDEX_ATTEMPTS = 20;
-
-/** A session's key: the user id is its hash tag, so all of a user's keys share one Redis Cluster slot. */
-export const sessionKeyOf = (prefix: string, userId: string, sid: string) =>
-  `${prefix}session:${hashTag(userId)}:${sid}`;
-/** The index of a user's sessions (same hash tag as their sessions). */
-export const userSessionsKeyOf = (prefix: string, userId: string) =>
-  `${prefix}user-sessions:${hashTag(userId)}`;
 
 export interface SessionView {
   id: string;
