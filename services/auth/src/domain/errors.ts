@@ -126,6 +126,15 @@ export const overloaded = (retryAfterSec: number) =>
     extra: { retry_after: retryAfterSec },
   });
 
+/** The request's client address is not an address the service can count and record (`request-meta.ts`). */
+export const clientAddressUnknown = () =>
+  new HttpProblem({
+    status: 400,
+    code: 'client_address_unknown',
+    title: 'Client address unknown',
+    detail: 'The client address of this request cannot be determined.',
+  });
+
 /** The session cookie is unknown, expired or revoked (or its account was disabled). */
 export const invalidSession = () =>
   new HttpProblem({

@@ -11,6 +11,7 @@ import { type Request, type RequestHandler, type Response, Router } from 'expres
 import { type AccountDeps, currentAccount, type IssuedTokens, login, register } from '../domain/accounts.ts';
 import { type CookieSession, logoutSessionCookie, rotateSessionCookie } from '../domain/cookie-sessions.ts';
 import { sessionNotFound } from '../domain/errors.ts';
+import { requestMeta } from '../domain/request-meta.ts';
 import {
   changePassword,
   listSessions,
@@ -21,7 +22,6 @@ import {
 } from '../domain/sessions.ts';
 import { parseSessionCookie } from '../domain/tokens.ts';
 import { checkSameSiteRequest, clearSessionCookie, readSessionCookie, setSessionCookie } from './cookies.ts';
-import { requestMeta } from './request-meta.ts';
 import { parse } from './validation.ts';
 
 const credentials = Credentials;

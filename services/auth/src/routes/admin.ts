@@ -25,7 +25,7 @@ import {
   updateUser,
 } from '../domain/admin.ts';
 import { notAdmin, sessionNotFound, userNotFound } from '../domain/errors.ts';
-import { requestMeta } from './request-meta.ts';
+import { requestMeta } from '../domain/request-meta.ts';
 import { parse } from './validation.ts';
 
 /** A path id that is not a UUID names no account (or session): 404, as for an unknown one. */
