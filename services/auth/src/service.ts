@@ -5,6 +5,7 @@
 
 import os from 'node:os';
 import { type BuildInfo, buildInfo } from '@authstack/lifecycle';
+import { createRedis, replicaWait } from '@authstack/redis';
 import { createLogger, createMetrics, type Logger, withSpan } from '@authstack/telemetry';
 import { createVerifier, localKeySet } from '@authstack/verifier';
 import bcrypt from 'bcrypt';
@@ -17,10 +18,9 @@ import { createAdmission, planAdmission } from './domain/admission.ts';
 import { type Bcrypt, createPasswordHasher } from './domain/passwords.ts';
 import { KeyDecryptionError, KeyIntegrityError } from './keys/crypto.ts';
 import { type Keyring, keyringFromConfig } from './keys/keyring.ts';
-import { createLimits } from './limits.ts';
 import { createPool, type Db } from './store/db.ts';
 import { createEventStore } from './store/events.ts';
-import { createRedis, replicaWait } from './store/redis.ts';
+import { createLimits } from './store/limits.ts';
 import { createSessionStore, type SessionStore } from './store/sessions.ts';
 import { createSigningKeyStore } from './store/signing-keys.ts';
 import { createUserStore } from './store/users.ts';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { http, suiteScope, useRedisClient, useRedisPrefix } from '@authstack/testing';
 import { TooManyAttempts } from '../src/domain/errors.ts';
-import { createLimits, type LimitSettings } from '../src/limits.ts';
+import { createLimits, type LimitSettings } from '../src/store/limits.ts';
 import { registerAndLogin, useAuth } from './support.ts';
 
 const SETTINGS: LimitSettings = {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { http } from '@authstack/testing';
-import { clientBucket } from '../src/client-bucket.ts';
+import { clientBucket } from '../src/store/client-bucket.ts';
 import { STRONG_PASSWORD, useAuth, username } from './support.ts';
 
 describe('per-IP limits and IPv6', () => {

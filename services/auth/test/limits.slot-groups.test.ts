@@ -16,7 +16,7 @@ import {
   loginSuccessIpKey,
   loginSuccessUserKey,
   loginUserKey,
-} from '../src/limits.ts';
+} from '../src/store/limits.ts';
 
 const HIGH: LimitSettings = {
   pairFailures: 1000,

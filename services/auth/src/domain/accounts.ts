@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpProblem } from '@authstack/http-problem';
 import type { Keyring } from '../keys/keyring.ts';
-import type { Limits, LoginAttempt } from '../limits.ts';
 import type { EventStore } from '../store/events.ts';
+import type { Limits, LoginAttempt } from '../store/limits.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import { UsernameTakenError, type UserRow, type UserStore } from '../store/users.ts';
 import type { Admission, AdmissionTicket } from './admission.ts';

@@ -26,8 +26,8 @@
  */
 import { hashTag, type RedisClient, redisFailure } from '@authstack/redis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { TooManyAttempts } from '../domain/errors.ts';
 import { clientBucket } from './client-bucket.ts';
-import { TooManyAttempts } from './domain/errors.ts';
 
 export interface LimitSettings {
   /** Consecutive failures per (username, IP) before a block. Default 5. */
