@@ -174,7 +174,9 @@ async function pathRows(ctx: {
   };
   await api.register(reader.username, reader.password);
   await api.register(browserUser.username, browserUser.password);
-  const token = (await api.login(reader.username, reader.password)).tokens.accessToken;
+  const { tokens } = await api.login(reader.username, reader.password);
+  if (!tokens) throw new Error('a bearer login keeps its tokens');
+  const token = tokens.accessToken;
   const bearer = { authorization: `Bearer ${token}` };
   const bodies = users.map((u) => JSON.stringify(u));
   // A cookie session (one browser): the gateway exchanges the cookie for a token on every request.

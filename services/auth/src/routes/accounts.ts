@@ -33,10 +33,12 @@ const CREDENTIALS_HINT = 'Send a JSON object with string fields "username" and "
 
 const claimsOf = (res: Response) => res.locals.auth as AccessTokenClaims;
 
+const welcome = (username: string) => `Welcome ${username}!`;
+
 function sendTokens(res: Response, issued: IssuedTokens): void {
   res.set('Cache-Control', 'no-store').json({
     status: 'success',
-    message: `Welcome ${issued.user.username}!`,
+    message: welcome(issued.user.username),
     token: issued.accessToken,
     access_token: issued.accessToken,
     token_type: 'Bearer',
@@ -72,7 +74,8 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards, cookies: 
     res.status(201).json({ status: 'success', message: 'User registered successfully', user });
   });
 
-  // The tutorial's /login alias always asks for a cookie (the gateway adds ?session=cookie). The JSON is the same.
+  // The tutorial's /login alias always asks for a cookie (the gateway adds ?session=cookie). A cookie login answers
+  // the account only: the session is in the HttpOnly cookie, and no token in the body is there for a script to take.
   router.post('/login', async (req, res) => {
     const cookie = wantsCookie(req);
     // Login CSRF (another site logging the browser into the attacker's account): the same origin rule.
@@ -85,6 +88,10 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards, cookies: 
       if (previous !== undefined && parseSessionCookie(previous))
         await logoutSessionCookie(deps, previous, requestMeta(req));
       setSessionCookie(res, issued.sessionCookie, cookies.maxAge);
+      res
+        .set('Cache-Control', 'no-store')
+        .json({ status: 'success', message: welcome(issued.user.username), user: issued.user });
+      return;
     }
     sendTokens(res, issued);
   });
