@@ -7,7 +7,7 @@
  *   - the protected path against the unauthenticated endpoint of the same service;
  *   - stateless against session-checked verification, and with the verified-token cache off;
  *   - through the HTTPS gateway against direct;
- *   - the cookie path through the gateway (auth_request exchange, phantom token) next to the bearer path, with
+ *   - the cookie path through the gateway (the cookie exchange, an auth_request per request) next to the bearer path, with
  *     the minted-token cache on (COOKIE_TOKEN_CACHE_TTL=30) and off (0);
  *   - login under overload, with and without admission control (bench/overload.ts).
  * Then the sections of bench/sections.ts: verifier peers, gateway vs direct by generator, login against the

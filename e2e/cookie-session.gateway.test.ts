@@ -1,6 +1,6 @@
 /**
  * Cookie sessions through the real gateway (nginx, TLS, auth_request): the seed tutorial's first client, the
- * phantom token the resource receives instead of the cookie, CSRF, and no session fixation.
+ * access token the cookie exchange gives the resource instead of the cookie, CSRF, and no session fixation.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

@@ -13,7 +13,8 @@ import type { AccountDeps } from './domain/accounts.ts';
 import type { Keyring } from './keys/keyring.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { adminRoutes } from './routes/admin.ts';
-import { bearerOrCookie, exchangeRoutes } from './routes/cookies.ts';
+import { cookieExchangeRoute } from './routes/cookie-exchange.ts';
+import { bearerOrCookie } from './routes/session-cookie.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
 import type { SessionStore } from './store/sessions.ts';
 
@@ -41,9 +42,9 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use(httpLogger(deps.logger));
   app.use(deps.metrics.middleware);
-  // The gateway's cookie-to-token exchange (nginx auth_request; a GET without a body). A session cookie's Max-Age
+  // The gateway's cookie exchange (nginx auth_request; a GET without a body). A session cookie's Max-Age
   // is the session's absolute lifetime; the idle one is enforced in Redis.
-  app.use(exchangeRoutes(deps.accounts, deps.config.refreshAbsoluteTtl));
+  app.use(cookieExchangeRoute(deps.accounts, deps.config.refreshAbsoluteTtl));
   app.use(requireJsonBody);
   app.use(express.json({ limit: deps.config.bodyLimit, strict: true, type: 'application/json' }));
 

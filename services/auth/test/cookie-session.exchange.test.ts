@@ -1,5 +1,5 @@
 /**
- * Cookie sessions in the auth service: opening one at login, the gateway's exchange endpoint (phantom token and
+ * Cookie sessions in the auth service: opening one at login, the gateway's cookie exchange (the minted token and
  * its cache), the CSRF rule, and the session rules every other session follows (logout, logout-all, password
  * change, disabling, the list, the cap, the absolute lifetime, rotation).
  */

@@ -1,7 +1,7 @@
 /**
  * Cookie sessions: the same session record as the refresh tokens' (`store/sessions.ts`), reached by an opaque
  * cookie value (`tokens.ts`, only its SHA-256 stored). Use cases: check a cookie, exchange it for a short-lived
- * access token for the gateway to forward upstream (the "phantom token"), rotate it, and the CSRF rule.
+ * access token for the gateway to forward upstream (the cookie exchange), rotate it, and the CSRF rule.
  */
 import type { AccountDeps } from './accounts.ts';
 import { audit } from './audit.ts';

@@ -21,7 +21,12 @@ import {
   revokeOwnSession,
 } from '../domain/sessions.ts';
 import { parseSessionCookie } from '../domain/tokens.ts';
-import { checkSameSiteRequest, clearSessionCookie, readSessionCookie, setSessionCookie } from './cookies.ts';
+import {
+  checkSameSiteRequest,
+  clearSessionCookie,
+  readSessionCookie,
+  setSessionCookie,
+} from './session-cookie.ts';
 import { parse } from './validation.ts';
 
 const credentials = Credentials;
@@ -52,7 +57,7 @@ function sendTokens(res: Response, issued: IssuedTokens): void {
 export interface BearerGuards {
   /** Verified token whose session is alive. */
   session: RequestHandler;
-  /** `session`, or else the session cookie (`routes/cookies.ts`). */
+  /** `session`, or else the session cookie (`routes/session-cookie.ts`). */
   sessionOrCookie: RequestHandler;
   /** Verified token; the session may already be gone (for idempotent logout). */
   token: RequestHandler;
