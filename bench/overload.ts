@@ -584,7 +584,7 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
     );
     stops.push(refusing.stop);
     // At most the capacity: an over-the-limit refusal holds an admission slot for its Redis round trip.
-    const REFUSAL_CONNECTIONS = Math.min(16, refusing.service.accounts.admission.plan.capacity);
+    const REFUSAL_CONNECTIONS = Math.min(16, refusing.service.useCases.admission.plan.capacity);
     const refusals: RefusalRow[] = [];
     const refusal = async (name: string, status: number, body: (n: number) => string, ip = '10.3.0.1') => {
       const tally = await drive({
@@ -623,7 +623,7 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
     );
     // The 429 row's last requests may still hold slots (an over-the-limit login holds one for its Redis round trip):
     // a holder shed by them would leave the queue short of full, and the row waiting for it.
-    const admission = refusing.service.accounts.admission;
+    const admission = refusing.service.useCases.admission;
     await until(() => admission.inFlight() === 0, 'the 429 row to finish');
     gate.close();
     const capacity = admission.plan.capacity;

@@ -8,8 +8,9 @@ import {
 } from '@authstack/contract';
 import { type AccessTokenClaims, VerifyError } from '@authstack/verifier';
 import { type Request, type RequestHandler, type Response, Router } from 'express';
-import { type AccountDeps, currentAccount, type IssuedTokens, login, register } from '../domain/accounts.ts';
+import { currentAccount, login, register } from '../domain/accounts.ts';
 import { type CookieSession, logoutSessionCookie, rotateSessionCookie } from '../domain/cookie-sessions.ts';
+import type { UseCaseDeps } from '../domain/deps.ts';
 import { sessionNotFound } from '../domain/errors.ts';
 import { requestMeta } from '../domain/request-meta.ts';
 import {
@@ -20,7 +21,7 @@ import {
   refresh,
   revokeOwnSession,
 } from '../domain/sessions.ts';
-import { parseSessionCookie } from '../domain/tokens.ts';
+import { type IssuedTokens, parseSessionCookie } from '../domain/tokens.ts';
 import {
   checkSameSiteRequest,
   clearSessionCookie,
@@ -71,7 +72,7 @@ function wantsCookie(req: Request): boolean {
   );
 }
 
-export function accountRoutes(deps: AccountDeps, bearer: BearerGuards, cookies: { maxAge: number }): Router {
+export function accountRoutes(deps: UseCaseDeps, bearer: BearerGuards, cookies: { maxAge: number }): Router {
   const router = Router();
 
   router.post('/register', async (req, res) => {

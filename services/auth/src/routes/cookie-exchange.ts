@@ -1,7 +1,6 @@
 /** The gateway's cookie exchange: a session cookie in, a short-lived access token of its session out. */
 import { Router } from 'express';
-import type { AccountDeps } from '../domain/accounts.ts';
-import { exchangeSessionCookie } from '../domain/cookie-sessions.ts';
+import { type ExchangeDeps, exchangeSessionCookie } from '../domain/cookie-sessions.ts';
 import { checkSameSiteRequest, readSessionCookie, sessionCookieHeader } from './session-cookie.ts';
 
 /**
@@ -13,7 +12,7 @@ import { checkSameSiteRequest, readSessionCookie, sessionCookieHeader } from './
  * forward upstream, and `X-Session-Set-Cookie` when the cookie was rotated (the gateway adds it to the answer).
  * Never cached; the token is never sent to the browser.
  */
-export function cookieExchangeRoute(deps: AccountDeps, maxAge: number): Router {
+export function cookieExchangeRoute(deps: ExchangeDeps, maxAge: number): Router {
   const router = Router();
   router.get('/internal/session-token', async (req, res) => {
     res.set('Cache-Control', 'no-store');

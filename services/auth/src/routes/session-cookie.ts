@@ -3,8 +3,8 @@
  * accepts it where a Bearer token is accepted (bearer wins). The gateway's cookie exchange is `cookie-exchange.ts`.
  */
 import type { Request, RequestHandler, Response } from 'express';
-import type { AccountDeps } from '../domain/accounts.ts';
 import { checkSameSite, rotateIfDue, useSessionCookie } from '../domain/cookie-sessions.ts';
+import type { UseCaseDeps } from '../domain/deps.ts';
 
 /** `__Host-`: only set with Secure, from a secure origin, without Domain, with Path=/ (RFC 6265bis). */
 export const SESSION_COOKIE = '__Host-session';
@@ -52,7 +52,11 @@ export function checkSameSiteRequest(req: Request, method = req.method): void {
  * A cookie sets `res.locals.auth` to `{ sub, sid }` and `res.locals.cookieSession`; a cookie due for rotation
  * (roles changed) gets its new value in this answer.
  */
-export function bearerOrCookie(deps: AccountDeps, bearer: RequestHandler, maxAge: number): RequestHandler {
+export function bearerOrCookie(
+  deps: Pick<UseCaseDeps, 'sessions' | 'now'>,
+  bearer: RequestHandler,
+  maxAge: number,
+): RequestHandler {
   return async (req, res, next) => {
     const cookie = req.headers.authorization ? undefined : readSessionCookie(req);
     if (cookie === undefined) {
