@@ -1,12 +1,12 @@
 /**
- * The limiter refuses with a domain error (`TooManyAttempts`, domain/errors.ts), not an HTTP status the use cases
- * would have to read: the login counts the refusal as `rate_limited`, and the error handler answers it as 429 with
+ * The limiter refuses with the catalogue's `too_many_attempts` (domain/errors.ts), told apart by its code, not by an
+ * HTTP status the use cases would have to read: the login counts the refusal as `rate_limited`, and the error handler answers it as 429 with
  * `Retry-After` equal to the body's `retry_after`.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { http, suiteScope, useRedisClient, useRedisPrefix } from '@authstack/testing';
-import { TooManyAttempts } from '../src/domain/errors.ts';
+import { isProblem } from '../src/domain/errors.ts';
 import { createLimits, type LimitSettings } from '../src/store/limits.ts';
 import { registerAndLogin, useAuth } from './support.ts';
 
@@ -20,32 +20,33 @@ const SETTINGS: LimitSettings = {
   registrationsPerHour: 1,
 };
 
-describe('the limiter throws TooManyAttempts', () => {
+describe('the limiter refuses with too_many_attempts', () => {
   const scope = suiteScope();
   const prefix = useRedisPrefix(scope);
   const redis = useRedisClient(scope);
 
-  it('when a login pair is at its limit, then reserveLogin rejects with TooManyAttempts and its wait in seconds', async () => {
+  it('when a login pair is at its limit, then reserveLogin rejects with too_many_attempts and its wait in seconds', async () => {
     const limits = createLimits(redis, prefix, SETTINGS);
     const attempt = await limits.reserveLogin('pair-at-limit', '198.51.100.7');
     await attempt.failed();
 
     await assert.rejects(limits.reserveLogin('pair-at-limit', '198.51.100.7'), (error: unknown) => {
-      assert.ok(error instanceof TooManyAttempts, 'a TooManyAttempts');
-      assert.equal(error.code, 'too_many_attempts');
-      assert.ok(error.retryAfterSec >= 1 && error.retryAfterSec <= SETTINGS.pairBlockSeconds);
-      assert.equal(error.headers['Retry-After'], String(error.retryAfterSec));
+      assert.ok(isProblem(error, 'too_many_attempts'), 'too_many_attempts');
+      const wait = Number(error.extra.retry_after);
+      assert.ok(wait >= 1 && wait <= SETTINGS.pairBlockSeconds);
+      assert.equal(error.headers['Retry-After'], String(wait));
       return true;
     });
   });
 
-  it('when an address has used its registrations, then reserveRegistration rejects with TooManyAttempts', async () => {
+  it('when an address has used its registrations, then reserveRegistration rejects with too_many_attempts', async () => {
     const limits = createLimits(redis, prefix, SETTINGS);
     await limits.reserveRegistration('198.51.100.8');
 
     await assert.rejects(limits.reserveRegistration('198.51.100.8'), (error: unknown) => {
-      assert.ok(error instanceof TooManyAttempts, 'a TooManyAttempts');
-      assert.ok(error.retryAfterSec >= 1 && error.retryAfterSec <= 3600);
+      assert.ok(isProblem(error, 'too_many_attempts'), 'too_many_attempts');
+      const wait = Number(error.extra.retry_after);
+      assert.ok(wait >= 1 && wait <= 3600);
       return true;
     });
   });

@@ -13,7 +13,7 @@ import {
   accountInactive,
   invalidCredentials,
   invalidUsername,
-  TooManyAttempts,
+  isProblem,
   usernameTaken,
   weakPassword,
 } from './errors.ts';
@@ -170,7 +170,7 @@ function admitLogin(
   }
 }
 
-/** A point on every login limit (`limits.ts`), or `TooManyAttempts` when any is at its limit. */
+/** A point on every login limit (`store/limits.ts`), or `too_many_attempts` when any is at its limit. */
 async function reserveAttempt(
   deps: Pick<LoginDeps, 'limits' | 'observe'>,
   meta: RequestMeta,
@@ -179,7 +179,7 @@ async function reserveAttempt(
   try {
     return await deps.limits.reserveLogin(username.slice(0, 64), meta.ip);
   } catch (error) {
-    if (error instanceof TooManyAttempts) deps.observe?.login?.('rate_limited');
+    if (isProblem(error, 'too_many_attempts')) deps.observe?.login?.('rate_limited');
     throw error;
   }
 }

@@ -1,4 +1,7 @@
-/** The auth service's catalogue of client-facing problems. Codes are stable; tests assert them. */
+/**
+ * The auth service's catalogue of client-facing problems, one factory per code. Codes are stable; tests assert them.
+ * A use case tells one refusal from any other error by its code (`isProblem`), never by its HTTP status.
+ */
 import { HttpProblem } from '@authstack/http-problem';
 import type { PolicyViolation } from './passwords.ts';
 
@@ -46,26 +49,20 @@ export const invalidCredentials = () =>
     detail: 'The username or password is incorrect.',
   });
 
-/**
- * An abuse limit is reached (`limits.ts`: login, password change, registration): 429 with `Retry-After`. Its own
- * class, so a use case tells a refusal by the limits from any other error without reading an HTTP status.
- */
-export class TooManyAttempts extends HttpProblem {
-  readonly retryAfterSec: number;
+/** Is `error` the catalogue's problem `code`? */
+export const isProblem = (error: unknown, code: string): error is HttpProblem =>
+  error instanceof HttpProblem && error.code === code;
 
-  constructor(retryAfterSec: number) {
-    super({
-      status: 429,
-      code: 'too_many_attempts',
-      title: 'Too many attempts',
-      detail: `Too many attempts; try again in ${retryAfterSec} seconds.`,
-      headers: { 'Retry-After': String(retryAfterSec) },
-      extra: { retry_after: retryAfterSec },
-    });
-    this.name = 'TooManyAttempts';
-    this.retryAfterSec = retryAfterSec;
-  }
-}
+/** An abuse limit is reached (`store/limits.ts`: login, password change, registration): 429 with `Retry-After`. */
+export const tooManyAttempts = (retryAfterSec: number) =>
+  new HttpProblem({
+    status: 429,
+    code: 'too_many_attempts',
+    title: 'Too many attempts',
+    detail: `Too many attempts; try again in ${retryAfterSec} seconds.`,
+    headers: { 'Retry-After': String(retryAfterSec) },
+    extra: { retry_after: retryAfterSec },
+  });
 
 /** RFC 6749 section 5.2: the refresh token is unknown, expired, revoked or reused. */
 export const invalidGrant = () =>

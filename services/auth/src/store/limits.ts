@@ -1,32 +1,14 @@
 /**
- * Abuse limits, in Redis, so every replica shares the counters.
- *
- * Login: every attempt first *reserves* a point on five counters — failures per (username, IP), per IP and per
- * username, successes per username and per IP. The counters live in two groups, each in one Redis Cluster slot
- * (hash tags, docs/architecture.md): the IP group `{<ip>}` (IP failures, IP successes) and the username group
- * `{<username>}` (the (username, IP) pair, username failures, username successes). A reservation is one Lua script
- * per group, all or nothing *within* the group: when any of its counters is at its limit, no counter of the group
- * moves (the refusal is `TooManyAttempts` from the domain's catalogue: 429 with Retry-After). The IP group goes
- * first: an IP over its own cap is refused there and never touches the username group,
- * so it cannot spend a victim's per-account budget. When the username group then refuses, the IP group's points
- * are given back (a compensation), so a refused attempt leaves every counter as it was. Only then is the password
- * checked, so 50 parallel wrong attempts cannot all slip past a limit of 5: exactly 5 are checked, the rest get
- * 429. Between an IP reservation and its compensation a concurrent attempt may see the one extra point and be
- * refused too: the race only ever refuses more, never lets more through (docs/security-model.md).
- * The outcome then settles the points, one script per group: a success keeps the success points, resets the
- * (username, IP) pair and gives the failure points back; a wrong password keeps the failure points and gives
- * the success points back; an attempt that could not be judged (database down: 503) gives every point back.
- * While a counter is over its limit even the right password gets 429.
- *
- * Counters are fixed windows: a counter's window starts with its first point; the (username, IP) counter's
- * window is restarted at LOGIN_BLOCK_SECONDS when it reaches its limit (the block).
- *
- * Registration: a point per attempt per IP (rate-limiter-flexible, one key per IP). A store that cannot be
- * reached fails closed: 503.
+ * Abuse limits in Redis, so every replica shares the counters. A login reserves a point on five counters before the
+ * password is checked, all or nothing per slot group (one Lua script each: the IP group `{<ip>}` first, then the
+ * username group `{<username>}`, whose refusal gives the IP group's points back); the outcome then settles them
+ * (`LoginAttempt`). A refusal is the catalogue's `too_many_attempts` (429 with Retry-After); an unreachable store fails
+ * closed (503). Registration: a point per attempt per client (rate-limiter-flexible). Why it is built so, and the
+ * race it leaves: docs/security-model.md, "Abuse limits".
  */
 import { hashTag, type RedisClient, redisFailure } from '@authstack/redis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { TooManyAttempts } from '../domain/errors.ts';
+import { tooManyAttempts } from '../domain/errors.ts';
 import { clientBucket } from './client-bucket.ts';
 
 export interface LimitSettings {
@@ -133,7 +115,7 @@ return 0
 type Settlement = 'keep' | 'refund' | 'reset';
 
 /** The refusal, with the wait in whole seconds (at least 1) for `Retry-After`. */
-const refusedFor = (waitMs: number) => new TooManyAttempts(Math.max(1, Math.ceil(waitMs / 1000)));
+const refusedFor = (waitMs: number) => tooManyAttempts(Math.max(1, Math.ceil(waitMs / 1000)));
 
 export function createLimits(redis: RedisClient, prefix: string, settings: LimitSettings) {
   const registrations = new RateLimiterRedis({
