@@ -29,25 +29,17 @@ describe('client address that cannot be determined', () => {
     });
   }
 
-  it('when a trusted proxy forwards an IPv6 address with a zone id on login, then 400 client_address_unknown', async () => {
-    const user = await registerAndLogin(auth.url);
-    const res = await http(`${auth.url}/auth/login`, {
-      body: { username: user.username, password: user.password },
-      headers: { 'x-forwarded-for': 'fe80::1%eth0' },
+  for (const forwarded of ['unknown', 'fe80::1%eth0']) {
+    it(`when a trusted proxy forwards "${forwarded}" on login, then 400 client_address_unknown`, async () => {
+      const user = await registerAndLogin(auth.url);
+      const res = await http(`${auth.url}/auth/login`, {
+        body: { username: user.username, password: user.password },
+        headers: { 'x-forwarded-for': forwarded },
+      });
+      assert.equal(res.status, 400);
+      assert.equal(res.body.code, 'client_address_unknown');
     });
-    assert.equal(res.status, 400);
-    assert.equal(res.body.code, 'client_address_unknown');
-  });
-
-  it('when a trusted proxy forwards a non-address on login, then 400 client_address_unknown', async () => {
-    const user = await registerAndLogin(auth.url);
-    const res = await http(`${auth.url}/auth/login`, {
-      body: { username: user.username, password: user.password },
-      headers: { 'x-forwarded-for': 'unknown' },
-    });
-    assert.equal(res.status, 400);
-    assert.equal(res.body.code, 'client_address_unknown');
-  });
+  }
 
   it('when the client-address parser accepts an address, then PostgreSQL inet accepts it as the same address', async () => {
     const candidates = [
