@@ -16,6 +16,7 @@ import {
   isProblem,
   usernameTaken,
   weakPassword,
+  withinLimits,
 } from './errors.ts';
 import { checkPasswordPolicy, type Verification } from './passwords.ts';
 import type { RequestMeta } from './request-meta.ts';
@@ -85,7 +86,7 @@ export async function register(
   const ticket = deps.admission.admit('register', meta.ip, username.slice(0, 64));
   let passwordHash: string;
   try {
-    await deps.limits.reserveRegistration(meta.ip);
+    await withinLimits(deps.limits.reserveRegistration(meta.ip));
     if (!isValidUsername(username)) throw invalidUsername(USERNAME_RULE);
     const violations = checkPasswordPolicy(input.password, username);
     if (violations.length > 0) throw weakPassword(violations);
@@ -177,7 +178,7 @@ async function reserveAttempt(
   username: string,
 ): Promise<LoginAttempt> {
   try {
-    return await deps.limits.reserveLogin(username.slice(0, 64), meta.ip);
+    return await withinLimits(deps.limits.reserveLogin(username.slice(0, 64), meta.ip));
   } catch (error) {
     if (isProblem(error, 'too_many_attempts')) deps.observe?.login?.('rate_limited');
     throw error;

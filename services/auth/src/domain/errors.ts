@@ -3,6 +3,7 @@
  * A use case tells one refusal from any other error by its code (`isProblem`), never by its HTTP status.
  */
 import { HttpProblem } from '@authstack/http-problem';
+import { LimitReached } from '../store/limits.ts';
 import type { PolicyViolation } from './passwords.ts';
 
 export const invalidInput = (detail: string, errors?: { field: string; message: string }[]) =>
@@ -63,6 +64,15 @@ export const tooManyAttempts = (retryAfterSec: number) =>
     headers: { 'Retry-After': String(retryAfterSec) },
     extra: { retry_after: retryAfterSec },
   });
+
+/** A reservation on the abuse limits; their refusal (`LimitReached`) becomes `too_many_attempts`. */
+export async function withinLimits<T>(reservation: Promise<T>): Promise<T> {
+  try {
+    return await reservation;
+  } catch (error) {
+    throw error instanceof LimitReached ? tooManyAttempts(error.retryAfterSec) : error;
+  }
+}
 
 /** RFC 6749 section 5.2: the refresh token is unknown, expired, revoked or reused. */
 export const invalidGrant = () =>

@@ -6,7 +6,7 @@
 import type { SessionView } from '../store/sessions.ts';
 import { audit } from './audit.ts';
 import type { UseCaseDeps } from './deps.ts';
-import { invalidCredentials, invalidGrant, sessionNotFound, weakPassword } from './errors.ts';
+import { invalidCredentials, invalidGrant, sessionNotFound, weakPassword, withinLimits } from './errors.ts';
 import { checkPasswordPolicy } from './passwords.ts';
 import type { RequestMeta } from './request-meta.ts';
 import {
@@ -157,7 +157,7 @@ export async function changePassword(
   const ticket = deps.admission.admit('password_change', meta.ip, user.username);
   let newHash: string;
   try {
-    const attempt = await deps.limits.reserveLogin(user.username, meta.ip);
+    const attempt = await withinLimits(deps.limits.reserveLogin(user.username, meta.ip));
     let ok: boolean;
     try {
       ok = (await deps.passwords.verify(input.currentPassword, user.passwordHash)).matches;

@@ -2,13 +2,12 @@
  * Abuse limits in Redis, so every replica shares the counters. A login reserves a point on five counters before the
  * password is checked, all or nothing per slot group (one Lua script each: the IP group `{<ip>}` first, then the
  * username group `{<username>}`, whose refusal gives the IP group's points back); the outcome then settles them
- * (`LoginAttempt`). A refusal is the catalogue's `too_many_attempts` (429 with Retry-After); an unreachable store fails
- * closed (503). Registration: a point per attempt per client (rate-limiter-flexible). Why it is built so, and the
+ * (`LoginAttempt`). A refusal is `LimitReached` with the wait (the use case answers 429 with Retry-After); an
+ * unreachable store fails closed (503). Registration: a point per attempt per client (rate-limiter-flexible). Why it is built so, and the
  * race it leaves: docs/security-model.md, "Abuse limits".
  */
 import { hashTag, type RedisClient, redisFailure } from '@authstack/redis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { tooManyAttempts } from '../domain/errors.ts';
 import { clientBucket } from './client-bucket.ts';
 
 export interface LimitSettings {
@@ -114,8 +113,16 @@ return 0
 
 type Settlement = 'keep' | 'refund' | 'reset';
 
-/** The refusal, with the wait in whole seconds (at least 1) for `Retry-After`. */
-const refusedFor = (waitMs: number) => tooManyAttempts(Math.max(1, Math.ceil(waitMs / 1000)));
+/** A limit is reached: the attempt is refused, and may come again after `retryAfterSec` (whole seconds, at least 1). */
+export class LimitReached extends Error {
+  readonly retryAfterSec: number;
+
+  constructor(waitMs: number) {
+    super('an abuse limit is reached');
+    this.name = 'LimitReached';
+    this.retryAfterSec = Math.max(1, Math.ceil(waitMs / 1000));
+  }
+}
 
 export function createLimits(redis: RedisClient, prefix: string, settings: LimitSettings) {
   const registrations = new RateLimiterRedis({
@@ -160,7 +167,7 @@ export function createLimits(redis: RedisClient, prefix: string, settings: Limit
       } catch (error) {
         throw redisFailure(error, 'rate limiter');
       }
-      if (waitMs > 0) throw refusedFor(waitMs);
+      if (waitMs > 0) throw new LimitReached(waitMs);
 
       // [IP failures, IP successes] and [pair, username failures, username successes]
       const both = (ipActions: Settlement[], userActions: Settlement[]) =>
@@ -177,7 +184,7 @@ export function createLimits(redis: RedisClient, prefix: string, settings: Limit
         await registrations.consume(clientBucket(ip));
       } catch (reason) {
         if (!(reason instanceof RateLimiterRes)) throw redisFailure(reason, 'rate limiter');
-        throw refusedFor(reason.msBeforeNext);
+        throw new LimitReached(reason.msBeforeNext);
       }
     },
   };
