@@ -134,6 +134,11 @@ export const TokenResponse = z
     user: User,
   })
   .meta({ id: 'TokenResponse' });
+export const CookieLoginResponse = z.object({ status: success, message: z.string(), user: User }).meta({
+  id: 'CookieLoginResponse',
+  description:
+    'A login with `?session=cookie` (and the `/login` alias): the account only. The session is in the HttpOnly cookie; no token is in the body for a script in the page to take.',
+});
 export const Done = z.object({ status: success, message: z.string() }).meta({ id: 'Done' });
 export const Revoked = z
   .object({ status: success, message: z.string(), revoked: z.number().int().min(0) })
@@ -371,6 +376,7 @@ export type Credentials = z.input<typeof Credentials>;
 export type User = z.output<typeof User>;
 export type RegisterResponse = z.output<typeof RegisterResponse>;
 export type TokenResponse = z.output<typeof TokenResponse>;
+export type CookieLoginResponse = z.output<typeof CookieLoginResponse>;
 export type Done = z.output<typeof Done>;
 export type Revoked = z.output<typeof Revoked>;
 export type Me = z.output<typeof Me>;

@@ -248,13 +248,13 @@ export function authDocument(version = '0.1.0') {
       '/auth/login': {
         post: op({
           summary:
-            'Log in: an access token and a refresh token (a new session); with ?session=cookie also a session cookie',
+            'Log in: an access token and a refresh token (a new session); with ?session=cookie a session cookie and the account only',
           tag: 'accounts',
           query: c.LoginQuery,
           body: c.Credentials,
           ok: {
             status: 200,
-            schema: c.TokenResponse,
+            schema: z.union([c.TokenResponse, c.CookieLoginResponse]),
             headers: setCookie(
               'With `?session=cookie`: `__Host-session=<value>; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=<REFRESH_ABSOLUTE_TTL>`.',
             ),

@@ -17,7 +17,7 @@ import {
 } from '@authstack/http-problem';
 import type { Response } from 'express';
 import { crossSiteRequest, invalidSession } from '../src/domain/errors.ts';
-import { clearSessionCookie, SESSION_COOKIE } from '../src/routes/cookies.ts';
+import { clearSessionCookie, SESSION_COOKIE } from '../src/routes/session-cookie.ts';
 
 const TEMPLATE = readFileSync(
   new URL('../../../infra/nginx/templates/gateway.conf.template', import.meta.url),

@@ -77,7 +77,7 @@ describe('POST /auth/login and the tokens it issues', () => {
   it('when every stored hash has the configured cost, then unknown users cost a comparison at that cost', () => {
     // Timing is equal by construction: the same bcrypt work for a known and an unknown user
     // (login.timing-equal.test.ts covers stored hashes of other costs).
-    assert.equal(auth.service.accounts.passwords.targetCost(), auth.config.bcryptCost);
+    assert.equal(auth.service.useCases.passwords.targetCost(), auth.config.bcryptCost);
   });
 
   it('when a password matches the first 72 bytes of a longer one, then login still fails', async () => {

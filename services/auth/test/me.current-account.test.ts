@@ -21,7 +21,7 @@ describe('/auth/me and the currentAccount use case', () => {
     const user = await registerAndLogin(stack.auth.url);
     const sid = sidOf(user.access_token);
 
-    const account = await currentAccount(stack.auth.service.accounts, { userId: user.user.id, sid });
+    const account = await currentAccount(stack.auth.service.useCases, { userId: user.user.id, sid });
     const me = await http(`${stack.auth.url}/auth/me`, { token: user.access_token });
 
     assert.equal(me.status, 200);
@@ -41,7 +41,7 @@ describe('/auth/me and the currentAccount use case', () => {
     assert.equal(me.status, 401);
     assert.equal(me.body.code, 'invalid_token');
     assert.equal(me.body.title, 'Account no longer active');
-    const alive = await stack.auth.service.accounts.sessions.isAlive(user.user.id, sidOf(user.access_token));
+    const alive = await stack.auth.service.useCases.sessions.isAlive(user.user.id, sidOf(user.access_token));
     assert.equal(alive, true, 'the session itself was not revoked: the refusal is the account check');
   });
 
@@ -50,7 +50,7 @@ describe('/auth/me and the currentAccount use case', () => {
     await (await stack.sql()).query('DELETE FROM users WHERE id = $1', [user.user.id]);
 
     await assert.rejects(
-      currentAccount(stack.auth.service.accounts, { userId: user.user.id, sid: sidOf(user.access_token) }),
+      currentAccount(stack.auth.service.useCases, { userId: user.user.id, sid: sidOf(user.access_token) }),
       (error: { status?: number; code?: string }) => error.status === 401 && error.code === 'invalid_token',
     );
   });

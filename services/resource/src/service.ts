@@ -2,7 +2,7 @@
 
 import { type BuildInfo, buildInfo } from '@authstack/lifecycle';
 import { createRedis, type RedisClient, sessionKeyOf, withRedis } from '@authstack/redis';
-import { createLogger, createMetrics, type Logger, withSpan } from '@authstack/telemetry';
+import { createLogger, type Logger, withSpan } from '@authstack/telemetry';
 import {
   type AccessTokenClaims,
   createVerifier,
@@ -11,9 +11,9 @@ import {
   VerifyError,
 } from '@authstack/verifier';
 import type { Express } from 'express';
-import { Counter, Gauge } from 'prom-client';
 import { buildApp } from './app.ts';
 import type { ResourceConfig } from './config.ts';
+import { createResourceMetrics } from './metrics.ts';
 
 export interface ResourceService {
   app: Express;
@@ -36,19 +36,7 @@ export async function createResourceService(
   options: ServiceOptions = {},
 ): Promise<ResourceService> {
   const logger = options.logger ?? createLogger({ service: 'resource', level: config.logLevel });
-  const metrics = createMetrics('resource');
-  const verifications = new Counter({
-    name: 'resource_token_verifications_total',
-    help: 'Access-token verifications by result (valid or the error code)',
-    labelNames: ['result'] as const,
-    registers: [metrics.registry],
-  });
-  const jwksFetches = new Counter({
-    name: 'resource_jwks_fetches_total',
-    help: 'JWKS fetches by outcome',
-    labelNames: ['outcome'] as const,
-    registers: [metrics.registry],
-  });
+  const metrics = createResourceMetrics();
 
   const keys = remoteKeySet({
     jwksUri: config.jwksUri,
@@ -57,7 +45,7 @@ export async function createResourceService(
     ...(config.jwksRefreshInterval ? { refreshIntervalMs: config.jwksRefreshInterval * 1000 } : {}),
     ...(options.now ? { now: options.now } : {}),
     onFetch: ({ ok, keys: count, error }) => {
-      jwksFetches.inc({ outcome: ok ? 'ok' : 'error' });
+      metrics.jwksFetch(ok);
       if (ok) logger.debug({ keys: count }, 'JWKS fetched');
       else logger.warn({ err: error, keys_kept: count }, 'JWKS fetch failed; keeping the last good key set');
     },
@@ -72,12 +60,7 @@ export async function createResourceService(
     cacheSize: config.tokenCacheSize,
     ...(options.now ? { now: options.now } : {}),
   });
-  // The same counts as the metric, for the study console's JSON summary (GET /api/stats).
-  const results: Record<string, number> = {};
-  const count = (result: string) => {
-    verifications.inc({ result });
-    results[result] = (results[result] ?? 0) + 1;
-  };
+  const count = metrics.verification;
   const verifier: Verifier = {
     // A span per verification (a no-op unless tracing is on): signature and claims, never a call to auth.
     verify: (token) =>
@@ -104,30 +87,7 @@ export async function createResourceService(
     },
     stats: () => inner.stats(),
   };
-  new Gauge({
-    name: 'resource_verified_token_cache',
-    help: 'Verified-token cache: hits, misses and size',
-    labelNames: ['stat'] as const,
-    registers: [metrics.registry],
-    collect() {
-      const stats = inner.stats();
-      this.set({ stat: 'hits' }, stats.cacheHits);
-      this.set({ stat: 'misses' }, stats.cacheMisses);
-      this.set({ stat: 'size' }, stats.cacheSize);
-    },
-  });
-
-  const sessionChecks = new Counter({
-    name: 'resource_session_checks_total',
-    help: 'Session-mode checks of a verified token by result (alive or revoked)',
-    labelNames: ['result'] as const,
-    registers: [metrics.registry],
-  });
-  const sessionResults: Record<string, number> = {};
-  const countCheck = (result: 'alive' | 'revoked') => {
-    sessionChecks.inc({ result });
-    sessionResults[result] = (sessionResults[result] ?? 0) + 1;
-  };
+  metrics.watchCache(inner);
 
   let redis: RedisClient | undefined;
   let sessionCheck: ((claims: AccessTokenClaims) => Promise<void>) | undefined;
@@ -141,7 +101,7 @@ export async function createResourceService(
       const alive = await withRedis(() =>
         client.exists(sessionKeyOf(config.redisKeyPrefix, claims.sub, claims.sid)),
       );
-      countCheck(alive === 1 ? 'alive' : 'revoked');
+      metrics.sessionCheck(alive === 1 ? 'alive' : 'revoked');
       if (alive !== 1) throw new VerifyError('session_revoked');
     };
   }
@@ -170,8 +130,8 @@ export async function createResourceService(
     ready,
     study: {
       verifyMode: config.verifyMode,
-      results: () => ({ ...results }),
-      sessionChecks: () => ({ ...sessionResults }),
+      results: metrics.results,
+      sessionChecks: metrics.sessionChecks,
       explainPerMinute: config.explainPerMinute,
     },
     ...(sessionCheck ? { sessionCheck } : {}),
