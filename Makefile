@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE24 := . scripts/node24.sh &&
 
-.PHONY: help install test test-cluster lint typecheck unit env dev dev-down migrate rotate-key format certs up up-ha down logs scenarios bench docker-setup ci-images test-containers audit images dockerfiles outdated seed unseed load observe api-docs config-docs doc-figures k8s-check k8s-render
+.PHONY: help install test test-cluster lint typecheck unit env dev dev-down migrate rotate-key format certs up up-ha down logs scenarios bench docker-setup ci-images test-containers audit images dockerfiles outdated seed unseed load observe api-docs config-docs doc-figures k8s-check k8s-render k8s-templates
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -162,6 +162,9 @@ dockerfiles: ## rewrite services/*/Dockerfile from their one template, infra/bui
 OVERLAY ?= laptop
 k8s-check: ## Kubernetes manifests: render both overlays, validate against the pinned API schemas, check the invariants
 	$(NODE24) node --import tsx --test infra/test/k8s.manifests.test.ts
+
+k8s-templates: ## rewrite deploy/k8s/base/gateway/ from infra/nginx/templates (a test checks it is current)
+	$(NODE24) node infra/k8s/gateway-templates.ts
 
 k8s-render: ## print a Kubernetes overlay as kubectl kustomize would: OVERLAY=laptop (or production)
 	@$(NODE24) node infra/k8s/render.ts $(OVERLAY)

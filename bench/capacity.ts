@@ -11,9 +11,9 @@
  *     script a login runs), summed the same way, then deleted with the rest of the prefix.
  */
 import { randomUUID } from 'node:crypto';
+import { hashRefreshToken, newRefreshToken, newTokenFamily } from '@authstack/auth/tokens';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { hashRefreshToken, newRefreshToken, newTokenFamily } from '../services/auth/src/domain/tokens.ts';
 import type { BenchOptions } from './options.ts';
 import { type BenchEnv, benchEnv, login, registerUsers, startAuthInProcess } from './stack.ts';
 

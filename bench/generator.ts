@@ -6,10 +6,10 @@
  * generator's CPU: on a small machine a generator that needs a core for itself takes it from nginx and the service.
  */
 import { readFileSync } from 'node:fs';
+import { loadConfig as loadResourceConfig } from '@authstack/resource/config';
+import { startResource } from '@authstack/resource/server';
 import autocannon from 'autocannon';
 import { makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
-import { loadConfig as loadResourceConfig } from '../services/resource/src/config.ts';
-import { startResource } from '../services/resource/src/server.ts';
 import type { BenchOptions } from './options.ts';
 import { nginxPids, ROOT, startNodeServer } from './procs.ts';
 import { benchEnv, login, registerUsers, startAuthInProcess } from './stack.ts';

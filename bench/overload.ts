@@ -1,43 +1,22 @@
 /**
- * The overload rows of `make bench` (issue 19): login under overload, with and without admission control.
- * Run alone: `node --import tsx bench/run.ts --only overload --seconds 5 [--dry-run]`.
- *
- * Rows (a) and (b) drive auth processes of their own (`node services/auth/src/server.ts`, as `make dev` runs it:
- * their own event loop and thread pool, apart from the load generator's), directly on 127.0.0.1, with autocannon;
- * every request carries the client address in
- * `X-Forwarded-For`, as the gateway sends it (auth trusts loopback), so "many clients" are many addresses.
- * Latencies are split by status from autocannon's `response` events: admitted logins (200) and shed ones (503).
- *
- * - (a) logins at 2x and 5x the ceiling from at most 64 connections, each request from one of 64 addresses for one
- *   of 64 accounts, right passwords: successful logins/s against the ceiling, admitted p99 against the budget, shed
- *   count and latency. Arrivals are Poisson (independent clients: an open model, latency counted from each arrival);
- *   one more row at 2x sends them in aligned bursts (autocannon's overallRate gives every connection its quota at
- *   the start of each second, all connections in step), the worst case for a latency budget: the workers idle
- *   when the admitted work ends before the next second's burst.
- * - (b) 48 connections from one address sending wrong passwords for ever-new usernames (no limit stops them, each
- *   would cost a bcrypt comparison) while 8 clients (8 addresses, 8 accounts, one request at a time each, waiting
- *   `Retry-After` after a 503 as a real client does) log in correctly: their logins/s, success rate (logins per
- *   attempt) and p99, and their time to log in (shed retries included).
- * - (c) the cost of a refusal: malformed (400), over the limit (429) and shed (503) at 16 connections, with a
- *   bcrypt that never finishes while the queue is held full, so the only work is the refusal's.
- *
- * (a) and (b) run twice: "admission off" (budget 60 s and no per-client or per-account share: the queue is
- * unbounded, as before issue 19) and "admission on" (the defaults), on the same machine in the same run. Before each
- * row the previous one's work is drained (`auth_bcrypt_in_flight` back to 0), and answers that did not come within
- * the row are counted as unanswered.
+ * The overload rows of `make bench`: login under overload, with and without admission control, each against an auth
+ * process of its own on 127.0.0.1 with the client address in `X-Forwarded-For`. (a) 2x and 5x the ceiling, (b) a
+ * flood from one address beside 8 honest clients, (c) the cost of a refusal (400, 429, 503); (a) and (b) once with
+ * admission off and once on. Run alone: `node --import tsx bench/run.ts --only overload --seconds 5 [--dry-run]`.
+ * What each row does and how to read it: docs/benchmarks.md, "Overload".
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '@authstack/auth/config';
+import { createPasswordHasher } from '@authstack/auth/passwords';
+import { startAuth } from '@authstack/auth/server';
+import { createPool } from '@authstack/auth/store/db';
+import { createUserStore } from '@authstack/auth/store/users';
 import { freePort } from '@authstack/testing';
 import { gatedBcrypt } from '@authstack/testing/gated-bcrypt';
 import autocannon from 'autocannon';
-import { loadConfig } from '../services/auth/src/config.ts';
-import { createPasswordHasher } from '../services/auth/src/domain/passwords.ts';
-import { startAuth } from '../services/auth/src/server.ts';
-import { createPool } from '../services/auth/src/store/db.ts';
-import { createUserStore } from '../services/auth/src/store/users.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -584,7 +563,7 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
     );
     stops.push(refusing.stop);
     // At most the capacity: an over-the-limit refusal holds an admission slot for its Redis round trip.
-    const REFUSAL_CONNECTIONS = Math.min(16, refusing.service.accounts.admission.plan.capacity);
+    const REFUSAL_CONNECTIONS = Math.min(16, refusing.service.useCases.admission.plan.capacity);
     const refusals: RefusalRow[] = [];
     const refusal = async (name: string, status: number, body: (n: number) => string, ip = '10.3.0.1') => {
       const tally = await drive({
@@ -623,7 +602,7 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
     );
     // The 429 row's last requests may still hold slots (an over-the-limit login holds one for its Redis round trip):
     // a holder shed by them would leave the queue short of full, and the row waiting for it.
-    const admission = refusing.service.accounts.admission;
+    const admission = refusing.service.useCases.admission;
     await until(() => admission.inFlight() === 0, 'the 429 row to finish');
     gate.close();
     const capacity = admission.plan.capacity;

@@ -5,7 +5,7 @@
  */
 import { createHmac, createPublicKey, type KeyObject, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { RunningAuth } from '../services/auth/src/server.ts';
+import type { RunningAuth } from '@authstack/auth/server';
 import type { BenchOptions } from './options.ts';
 import { PEERS, type Peer } from './peer-server.ts';
 import { type NodeServer, ROOT, removeProfile, startNodeServer } from './procs.ts';

@@ -10,11 +10,11 @@
  * Needs DATABASE_URL (a database of its own is created and dropped) and redis-server on PATH.
  */
 import { parseArgs } from 'node:util';
+import { loadConfig } from '@authstack/auth/config';
+import { migrate } from '@authstack/auth/migrate';
+import { startAuth } from '@authstack/auth/server';
 import { createTestDatabase, http } from '@authstack/testing';
 import { startRedisGroup } from '@authstack/testing/redis-group';
-import { loadConfig } from '../services/auth/src/config.ts';
-import { migrate } from '../services/auth/src/migrate.ts';
-import { startAuth } from '../services/auth/src/server.ts';
 
 const { values } = parseArgs({
   options: { requests: { type: 'string', default: '300' }, 'bcrypt-cost': { type: 'string', default: '4' } },

@@ -7,7 +7,7 @@
  *   - the protected path against the unauthenticated endpoint of the same service;
  *   - stateless against session-checked verification, and with the verified-token cache off;
  *   - through the HTTPS gateway against direct;
- *   - the cookie path through the gateway (auth_request exchange, phantom token) next to the bearer path, with
+ *   - the cookie path through the gateway (the cookie exchange, an auth_request per request) next to the bearer path, with
  *     the minted-token cache on (COOKIE_TOKEN_CACHE_TTL=30) and off (0);
  *   - login under overload, with and without admission control (bench/overload.ts).
  * Then the sections of bench/sections.ts: verifier peers, gateway vs direct by generator, login against the
@@ -27,15 +27,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadConfig as loadAuthConfig } from '@authstack/auth/config';
+import { migrate } from '@authstack/auth/migrate';
+import { startAuth } from '@authstack/auth/server';
+import { AuthClient } from '@authstack/client';
+import { loadConfig as loadResourceConfig } from '@authstack/resource/config';
+import { startResource } from '@authstack/resource/server';
 import { createTestDatabase, infraUrls, redisNamespace } from '@authstack/testing';
 import bcrypt from 'bcrypt';
 import { makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
-import { loadConfig as loadAuthConfig } from '../services/auth/src/config.ts';
-import { migrate } from '../services/auth/src/migrate.ts';
-import { startAuth } from '../services/auth/src/server.ts';
-import { AuthClient } from '../services/client/src/sdk.ts';
-import { loadConfig as loadResourceConfig } from '../services/resource/src/config.ts';
-import { startResource } from '../services/resource/src/server.ts';
 import { parseOptions } from './options.ts';
 import { type OverloadReport, overloadRows, overloadTable } from './overload.ts';
 import { formatDocs, runSections } from './sections.ts';
@@ -174,7 +174,9 @@ async function pathRows(ctx: {
   };
   await api.register(reader.username, reader.password);
   await api.register(browserUser.username, browserUser.password);
-  const token = (await api.login(reader.username, reader.password)).tokens.accessToken;
+  const { tokens } = await api.login(reader.username, reader.password);
+  if (!tokens) throw new Error('a bearer login keeps its tokens');
+  const token = tokens.accessToken;
   const bearer = { authorization: `Bearer ${token}` };
   const bodies = users.map((u) => JSON.stringify(u));
   // A cookie session (one browser): the gateway exchanges the cookie for a token on every request.

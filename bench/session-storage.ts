@@ -13,11 +13,11 @@
  * Results go to stdout; docs/benchmarks.md ("Session storage") quotes them.
  */
 import { randomBytes } from 'node:crypto';
+import { loadConfig } from '@authstack/auth/config';
+import { migrate } from '@authstack/auth/migrate';
+import { startAuth } from '@authstack/auth/server';
 import { createTestDatabase, http, infraUrls } from '@authstack/testing';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../services/auth/src/config.ts';
-import { migrate } from '../services/auth/src/migrate.ts';
-import { startAuth } from '../services/auth/src/server.ts';
 
 const REFRESHES = Number(process.argv[2] ?? 1000);
 const SESSIONS = Number(process.argv[3] ?? 200);

@@ -4,10 +4,10 @@
  * run as processes of their own, see `procs.ts`).
  */
 import { randomBytes } from 'node:crypto';
+import { loadConfig } from '@authstack/auth/config';
+import { migrate } from '@authstack/auth/migrate';
+import { type RunningAuth, startAuth } from '@authstack/auth/server';
 import { createTestDatabase, infraUrls, redisNamespace, type TestDatabase } from '@authstack/testing';
-import { loadConfig } from '../services/auth/src/config.ts';
-import { migrate } from '../services/auth/src/migrate.ts';
-import { type RunningAuth, startAuth } from '../services/auth/src/server.ts';
 
 export interface BenchEnv {
   db: TestDatabase;

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { patchUser, secondAdmin } from '@authstack/auth/testing/admin';
 import { http } from '@authstack/testing';
-import { patchUser, secondAdmin } from '../services/auth/test/admin-support.ts';
 import { useStack } from './support.ts';
 
 describe('finding 1: /api/admin after a demotion, stateless versus session mode', () => {

@@ -13,20 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { newKek, STRONG_PASSWORD, startAuthFixture, username } from '@authstack/auth/testing';
+import { EXIT } from '@authstack/client/exit-codes';
 import { redisEnv, suiteScope, testScope, useTempDir } from '@authstack/testing';
 import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
-import {
-  type AuthFixture,
-  newKek,
-  STRONG_PASSWORD,
-  startAuthFixture,
-  username,
-} from '../services/auth/test/support.ts';
-import { EXIT } from '../services/client/src/exit-codes.ts';
-import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
-import { hostPort, startTestGateway, testCerts, verifierEnv } from './support.ts';
+import { startGatewayPair, verifierEnv } from './support.ts';
 
-const CLI = fileURLToPath(new URL('../services/client/src/cli.ts', import.meta.url));
+const CLI = fileURLToPath(import.meta.resolve('@authstack/client/cli'));
 const ADMIN = { username: 'opsadmin', password: 'operator passphrase 77' };
 
 interface Run {
@@ -61,33 +54,21 @@ async function closedPort(): Promise<number> {
 describe('the CLI: conventions and admin commands', () => {
   const pepper = newKek();
   const scope = suiteScope();
-  let auth: AuthFixture;
-  let resource: TestResource;
   let certs: ReturnType<typeof makeCerts>;
   let gateway: Gateway;
   let dir: string;
   const user = { username: username('cliuser'), password: STRONG_PASSWORD };
 
   before(async () => {
-    auth = await startAuthFixture(scope, {
+    ({ certs, gateway } = await startGatewayPair(scope, {
       env: {
         BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
         BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
         PASSWORD_PEPPER: pepper,
-        TRUST_PROXY: 'loopback',
       },
-    });
-    resource = await startTestResource(verifierEnv(auth, redisEnv()), {}, scope);
-    certs = testCerts(scope);
-    gateway = await startTestGateway(scope, {
-      authUpstream: hostPort(auth.url),
-      resourceUpstream: hostPort(resource.url),
-      certs,
-      loginRate: '100r/s',
-      loginBurst: '100',
-      registerRate: '100r/s',
-      registerBurst: '100',
-    });
+      resourceEnv: (auth) => verifierEnv(auth, redisEnv()),
+      gateway: { loginRate: '100r/s', loginBurst: '100', registerRate: '100r/s', registerBurst: '100' },
+    }));
     dir = useTempDir(scope, 'authstack-cli-conventions');
   });
 
@@ -106,7 +87,7 @@ describe('the CLI: conventions and admin commands', () => {
 
   it('when asked for --version, then it prints the package version and exits 0', async () => {
     const { version } = JSON.parse(
-      readFileSync(new URL('../services/client/package.json', import.meta.url), 'utf8'),
+      readFileSync(new URL(import.meta.resolve('@authstack/client/package.json')), 'utf8'),
     ) as {
       version: string;
     };

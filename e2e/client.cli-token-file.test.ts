@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { registerAndLogin, useAuth } from '@authstack/auth/testing';
+import { AuthClient } from '@authstack/client';
+import { writeTokenFile } from '@authstack/client/token-file';
 import { suiteScope, useTempDir } from '@authstack/testing';
-import { registerAndLogin, useAuth } from '../services/auth/test/support.ts';
-import { AuthClient } from '../services/client/src/sdk.ts';
-import { writeTokenFile } from '../services/client/src/token-file.ts';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../services/client/src/cli.ts', import.meta.url));
+const CLI = fileURLToPath(import.meta.resolve('@authstack/client/cli'));
 
 describe('CLI token file and base URL', () => {
   const scope = suiteScope();

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { before, describe, it } from 'node:test';
+import { before, describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { suiteScope } from '@authstack/testing';
-import { type Gateway, type makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
-import { type AuthFixture, STRONG_PASSWORD, username } from '../services/auth/test/support.ts';
-import { AuthClient } from '../services/client/src/sdk.ts';
-import type { TestResource } from '../services/resource/test/support.ts';
-import { hostPort, startGatewayStack, startTestGateway } from './support.ts';
+import { type AuthFixture, STRONG_PASSWORD, username } from '@authstack/auth/testing';
+import { AuthClient } from '@authstack/client';
+import type { TestResource } from '@authstack/resource/testing';
+import { suiteScope, testScope } from '@authstack/testing';
+import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
+import { type GatewaySettings, hostPort, startGatewayStack, startTestGateway } from './support.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -47,6 +47,15 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
     });
     api = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca) });
   });
+
+  /** One more gateway in front of the same auth and stateless resource, with tighter limits; stopped when `t` ends. */
+  const tightGateway = (t: TestContext, limits: GatewaySettings) =>
+    startTestGateway(testScope(t), {
+      authUpstream: hostPort(auth.url),
+      resourceUpstream: hostPort(stateless.url),
+      certs,
+      ...limits,
+    });
 
   const scenarios = (base: string, extra: string[] = []) =>
     run(
@@ -204,14 +213,18 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
       (await api.call('POST', '/register', { body: { username: name, password: STRONG_PASSWORD } })).status,
       201,
     );
-    const login = await api.call<{ token: string; message: string }>('POST', '/login', {
+    // The tutorial's /login opens a cookie session (the account only in the body); its client keeps the cookie.
+    const seed = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca), mode: 'cookie' });
+    const login = await seed.call<{ token?: string; message: string }>('POST', '/login', {
       body: { username: name, password: STRONG_PASSWORD },
     });
     assert.equal(login.status, 200);
     assert.equal(login.body.message, `Welcome ${name}!`);
-    assert.equal((await api.call('GET', '/protected', { token: login.body.token })).status, 200);
-    assert.equal((await api.call('GET', '/admin', { token: login.body.token })).status, 403);
-    assert.equal((await api.call('POST', '/logout', { token: login.body.token })).status, 200);
+    assert.equal(login.body.token, undefined);
+    assert.equal((await seed.call('GET', '/protected')).status, 200);
+    assert.equal((await seed.call('GET', '/admin')).status, 403);
+    assert.equal((await seed.call('POST', '/logout')).status, 200);
+    assert.equal((await seed.call('GET', '/protected')).status, 401);
   });
 
   it('oversized bodies are refused by the gateway with 413', async () => {
@@ -222,138 +235,111 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
     assert.equal(res.body.code, 'payload_too_large');
   });
 
-  it('the outer limit_req on login answers 429 when a single IP floods it', async () => {
-    const tight = await startGateway({
-      authUpstream: hostPort(auth.url),
-      resourceUpstream: hostPort(stateless.url),
-      certs,
-      loginRate: '1r/s',
-      loginBurst: '2',
-    });
-    try {
-      const client = new AuthClient({ baseUrl: tight.httpsUrl, ca: readFileSync(certs.ca) });
-      const results = await Promise.all(
-        Array.from({ length: 10 }, () =>
-          client.call('POST', '/auth/login', { body: { username: 'flood', password: 'x' } }),
-        ),
-      );
-      const limited = results.filter((r) => r.status === 429 && r.body.code === 'too_many_requests');
-      assert.ok(limited.length >= 5, `${limited.length} of 10 limited by nginx`);
-    } finally {
-      await tight.stop();
-    }
+  it('the outer limit_req on login answers 429 when a single IP floods it', async (t) => {
+    const tight = await tightGateway(t, { loginRate: '1r/s', loginBurst: '2' });
+    const client = new AuthClient({ baseUrl: tight.httpsUrl, ca: readFileSync(certs.ca) });
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        client.call('POST', '/auth/login', { body: { username: 'flood', password: 'x' } }),
+      ),
+    );
+    const limited = results.filter((r) => r.status === 429 && r.body.code === 'too_many_requests');
+    assert.ok(limited.length >= 5, `${limited.length} of 10 limited by nginx`);
   });
 
-  it('finding 5: when login or register is reached by a path variant (slash, case, encoding, dot segments, alias), then the gateway limits it or answers 404', async () => {
-    const tight = await startGateway({
-      authUpstream: hostPort(auth.url),
-      resourceUpstream: hostPort(stateless.url),
-      certs,
+  it('finding 5: when login or register is reached by a path variant (slash, case, encoding, dot segments, alias), then the gateway limits it or answers 404', async (t) => {
+    const tight = await tightGateway(t, {
       loginRate: '1r/m',
       loginBurst: '1',
       registerRate: '1r/m',
       registerBurst: '1',
     });
-    try {
-      // node:https sends the path as written (fetch would resolve dot segments before nginx sees them).
-      const post = (path: string) =>
-        new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
-          const req = httpsRequest(
-            {
-              host: '127.0.0.1',
-              port: tight.httpsPort,
-              path,
-              method: 'POST',
-              ca: readFileSync(certs.ca),
-              headers: { 'content-type': 'application/json' },
-            },
-            (res) => {
-              let text = '';
-              res.setEncoding('utf8');
-              res.on('data', (chunk: string) => {
-                text += chunk;
-              });
-              res.on('end', () => {
-                let body: Record<string, unknown> = {};
-                try {
-                  body = JSON.parse(text) as Record<string, unknown>;
-                } catch {}
-                resolve({ status: res.statusCode ?? 0, body });
-              });
-            },
-          );
-          req.on('error', reject);
-          req.end(JSON.stringify({ username: username('variant'), password: 'x' }));
-        });
-      // Spend each zone's burst on the canonical path: from now on (for a minute) it answers 429.
-      for (const path of ['/auth/login', '/auth/register']) {
-        const statuses = [];
-        for (let i = 0; i < 3; i++) statuses.push((await post(path)).status);
-        assert.deepEqual(
-          statuses.map((status) => status === 429),
-          [false, false, true],
-          `${path}: ${statuses.join(' ')}`,
+    // node:https sends the path as written (fetch would resolve dot segments before nginx sees them).
+    const post = (path: string) =>
+      new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+        const req = httpsRequest(
+          {
+            host: '127.0.0.1',
+            port: tight.httpsPort,
+            path,
+            method: 'POST',
+            ca: readFileSync(certs.ca),
+            headers: { 'content-type': 'application/json' },
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              text += chunk;
+            });
+            res.on('end', () => {
+              let body: Record<string, unknown> = {};
+              try {
+                body = JSON.parse(text) as Record<string, unknown>;
+              } catch {}
+              resolve({ status: res.statusCode ?? 0, body });
+            });
+          },
         );
-      }
-      const variants = (name: string, encoded: string) => [
-        `/auth/${name}/`,
-        `/auth/${name}//`,
-        `/auth//${name}`,
-        `/auth/${name.toUpperCase()}`,
-        `/AUTH/${name.toUpperCase()}`,
-        `/Auth/${name[0]!.toUpperCase()}${name.slice(1)}/`,
-        `/auth/${encoded}`,
-        `/auth/${encoded}/`,
-        `/auth/${name}%2F`,
-        `/auth/./${name}`,
-        `/auth/x/../${name}`,
-        `/.well-known/../auth/${name}`,
-        `/api/..%2Fauth/${name}`,
-        `/auth/${name}?next=/`,
-        `/${name}`,
-        `/${name}/`,
-        `//${name}`,
-        `/${name.toUpperCase()}`,
-        `/${encoded}`,
-        `/${encoded}/`,
-      ];
-      const unlimited: string[] = [];
-      for (const path of [...variants('login', '%6Cogin'), ...variants('register', '%72egister')]) {
-        const res = await post(path);
-        const limited = res.status === 429 && res.body.code === 'too_many_requests';
-        if (!limited && res.status !== 404) unlimited.push(`${path}: ${res.status} ${String(res.body.code)}`);
-      }
-      assert.deepEqual(unlimited, [], 'reached auth without the limit');
-    } finally {
-      await tight.stop();
+        req.on('error', reject);
+        req.end(JSON.stringify({ username: username('variant'), password: 'x' }));
+      });
+    // Spend each zone's burst on the canonical path: from now on (for a minute) it answers 429.
+    for (const path of ['/auth/login', '/auth/register']) {
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await post(path)).status);
+      assert.deepEqual(
+        statuses.map((status) => status === 429),
+        [false, false, true],
+        `${path}: ${statuses.join(' ')}`,
+      );
     }
+    const variants = (name: string, encoded: string) => [
+      `/auth/${name}/`,
+      `/auth/${name}//`,
+      `/auth//${name}`,
+      `/auth/${name.toUpperCase()}`,
+      `/AUTH/${name.toUpperCase()}`,
+      `/Auth/${name[0]!.toUpperCase()}${name.slice(1)}/`,
+      `/auth/${encoded}`,
+      `/auth/${encoded}/`,
+      `/auth/${name}%2F`,
+      `/auth/./${name}`,
+      `/auth/x/../${name}`,
+      `/.well-known/../auth/${name}`,
+      `/api/..%2Fauth/${name}`,
+      `/auth/${name}?next=/`,
+      `/${name}`,
+      `/${name}/`,
+      `//${name}`,
+      `/${name.toUpperCase()}`,
+      `/${encoded}`,
+      `/${encoded}/`,
+    ];
+    const unlimited: string[] = [];
+    for (const path of [...variants('login', '%6Cogin'), ...variants('register', '%72egister')]) {
+      const res = await post(path);
+      const limited = res.status === 429 && res.body.code === 'too_many_requests';
+      if (!limited && res.status !== 404) unlimited.push(`${path}: ${res.status} ${String(res.body.code)}`);
+    }
+    assert.deepEqual(unlimited, [], 'reached auth without the limit');
   });
 
-  it('finding 14: when a single IP floods registration, then the gateway answers 429 on /auth/register and its /register alias', async () => {
-    const tight = await startGateway({
-      authUpstream: hostPort(auth.url),
-      resourceUpstream: hostPort(stateless.url),
-      certs,
-      registerRate: '1r/m',
-      registerBurst: '2',
-    });
-    try {
-      const client = new AuthClient({ baseUrl: tight.httpsUrl, ca: readFileSync(certs.ca) });
-      const results = await Promise.all(
-        Array.from({ length: 8 }, (_, i) =>
-          client.call('POST', i % 2 ? '/register' : '/auth/register', {
-            body: { username: username('flood'), password: STRONG_PASSWORD },
-          }),
-        ),
-      );
-      const limited = results.filter((r) => r.status === 429 && r.body.code === 'too_many_requests');
-      const created = results.filter((r) => r.status === 201);
-      assert.equal(limited.length, 5, results.map((r) => r.status).join(' '));
-      assert.equal(created.length, 3, 'the first request and the burst of 2 reach auth');
-      assert.ok(limited.every((r) => Number(r.headers.get('retry-after')) > 0));
-    } finally {
-      await tight.stop();
-    }
+  it('finding 14: when a single IP floods registration, then the gateway answers 429 on /auth/register and its /register alias', async (t) => {
+    const tight = await tightGateway(t, { registerRate: '1r/m', registerBurst: '2' });
+    const client = new AuthClient({ baseUrl: tight.httpsUrl, ca: readFileSync(certs.ca) });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        client.call('POST', i % 2 ? '/register' : '/auth/register', {
+          body: { username: username('flood'), password: STRONG_PASSWORD },
+        }),
+      ),
+    );
+    const limited = results.filter((r) => r.status === 429 && r.body.code === 'too_many_requests');
+    const created = results.filter((r) => r.status === 201);
+    assert.equal(limited.length, 5, results.map((r) => r.status).join(' '));
+    assert.equal(created.length, 3, 'the first request and the burst of 2 reach auth');
+    assert.ok(limited.every((r) => Number(r.headers.get('retry-after')) > 0));
   });
 
   it('SDK: concurrent refreshes share one request, so the session survives', async () => {

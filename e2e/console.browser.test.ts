@@ -13,10 +13,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { type AuthFixture, STRONG_PASSWORD, username } from '@authstack/auth/testing';
 import { eventually, suiteScope, useTempDir } from '@authstack/testing';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
-import { type AuthFixture, STRONG_PASSWORD, username } from '../services/auth/test/support.ts';
 import { startGatewayStack } from './support.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

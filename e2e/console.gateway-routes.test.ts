@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { before, describe, it } from 'node:test';
+import { startTestResource, type TestResource } from '@authstack/resource/testing';
 import { redisEnv, suiteScope, useRedisPrefix } from '@authstack/testing';
 import { AUDIENCE, ISSUER, type JwksServer, jwksServer, testKey } from '@authstack/testing/tokens';
 import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
-import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
 import { hostPort, startTestGateway, testCerts } from './support.ts';
 
 interface Reply {

@@ -1,6 +1,6 @@
 /**
  * Cookie sessions through the real gateway (nginx, TLS, auth_request): the seed tutorial's first client, the
- * phantom token the resource receives instead of the cookie, CSRF, and no session fixation.
+ * access token the cookie exchange gives the resource instead of the cookie, CSRF, and no session fixation.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,19 +12,14 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { suiteScope } from '@authstack/testing';
+import { type AuthFixture, STRONG_PASSWORD, username } from '@authstack/auth/testing';
+import { ApiError, AuthClient } from '@authstack/client';
+import type { TestResource } from '@authstack/resource/testing';
+import { suiteScope, testScope } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
 import { Agent, fetch } from 'undici';
-import { freePort, type Gateway, type makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
-import {
-  type AuthFixture,
-  STRONG_PASSWORD,
-  startAuthFixture,
-  username,
-} from '../services/auth/test/support.ts';
-import { ApiError, AuthClient } from '../services/client/src/sdk.ts';
-import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
-import { hostPort, resourceEnv, startTestGateway, testCerts } from './support.ts';
+import { freePort, type Gateway, type makeCerts } from '../infra/nginx/local-gateway.ts';
+import { hostPort, resourceEnv, startGatewayPair, startTestGateway } from './support.ts';
 
 const COOKIE = '__Host-session';
 const ADMIN = { username: 'doorkeeper', password: 'opens every door here 5' };
@@ -65,14 +60,10 @@ describe('cookie sessions through the gateway', () => {
   let dispatcher: Agent;
 
   before(async () => {
-    auth = await startAuthFixture(scope, {
-      env: {
-        TRUST_PROXY: 'loopback',
-        BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
-        BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-      },
-    });
-    resource = await startTestResource(resourceEnv(auth), {}, scope);
+    ({ auth, resource, certs, gateway } = await startGatewayPair(scope, {
+      env: { BOOTSTRAP_ADMIN_USERNAME: ADMIN.username, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
+      resourceEnv,
+    }));
     // A stand-in resource that answers with the headers it received.
     echo = createServer((req, res) => {
       echoed.push(req.headers);
@@ -81,14 +72,8 @@ describe('cookie sessions through the gateway', () => {
     });
     await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
     scope.defer(() => new Promise((resolve) => echo.close(resolve)));
-    certs = testCerts(scope);
     dispatcher = new Agent({ connect: { ca: readFileSync(certs.ca) } });
     scope.defer(() => dispatcher.close());
-    gateway = await startTestGateway(scope, {
-      authUpstream: hostPort(auth.url),
-      resourceUpstream: hostPort(resource.url),
-      certs,
-    });
     echoGateway = await startTestGateway(scope, {
       authUpstream: hostPort(auth.url),
       resourceUpstream: `127.0.0.1:${(echo.address() as AddressInfo).port}`,
@@ -151,8 +136,12 @@ describe('cookie sessions through the gateway', () => {
       body: { username: name, password: STRONG_PASSWORD },
     });
     assert.equal(login.status, 200);
-    assert.equal(login.body.message, `Welcome ${name}!`, 'the JSON answer is the same as before');
-    assert.equal(typeof login.body.token, 'string');
+    assert.equal(login.body.message, `Welcome ${name}!`);
+    assert.deepEqual(
+      Object.keys(login.body).sort(),
+      ['message', 'status', 'user'],
+      'the account only, no token',
+    );
     assert.equal(login.setCookies.length, 1);
     const [pair, ...attributes] = login.setCookies[0]!.split(';').map((part) => part.trim());
     assert.match(pair!, /^__Host-session=[A-Za-z0-9_-]{87}$/);
@@ -192,9 +181,9 @@ describe('cookie sessions through the gateway', () => {
     assert.equal(received.cookie, undefined, 'no cookie reached the resource');
     assert.match(String(received.authorization), /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
     const claims = decodePart(String(received.authorization).slice(7), 1);
-    const bearerClaims = decodePart(String(login.body.access_token), 1);
-    assert.equal(claims.sub, bearerClaims.sub);
-    assert.equal(claims.sid, bearerClaims.sid, 'the token names the cookie session');
+    const me = await send('GET', `${echoGateway.httpsUrl}/auth/me`, { jar });
+    assert.equal(claims.sub, (login.body.user as Body).id);
+    assert.equal(claims.sid, me.body.session_id, 'the token names the cookie session');
     assert.equal(claims.username, name);
 
     // The real resource verifies it like any other access token.
@@ -279,7 +268,7 @@ describe('cookie sessions through the gateway', () => {
     }
   });
 
-  it('when auth cannot be reached for the exchange, then a cookie request gets 503 service_unavailable and a Bearer request still reaches the resource', async () => {
+  it('when auth cannot be reached for the exchange, then a cookie request gets 503 service_unavailable and a Bearer request still reaches the resource', async (t) => {
     const name = await newUser();
     const { jar } = await cookieLogin(name);
     const token = String(
@@ -290,23 +279,19 @@ describe('cookie sessions through the gateway', () => {
       ).body.access_token,
     );
     const closed = await freePort();
-    const authless = await startGateway({
+    const authless = await startTestGateway(testScope(t), {
       authUpstream: `127.0.0.1:${closed}`,
       resourceUpstream: hostPort(resource.url),
       certs,
     });
-    try {
-      const res = await send('GET', `${authless.httpsUrl}/protected`, { jar });
-      assert.equal(res.status, 503);
-      assert.equal(res.body.code, 'service_unavailable');
-      const bearer = await send('GET', `${authless.httpsUrl}/protected`, {
-        jar,
-        headers: { authorization: `Bearer ${token}` },
-      });
-      assert.equal(bearer.status, 200, 'bearer requests never ask auth');
-    } finally {
-      await authless.stop();
-    }
+    const res = await send('GET', `${authless.httpsUrl}/protected`, { jar });
+    assert.equal(res.status, 503);
+    assert.equal(res.body.code, 'service_unavailable');
+    const bearer = await send('GET', `${authless.httpsUrl}/protected`, {
+      jar,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(bearer.status, 200, 'bearer requests never ask auth');
   });
 
   it('when an admin grants a role, then /admin answers the cookie session at its next request, which also rotates the cookie', async () => {

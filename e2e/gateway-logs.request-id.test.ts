@@ -3,17 +3,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { Writable } from 'node:stream';
 import { before, describe, it } from 'node:test';
+import { type AuthFixture, STRONG_PASSWORD, username } from '@authstack/auth/testing';
+import type { TestResource } from '@authstack/resource/testing';
 import { createLogger } from '@authstack/telemetry';
 import { eventually, suiteScope } from '@authstack/testing';
 import type { Gateway, makeCerts } from '../infra/nginx/local-gateway.ts';
-import {
-  type AuthFixture,
-  STRONG_PASSWORD,
-  startAuthFixture,
-  username,
-} from '../services/auth/test/support.ts';
-import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
-import { hostPort, startTestGateway, testCerts, verifierEnv } from './support.ts';
+import { startGatewayPair } from './support.ts';
 
 /** A log destination that keeps the parsed JSON lines. */
 function capture() {
@@ -84,21 +79,12 @@ describe("the gateway's JSON access log and the services' logs share the request
       : [];
 
   before(async () => {
-    auth = await startAuthFixture(scope, {
-      env: { TRUST_PROXY: 'loopback' },
+    ({ auth, resource, certs, gateway } = await startGatewayPair(scope, {
       options: { logger: createLogger({ service: 'auth', level: 'info', destination: authLog.stream }) },
-    });
-    resource = await startTestResource(
-      verifierEnv(auth),
-      { logger: createLogger({ service: 'resource', level: 'info', destination: resourceLog.stream }) },
-      scope,
-    );
-    certs = testCerts(scope);
-    gateway = await startTestGateway(scope, {
-      authUpstream: hostPort(auth.url),
-      resourceUpstream: hostPort(resource.url),
-      certs,
-    });
+      resourceOptions: {
+        logger: createLogger({ service: 'resource', level: 'info', destination: resourceLog.stream }),
+      },
+    }));
   });
 
   it('when a login and a protected call pass the gateway, then each access line is JSON and its request id is in the service log line of that request', async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { http } from '@authstack/testing';
-import { registerAndLogin } from '../services/auth/test/support.ts';
-import { startTestResource } from '../services/resource/test/support.ts';
-import { useStack } from './support.ts';
+import { registerAndLogin } from '@authstack/auth/testing';
+import { startTestResource } from '@authstack/resource/testing';
+import { http, testScope } from '@authstack/testing';
+import { useStack, verifierEnv } from './support.ts';
 
 interface Explained {
   status: string;
@@ -60,18 +60,18 @@ describe('the study endpoints: POST /api/explain and GET /api/stats', () => {
     assert.deepEqual([text.status, text.body.code], [415, 'unsupported_media_type']);
   });
 
-  it('when one client asks for more explanations than the limit, then 429 too_many_requests with Retry-After', async () => {
-    const fresh = await startTestResource(limitEnv());
-    try {
-      const ask = () => http(`${fresh.url}/api/explain`, { body: { token: 'a.b.c' } });
-      for (let i = 0; i < 2; i += 1) assert.equal((await ask()).status, 200);
-      const refused = await ask();
-      assert.deepEqual([refused.status, refused.body.code], [429, 'too_many_requests']);
-      assert.match(refused.headers.get('retry-after') ?? '', /^\d+$/);
-      assert.equal(refused.headers.get('content-type'), 'application/problem+json; charset=utf-8');
-    } finally {
-      await fresh.stop();
-    }
+  it('when one client asks for more explanations than the limit, then 429 too_many_requests with Retry-After', async (t) => {
+    const fresh = await startTestResource(
+      verifierEnv(stack.auth, { EXPLAIN_RATE_LIMIT: '2' }),
+      {},
+      testScope(t),
+    );
+    const ask = () => http(`${fresh.url}/api/explain`, { body: { token: 'a.b.c' } });
+    for (let i = 0; i < 2; i += 1) assert.equal((await ask()).status, 200);
+    const refused = await ask();
+    assert.deepEqual([refused.status, refused.body.code], [429, 'too_many_requests']);
+    assert.match(refused.headers.get('retry-after') ?? '', /^\d+$/);
+    assert.equal(refused.headers.get('content-type'), 'application/problem+json; charset=utf-8');
   });
 
   it('when tokens are verified, then the stats count each result and the cache hits, per instance', async () => {
@@ -111,13 +111,4 @@ describe('the study endpoints: POST /api/explain and GET /api/stats', () => {
     assert.ok((stats.body.session_checks?.alive ?? 0) >= 1);
     assert.ok((stats.body.session_checks?.revoked ?? 0) >= 1);
   });
-
-  function limitEnv() {
-    return {
-      JWT_ISSUER: stack.auth.config.issuer,
-      JWT_AUDIENCE: stack.auth.config.audience,
-      JWKS_URI: `${stack.auth.url}/.well-known/jwks.json`,
-      EXPLAIN_RATE_LIMIT: '2',
-    };
-  }
 });

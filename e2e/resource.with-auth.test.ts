@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { registerAndLogin, startAuthFixture, useAuth } from '@authstack/auth/testing';
+import { startTestResource, useResource } from '@authstack/resource/testing';
 import { eventually, http, testScope } from '@authstack/testing';
 import { decodePart, mint, testKey } from '@authstack/testing/tokens';
-import { registerAndLogin, startAuthFixture, useAuth } from '../services/auth/test/support.ts';
-import { startTestResource, useResource } from '../services/resource/test/support.ts';
 import { verifierEnv } from './support.ts';
 
 const ADMIN = { username: 'boss', password: 'admin passphrase for tests' };
@@ -72,18 +72,16 @@ describe('resource verifying tokens issued by the real auth service', () => {
       {},
       testScope(t),
     );
-    {
-      const user = await registerAndLogin(auth2.url);
-      await auth2.stop();
-      // Wait for a background refresh (every second) to fail against the stopped auth.
-      await eventually(() =>
-        assert.ok(resource2.service.keys.lastError, 'a refresh failed while auth was down'),
-      );
-      assert.equal(resource2.service.keys.ready(), true);
-      const res = await http(`${resource2.url}/api/protected`, { token: user.access_token });
-      assert.equal(res.status, 200);
-      assert.equal((await http(`${resource2.url}/readyz`)).status, 200);
-    }
+    const user = await registerAndLogin(auth2.url);
+    await auth2.stop();
+    // Wait for a background refresh (every second) to fail against the stopped auth.
+    await eventually(() =>
+      assert.ok(resource2.service.keys.lastError, 'a refresh failed while auth was down'),
+    );
+    assert.equal(resource2.service.keys.ready(), true);
+    const res = await http(`${resource2.url}/api/protected`, { token: user.access_token });
+    assert.equal(res.status, 200);
+    assert.equal((await http(`${resource2.url}/readyz`)).status, 200);
   });
 
   it('when no key set was ever fetched, then resource is not ready and protected routes answer 503', async (t) => {
@@ -92,14 +90,12 @@ describe('resource verifying tokens issued by the real auth service', () => {
       {},
       testScope(t),
     );
-    {
-      assert.equal((await http(`${dead.url}/readyz`)).status, 503);
-      assert.equal((await http(`${dead.url}/healthz`)).status, 200);
-      const res = await http(`${dead.url}/api/protected`, { token: mint(testKey()) });
-      assert.equal(res.status, 503);
-      assert.equal(res.body.code, 'keys_unavailable');
-      assert.equal((await http(`${dead.url}/api/public`)).status, 200);
-    }
+    assert.equal((await http(`${dead.url}/readyz`)).status, 503);
+    assert.equal((await http(`${dead.url}/healthz`)).status, 200);
+    const res = await http(`${dead.url}/api/protected`, { token: mint(testKey()) });
+    assert.equal(res.status, 503);
+    assert.equal(res.body.code, 'keys_unavailable');
+    assert.equal((await http(`${dead.url}/api/public`)).status, 200);
   });
 
   it('metrics count verifications by result and are served at /metrics', async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRedisProxy, http } from '@authstack/testing';
-import { registerAndLogin } from '../services/auth/test/support.ts';
-import { startTestResource } from '../services/resource/test/support.ts';
-import { useStack } from './support.ts';
+import { registerAndLogin } from '@authstack/auth/testing';
+import { startTestResource } from '@authstack/resource/testing';
+import { createRedisProxy, http, testScope } from '@authstack/testing';
+import { resourceEnv, useStack } from './support.ts';
 
 describe('revocation: stateless versus session mode', () => {
   const stack = useStack();
@@ -27,33 +27,27 @@ describe('revocation: stateless versus session mode', () => {
     assert.equal(window.status, 200, 'the revocation window: valid until exp');
   });
 
-  it('in session mode with Redis unreachable, protected routes answer 503 and readiness fails', async () => {
+  it('in session mode with Redis unreachable, protected routes answer 503 and readiness fails', async (t) => {
+    const scope = testScope(t);
     const proxy = await createRedisProxy();
-    const viaProxy = await startTestResource({
-      JWT_ISSUER: stack.auth.config.issuer,
-      JWT_AUDIENCE: stack.auth.config.audience,
-      JWKS_URI: `${stack.auth.url}/.well-known/jwks.json`,
-      ...proxy.env,
-      REDIS_KEY_PREFIX: stack.auth.config.redisKeyPrefix,
-      VERIFY_MODE: 'session',
-    });
-    try {
-      const user = await registerAndLogin(stack.auth.url);
-      assert.equal((await http(`${viaProxy.url}/api/protected`, { token: user.access_token })).status, 200);
-      await proxy.cut();
-      const res = await http(`${viaProxy.url}/api/protected`, { token: user.access_token });
-      assert.equal(res.status, 503);
-      assert.equal(res.body.code, 'service_unavailable');
-      assert.equal((await http(`${viaProxy.url}/readyz`)).status, 503);
-      assert.equal(
-        (await http(`${stack.stateless.url}/api/protected`, { token: user.access_token })).status,
-        200,
-        'stateless mode is unaffected',
-      );
-      await proxy.restore();
-    } finally {
-      await viaProxy.stop();
-      await proxy.close();
-    }
+    scope.defer(() => proxy.close());
+    const viaProxy = await startTestResource(
+      resourceEnv(stack.auth, { ...proxy.env, VERIFY_MODE: 'session' }),
+      {},
+      scope,
+    );
+    const user = await registerAndLogin(stack.auth.url);
+    assert.equal((await http(`${viaProxy.url}/api/protected`, { token: user.access_token })).status, 200);
+    await proxy.cut();
+    const res = await http(`${viaProxy.url}/api/protected`, { token: user.access_token });
+    assert.equal(res.status, 503);
+    assert.equal(res.body.code, 'service_unavailable');
+    assert.equal((await http(`${viaProxy.url}/readyz`)).status, 503);
+    assert.equal(
+      (await http(`${stack.stateless.url}/api/protected`, { token: user.access_token })).status,
+      200,
+      'stateless mode is unaffected',
+    );
+    await proxy.restore();
   });
 });

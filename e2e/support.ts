@@ -2,11 +2,17 @@
  * What the cross-service tests share: an auth fixture with resources that verify its tokens, and the real nginx
  * gateway in front of them. Each helper registers its own teardown on the scope it is given.
  */
+
+import {
+  type AuthFixture,
+  type AuthFixtureOptions,
+  startAuthFixture,
+  type TestAuth,
+} from '@authstack/auth/testing';
+import { type AdminStackOptions, type Login, startWithAdmin } from '@authstack/auth/testing/admin';
+import { startTestResource, type TestResource } from '@authstack/resource/testing';
 import { redisEnv, type Scope, useFixture } from '@authstack/testing';
 import { type Gateway, makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
-import { type AdminStackOptions, type Login, startWithAdmin } from '../services/auth/test/admin-support.ts';
-import { type AuthFixture, startAuthFixture, type TestAuth } from '../services/auth/test/support.ts';
-import { startTestResource, type TestResource } from '../services/resource/test/support.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -98,4 +104,53 @@ export async function startGatewayStack(scope: Scope, options: StackOptions = {}
     certs,
   });
   return { ...stack, certs, gateway };
+}
+
+/** A gateway's settings besides its auth and resource upstreams and its certificates: limits, the console. */
+export type GatewaySettings = Omit<
+  Parameters<typeof startGateway>[0],
+  'authUpstream' | 'resourceUpstream' | 'certs'
+>;
+
+export interface GatewayPairOptions extends AuthFixtureOptions {
+  /** The resource's environment, made from auth's (default `verifierEnv`: stateless, no Redis). */
+  resourceEnv?: (auth: TestAuth) => Env;
+  /** The resource's service options (a logger). */
+  resourceOptions?: Parameters<typeof startTestResource>[1];
+  /** The gateway's settings besides its upstreams and certificates (limits). */
+  gateway?: GatewaySettings;
+}
+
+export interface GatewayPair {
+  auth: AuthFixture;
+  resource: TestResource;
+  certs: ReturnType<typeof makeCerts>;
+  /** nginx in front of auth and the resource (/api/). */
+  gateway: Gateway;
+}
+
+/**
+ * Auth (with `TRUST_PROXY=loopback`, as behind the gateway) and one resource verifying its tokens, behind the real
+ * nginx gateway over TLS (a throwaway CA); torn down by `scope`. `startGatewayStack` when both resource modes are needed.
+ */
+export async function startGatewayPair(scope: Scope, options: GatewayPairOptions = {}): Promise<GatewayPair> {
+  const {
+    resourceEnv: envOf = verifierEnv,
+    resourceOptions = {},
+    gateway: settings,
+    ...authOptions
+  } = options;
+  const auth = await startAuthFixture(scope, {
+    ...authOptions,
+    env: { TRUST_PROXY: 'loopback', ...authOptions.env },
+  });
+  const resource = await startTestResource(envOf(auth), resourceOptions, scope);
+  const certs = testCerts(scope);
+  const gateway = await startTestGateway(scope, {
+    authUpstream: hostPort(auth.url),
+    resourceUpstream: hostPort(resource.url),
+    certs,
+    ...settings,
+  });
+  return { auth, resource, certs, gateway };
 }

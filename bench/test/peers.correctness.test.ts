@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { RunningAuth } from '../../services/auth/src/server.ts';
+import type { RunningAuth } from '@authstack/auth/server';
 import { PEERS, type Peer } from '../peer-server.ts';
 import {
   ATTACKS,

@@ -207,14 +207,27 @@ describe('container stack drills', { concurrency: false }, () => {
   it('when the seed tutorial paths are used through the published port, then register, login, protected and admin answer', async () => {
     const username = newUser();
     assert.equal((await api('POST', '/register', { username, password: PASSWORD })).status, 201);
-    const login = await api('POST', '/login', { username, password: PASSWORD });
-    assert.equal(login.status, 200);
-    assert.equal(login.body.message, `Welcome ${username}!`);
-    const token = login.body.token as string;
-    const protectedPage = await api('GET', '/protected', undefined, token);
+    // The tutorial's /login opens a cookie session and answers the account only; the cookie is the session.
+    const login = await request(`${BASE}/login`, {
+      method: 'POST',
+      dispatcher,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password: PASSWORD }),
+    });
+    assert.equal(login.statusCode, 200);
+    const body = (await login.body.json()) as Record<string, unknown>;
+    assert.equal(body.message, `Welcome ${username}!`);
+    assert.equal(body.token, undefined, 'no token in a cookie login');
+    const line = [login.headers['set-cookie'] ?? []].flat().find((l) => l.startsWith('__Host-session='));
+    assert.ok(line, 'a session cookie was set');
+    const withCookie = async (path: string) => {
+      const res = await request(`${BASE}${path}`, { dispatcher, headers: { cookie: line.split(';')[0]! } });
+      return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+    };
+    const protectedPage = await withCookie('/protected');
     assert.equal(protectedPage.status, 200);
     assert.equal(protectedPage.body.message, `You are viewing protected content, ${username}!`);
-    assert.equal((await api('GET', '/admin', undefined, token)).status, 403);
+    assert.equal((await withCookie('/admin')).status, 403);
     assert.equal((await api('GET', '/protected')).status, 401);
   });
 

@@ -5,13 +5,19 @@
  * that could not fail would fail here.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { FILE_VARIABLES } from '@authstack/auth/config';
 import { testScope, useTempDir } from '@authstack/testing';
 import YAML from 'yaml';
-import { FILE_VARIABLES } from '../../services/auth/src/config.ts';
+import {
+  renderGatewayTemplates,
+  staleGatewayTemplates,
+  TEMPLATES_COPY,
+  TEMPLATES_SOURCE,
+} from '../k8s/gateway-templates.ts';
 import {
   apiPortProblems,
   authScalingProblems,
@@ -276,18 +282,37 @@ describe('the schema check', () => {
 });
 
 describe('the gateway configuration and the renderer', () => {
-  it('when deployed on Kubernetes, then the gateway reads the same nginx templates as compose and make dev', () => {
-    const templates = path.join(root, 'infra/nginx/templates');
-    const names = readdirSync(templates).sort();
+  it('when deployed on Kubernetes, then the gateway reads the same nginx templates as compose and make dev (make k8s-templates)', () => {
+    const names = readdirSync(path.join(root, TEMPLATES_SOURCE)).sort();
     const configMap = find(objects('laptop'), 'ConfigMap', 'gateway-templates');
     assert.deepEqual(Object.keys(configMap.data ?? {}).sort(), names);
+    const rendered = renderGatewayTemplates();
     for (const name of names) {
-      assert.equal(
-        configMap.data?.[name],
-        readFileSync(path.join(templates, name), 'utf8'),
-        `deploy/k8s/base/gateway/${name} differs from infra/nginx/templates/${name}: copy it again`,
-      );
+      const data = configMap.data?.[name] ?? '';
+      assert.equal(data, rendered.get(name), `${TEMPLATES_COPY}/${name} is not current: make k8s-templates`);
+      assert.ok(data.endsWith(readFileSync(path.join(root, TEMPLATES_SOURCE, name), 'utf8')), name);
     }
+  });
+
+  it('when a source template changes or goes, then the generator names the copies to write and to remove', (t) => {
+    const dir = useTempDir(testScope(t), 'k8s-templates');
+    mkdirSync(path.join(dir, TEMPLATES_SOURCE), { recursive: true });
+    mkdirSync(path.join(dir, TEMPLATES_COPY), { recursive: true });
+    writeFileSync(path.join(dir, TEMPLATES_SOURCE, 'a.conf.template'), 'server {}\n');
+    writeFileSync(path.join(dir, TEMPLATES_SOURCE, 'b.inc.template'), 'add_header X-B 1;\n');
+    for (const [name, text] of renderGatewayTemplates(dir))
+      writeFileSync(path.join(dir, TEMPLATES_COPY, name), text);
+    assert.deepEqual(staleGatewayTemplates(dir), { write: new Map(), remove: [] });
+
+    writeFileSync(path.join(dir, TEMPLATES_SOURCE, 'a.conf.template'), 'server { listen 1; }\n');
+    writeFileSync(path.join(dir, TEMPLATES_COPY, 'gone.inc.template'), '# removed from the source\n');
+    const stale = staleGatewayTemplates(dir);
+    assert.deepEqual([...stale.write.keys()], ['a.conf.template']);
+    assert.match(
+      stale.write.get('a.conf.template') ?? '',
+      /^# Written by make k8s-templates .*\nserver \{ listen 1; \}\n$/,
+    );
+    assert.deepEqual(stale.remove, ['gone.inc.template']);
   });
 
   it('when a kustomization uses a feature the renderer does not implement, then rendering stops naming it', (t) => {

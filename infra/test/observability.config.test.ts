@@ -4,11 +4,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { registerAndLogin, useAuth } from '@authstack/auth/testing';
+import { useResource } from '@authstack/resource/testing';
 import { http } from '@authstack/testing';
 import { parse } from 'yaml';
 import { verifierEnv } from '../../e2e/support.ts';
-import { registerAndLogin, useAuth } from '../../services/auth/test/support.ts';
-import { useResource } from '../../services/resource/test/support.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OBS = join(ROOT, 'infra/observability');

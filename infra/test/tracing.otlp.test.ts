@@ -4,8 +4,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { migratedDatabase, STRONG_PASSWORD, testEnv, username } from '@authstack/auth/testing';
 import { eventually, http, suiteScope } from '@authstack/testing';
-import { migratedDatabase, STRONG_PASSWORD, testEnv, username } from '../../services/auth/test/support.ts';
 import { freePort } from '../nginx/local-gateway.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

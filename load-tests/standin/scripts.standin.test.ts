@@ -5,15 +5,14 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { AuthFixture } from '@authstack/auth/testing';
 import { suiteScope, useTempDir } from '@authstack/testing';
-import { hostPort, startTestGateway, testCerts, verifierEnv } from '../../e2e/support.ts';
+import { startGatewayPair } from '../../e2e/support.ts';
 import type { Gateway, makeCerts } from '../../infra/nginx/local-gateway.ts';
-import { type AuthFixture, startAuthFixture } from '../../services/auth/test/support.ts';
-import { startTestResource, type TestResource } from '../../services/resource/test/support.ts';
 import { k6Options, runK6Script, type StandinResult } from './host.ts';
 
 const LOAD_TESTS = fileURLToPath(new URL('../', import.meta.url));
-const SEED_CLI = fileURLToPath(new URL('../../services/auth/src/cli/load-test-users.ts', import.meta.url));
+const SEED_CLI = fileURLToPath(import.meta.resolve('@authstack/auth/cli/load-test-users'));
 const script = (name: string) => join(LOAD_TESTS, `${name}.ts`);
 
 /** Every check passed, every request answered as the script expected, the summary saved as JSON and text. */
@@ -33,7 +32,6 @@ function assertClean(result: StandinResult, scenarios: string[]) {
 describe('the k6 scripts under the k6 stand-in, against the real native stack through nginx', () => {
   const scope = suiteScope();
   let auth: AuthFixture;
-  let resource: TestResource;
   let certs: ReturnType<typeof makeCerts>;
   let gateway: Gateway;
   let work: string;
@@ -42,16 +40,9 @@ describe('the k6 scripts under the k6 stand-in, against the real native stack th
   before(async () => {
     // The human limits stay on except the daily per-address failure budget, lowered so that the one
     // credential-stuffing iteration (10 attempts, run last) meets the limiter.
-    auth = await startAuthFixture(scope, {
-      env: { TRUST_PROXY: 'loopback', LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '8' },
-    });
-    resource = await startTestResource(verifierEnv(auth), {}, scope);
-    certs = testCerts(scope);
-    gateway = await startTestGateway(scope, {
-      authUpstream: hostPort(auth.url),
-      resourceUpstream: hostPort(resource.url),
-      certs,
-    });
+    ({ auth, certs, gateway } = await startGatewayPair(scope, {
+      env: { LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '8' },
+    }));
     work = useTempDir(scope, 'authstack-k6');
     const { stdout } = await promisify(execFile)(process.execPath, [SEED_CLI, 'seed', '20'], {
       env: { ...auth.env, PATH: process.env.PATH } as NodeJS.ProcessEnv,

@@ -3,6 +3,7 @@
  * documents (`./openapi.ts`) are generated from them, and the client SDK takes its types from them (`import type`,
  * so nothing of this package runs in the client). One source, so the three cannot drift apart.
  */
+import { CLAIM_FAILURES, STEPS } from '@authstack/verifier/codes';
 import { z } from 'zod';
 
 export const ROLES = ['user', 'admin'] as const;
@@ -133,6 +134,11 @@ export const TokenResponse = z
     user: User,
   })
   .meta({ id: 'TokenResponse' });
+export const CookieLoginResponse = z.object({ status: success, message: z.string(), user: User }).meta({
+  id: 'CookieLoginResponse',
+  description:
+    'A login with `?session=cookie` (and the `/login` alias): the account only. The session is in the HttpOnly cookie; no token is in the body for a script in the page to take.',
+});
 export const Done = z.object({ status: success, message: z.string() }).meta({ id: 'Done' });
 export const Revoked = z
   .object({ status: success, message: z.string(), revoked: z.number().int().min(0) })
@@ -302,19 +308,7 @@ export const ExplainRequest = z
   })
   .meta({ id: 'ExplainRequest' });
 
-export const EXPLAIN_STEPS = [
-  'format',
-  'algorithm',
-  'type',
-  'kid',
-  'signature',
-  'claims_set',
-  'issuer',
-  'audience',
-  'required_claims',
-  'time',
-] as const;
-const claimFailure = z.enum(['missing', 'invalid', 'check_failed']);
+const claimFailure = z.enum(CLAIM_FAILURES);
 export const Explanation = z
   .object({
     valid: z.boolean().meta({ description: 'Would `verify()` accept the token under this policy at `at`?' }),
@@ -329,7 +323,7 @@ export const Explanation = z
     cacheHit: z.boolean().meta({ description: 'Would `verify()` answer from its verified-token cache now?' }),
     steps: z.array(
       z.object({
-        step: z.enum(EXPLAIN_STEPS),
+        step: z.enum(STEPS),
         outcome: z.enum(['passed', 'failed', 'not_reached']),
         detail: z.string(),
         code: z.string().optional(),
@@ -382,6 +376,7 @@ export type Credentials = z.input<typeof Credentials>;
 export type User = z.output<typeof User>;
 export type RegisterResponse = z.output<typeof RegisterResponse>;
 export type TokenResponse = z.output<typeof TokenResponse>;
+export type CookieLoginResponse = z.output<typeof CookieLoginResponse>;
 export type Done = z.output<typeof Done>;
 export type Revoked = z.output<typeof Revoked>;
 export type Me = z.output<typeof Me>;

@@ -4,6 +4,7 @@
  * status, the problem `code`s it can carry (an enum, so a response with an undocumented code fails validation).
  * Served at `/auth/openapi.json` and `/api/openapi.json`; `scripts/api-docs.ts` writes docs/api.md's tables from them.
  */
+import { VERIFY_ERROR_CODES } from '@authstack/verifier/codes';
 import { z } from 'zod';
 import {
   createDocument,
@@ -16,21 +17,8 @@ import * as c from './index.ts';
 type Codes = Record<number, readonly string[]>;
 type Guard = 'none' | 'token' | 'session' | 'cookie' | 'admin';
 
-/** Every way an access token is refused (`@authstack/verifier`'s `VerifyErrorCode`). */
-export const TOKEN_CODES = [
-  'token_missing',
-  'token_malformed',
-  'token_expired',
-  'token_not_yet_valid',
-  'signature_invalid',
-  'algorithm_not_allowed',
-  'key_unknown',
-  'issuer_invalid',
-  'audience_invalid',
-  'type_invalid',
-  'claims_invalid',
-  'session_revoked',
-] as const;
+/** Every way an access token is refused: the verifier's codes. */
+export const TOKEN_CODES = VERIFY_ERROR_CODES;
 export const PASSWORD_CODES = [
   'password_too_short',
   'password_too_long',
@@ -260,13 +248,13 @@ export function authDocument(version = '0.1.0') {
       '/auth/login': {
         post: op({
           summary:
-            'Log in: an access token and a refresh token (a new session); with ?session=cookie also a session cookie',
+            'Log in: an access token and a refresh token (a new session); with ?session=cookie a session cookie and the account only',
           tag: 'accounts',
           query: c.LoginQuery,
           body: c.Credentials,
           ok: {
             status: 200,
-            schema: c.TokenResponse,
+            schema: z.union([c.TokenResponse, c.CookieLoginResponse]),
             headers: setCookie(
               'With `?session=cookie`: `__Host-session=<value>; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=<REFRESH_ABSOLUTE_TTL>`.',
             ),

@@ -8,6 +8,8 @@
  */
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 
+export { CONNECTION_ERROR_CODES, hasConnectionErrorCode } from './unreachable.ts';
+
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const TYPE_BASE = 'https://authstack.dev/problems/';
 
@@ -69,8 +71,9 @@ export interface ProblemBody {
   [member: string]: unknown;
 }
 
-export function sendProblem(res: Response, problem: HttpProblem, requestId: string | undefined): void {
-  const body: ProblemBody = {
+/** The RFC 9457 body of `problem`: what `sendProblem` writes, and what the gateway's own answers repeat. */
+export function problemBody(problem: HttpProblem, requestId: string | undefined): ProblemBody {
+  return {
     ...problem.extra,
     type: TYPE_BASE + problem.code,
     title: problem.title,
@@ -79,6 +82,10 @@ export function sendProblem(res: Response, problem: HttpProblem, requestId: stri
     code: problem.code,
     request_id: requestId,
   };
+}
+
+export function sendProblem(res: Response, problem: HttpProblem, requestId: string | undefined): void {
+  const body = problemBody(problem, requestId);
   for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
   res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
 }
@@ -89,7 +96,7 @@ function fromBodyParser(err: { type?: unknown; status?: unknown }): HttpProblem 
     case 'entity.parse.failed':
       return new HttpProblem({ status: 400, code: 'malformed_json', title: 'Malformed JSON body' });
     case 'entity.too.large':
-      return new HttpProblem({ status: 413, code: 'payload_too_large', title: 'Request body too large' });
+      return payloadTooLarge();
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new HttpProblem({
@@ -174,8 +181,15 @@ export function problemHandler(options: ProblemHandlerOptions): ErrorRequestHand
   };
 }
 
+/** No route answers this method and path. */
+export const routeNotFound = () => new HttpProblem({ status: 404, code: 'not_found', title: 'Not found' });
+
+/** The request body is larger than the route accepts. */
+export const payloadTooLarge = () =>
+  new HttpProblem({ status: 413, code: 'payload_too_large', title: 'Request body too large' });
+
 export const notFound: RequestHandler = (_req, _res, next) => {
-  next(new HttpProblem({ status: 404, code: 'not_found', title: 'Not found' }));
+  next(routeNotFound());
 };
 
 /** Requests with a body must send JSON: anything else is 415 before the body is read. */

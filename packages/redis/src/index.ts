@@ -4,7 +4,7 @@
  * refuses (a wrong type, a script error, an unknown command) is a bug in this code: it passes through, is
  * logged at error and answers a generic 500.
  */
-import { serviceUnavailable } from '@authstack/http-problem';
+import { hasConnectionErrorCode, serviceUnavailable } from '@authstack/http-problem';
 import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import { type ClusterNode, createRedisCluster } from './cluster.ts';
 import { type SentinelSettings, sentinelOptions } from './sentinel.ts';
@@ -19,6 +19,7 @@ export {
 } from './cluster.ts';
 export { type Acknowledged, ReplicaAckError, type ReplicaWaitSettings, replicaWait } from './replicas.ts';
 export { type SentinelAddress, type SentinelSettings, sentinelOptions } from './sentinel.ts';
+export { sessionKeyOf, userSessionsKeyOf } from './session-keys.ts';
 
 /** A single Redis (direct or through Sentinel) or a Redis Cluster: the services use only what both do the same way. */
 export type RedisClient = Redis | Cluster;
@@ -57,17 +58,6 @@ export function createRedis(target: string | RedisTarget): RedisClient {
   return redis;
 }
 
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-
 /** Replies that mean "this server cannot serve now", not "this command is wrong". */
 const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|OOM) /;
 
@@ -87,8 +77,7 @@ const CLUSTER_MESSAGES =
 export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === 'ReplyError') return UNAVAILABLE_REPLIES.test(error.message);
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+  if (hasConnectionErrorCode(error)) return true;
   return (
     error.name === 'MaxRetriesPerRequestError' ||
     error.name === 'ClusterAllFailedError' ||

@@ -8,6 +8,8 @@ import {
   createRedis,
   hashTag,
   isRedisUnavailable,
+  sessionKeyOf,
+  userSessionsKeyOf,
 } from '../src/index.ts';
 
 describe('Redis Cluster settings', () => {
@@ -55,6 +57,12 @@ describe('Redis Cluster settings', () => {
     assert.equal(hashTag('}eve{'), '{%7Deve%7B}');
     assert.equal(hashTag('100%'), '{100%25}');
     assert.equal(hashTag(''), '{%}');
+  });
+
+  it('when a session key and its user index are named, then both carry the user id as the hash tag under the prefix', () => {
+    assert.equal(sessionKeyOf('p:', 'u-1', 's-1'), 'p:session:{u-1}:s-1');
+    assert.equal(userSessionsKeyOf('p:', 'u-1'), 'p:user-sessions:{u-1}');
+    assert.equal(sessionKeyOf('p:', '}x{', 's'), `p:session:${hashTag('}x{')}:s`);
   });
 
   it('when a cluster cannot serve a slot or be reached, then it is unavailable (503); a cross-slot command is a bug', () => {

@@ -18,7 +18,8 @@ import { Writable } from 'node:stream';
 import { after, before } from 'node:test';
 import type { RedisClient } from '@authstack/redis';
 import pg from 'pg';
-import { clearRedisPrefix, createTestDatabase, type TestDatabase, testRedisClient } from './index.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { clearRedisPrefix, testRedisClient } from './redis.ts';
 
 type Teardown = () => unknown;
 

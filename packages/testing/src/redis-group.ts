@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { eventually, freePort } from './index.ts';
+import { eventually } from './eventually.ts';
+import { freePort } from './tcp-proxy.ts';
 
 export interface RedisGroup {
   /** The master group's name the Sentinels monitor. */

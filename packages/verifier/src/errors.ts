@@ -1,20 +1,6 @@
-/** Stable machine codes for every way an access token can be refused. */
-export type VerifyErrorCode =
-  | 'token_missing'
-  | 'token_malformed'
-  | 'token_expired'
-  | 'token_not_yet_valid'
-  | 'signature_invalid'
-  | 'algorithm_not_allowed'
-  | 'key_unknown'
-  | 'issuer_invalid'
-  | 'audience_invalid'
-  | 'type_invalid'
-  | 'claims_invalid'
-  | 'session_revoked';
+import type { ClaimFailure, VerifyErrorCode } from './codes.ts';
 
-/** How a claim (or the `typ` header parameter) failed, after jose's `JWTClaimValidationFailed.reason`. */
-export type ClaimFailure = 'missing' | 'invalid' | 'check_failed';
+export type { ClaimFailure, VerifyErrorCode } from './codes.ts';
 
 const TITLES: Record<VerifyErrorCode, string> = {
   token_missing: 'Access token missing',

@@ -1,4 +1,11 @@
 export type { AccessTokenClaims } from './claims.ts';
+export {
+  CLAIM_FAILURES,
+  type ClaimFailure,
+  STEPS,
+  type StepName,
+  VERIFY_ERROR_CODES,
+} from './codes.ts';
 export { KeySetUnavailableError, VerifyError, type VerifyErrorCode } from './errors.ts';
 export {
   type Algorithm,
@@ -14,8 +21,6 @@ export {
   type ExplainedStep,
   type ExplainOptions,
   type Explanation,
-  STEPS,
-  type StepName,
   type Verifier,
   type VerifierOptions,
 } from './verifier.ts';

@@ -23,7 +23,8 @@ import {
   checkTime,
   claimSet,
 } from './claims.ts';
-import { type ClaimFailure, VerifyError } from './errors.ts';
+import { type ClaimFailure, STEPS, type StepName } from './codes.ts';
+import { VerifyError } from './errors.ts';
 import { checkAlgorithm, checkKid, checkType, decodeHeader } from './header.ts';
 import { ALGORITHMS, type Algorithm, isAlgorithm, type KeySource, keyFitsAlgorithm } from './keys.ts';
 
@@ -40,32 +41,6 @@ export interface VerifierOptions {
   /** Verified-token cache size (entries). 0 disables the cache. Default 10,000. */
   cacheSize?: number;
 }
-
-/** The steps of the pipeline, in order. */
-export type StepName =
-  | 'format'
-  | 'algorithm'
-  | 'type'
-  | 'kid'
-  | 'signature'
-  | 'claims_set'
-  | 'issuer'
-  | 'audience'
-  | 'required_claims'
-  | 'time';
-
-export const STEPS: readonly StepName[] = [
-  'format',
-  'algorithm',
-  'type',
-  'kid',
-  'signature',
-  'claims_set',
-  'issuer',
-  'audience',
-  'required_claims',
-  'time',
-];
 
 export interface ExplainedStep {
   step: StepName;

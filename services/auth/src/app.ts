@@ -9,11 +9,12 @@ import { httpLogger, type Logger, type Metrics } from '@authstack/telemetry';
 import { requireAuth, type Verifier, VerifyError } from '@authstack/verifier';
 import express, { type Express } from 'express';
 import type { AuthConfig } from './config.ts';
-import type { AccountDeps } from './domain/accounts.ts';
+import type { UseCaseDeps } from './domain/deps.ts';
 import type { Keyring } from './keys/keyring.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { adminRoutes } from './routes/admin.ts';
-import { bearerOrCookie, exchangeRoutes } from './routes/cookies.ts';
+import { cookieExchangeRoute } from './routes/cookie-exchange.ts';
+import { bearerOrCookie } from './routes/session-cookie.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
 import type { SessionStore } from './store/sessions.ts';
 
@@ -23,7 +24,8 @@ export interface AppDeps {
   config: Pick<AuthConfig, 'issuer' | 'jwksMaxAge' | 'trustProxy' | 'bodyLimit' | 'refreshAbsoluteTtl'>;
   logger: Logger;
   metrics: Metrics;
-  accounts: AccountDeps;
+  /** What the use cases touch; each route hands a use case the part it needs. */
+  useCases: UseCaseDeps;
   keyring: Keyring;
   sessions: SessionStore;
   verifier: Verifier;
@@ -43,9 +45,9 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use(httpLogger(deps.logger));
   app.use(deps.metrics.middleware);
-  // The gateway's cookie-to-token exchange (nginx auth_request; a GET without a body). A session cookie's Max-Age
+  // The gateway's cookie exchange (nginx auth_request; a GET without a body). A session cookie's Max-Age
   // is the session's absolute lifetime; the idle one is enforced in Redis.
-  app.use(exchangeRoutes(deps.accounts, deps.config.refreshAbsoluteTtl));
+  app.use(cookieExchangeRoute(deps.useCases, deps.config.refreshAbsoluteTtl));
   app.use(requireJsonBody);
   app.use(express.json({ limit: deps.config.bodyLimit, strict: true, type: 'application/json' }));
 
@@ -57,7 +59,7 @@ export function buildApp(deps: AppDeps): Express {
   });
   const bearer = {
     session,
-    sessionOrCookie: bearerOrCookie(deps.accounts, session, deps.config.refreshAbsoluteTtl),
+    sessionOrCookie: bearerOrCookie(deps.useCases, session, deps.config.refreshAbsoluteTtl),
     token: requireAuth(deps.verifier),
   };
 
@@ -67,8 +69,8 @@ export function buildApp(deps: AppDeps): Express {
   app.get('/auth/openapi.json', (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300').type('application/json').send(openapi);
   });
-  app.use('/auth/admin', adminRoutes(deps.accounts, bearer.session));
-  app.use('/auth', accountRoutes(deps.accounts, bearer, { maxAge: deps.config.refreshAbsoluteTtl }));
+  app.use('/auth/admin', adminRoutes(deps.useCases, bearer.session));
+  app.use('/auth', accountRoutes(deps.useCases, bearer, { maxAge: deps.config.refreshAbsoluteTtl }));
 
   errorRoutes(app, deps.logger);
   return app;

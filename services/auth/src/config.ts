@@ -27,7 +27,7 @@ import {
 import type { RedisTarget, ReplicaWaitSettings } from '@authstack/redis';
 import { z } from 'zod';
 import type { AdmissionSettings } from './domain/admission.ts';
-import type { LimitSettings } from './limits.ts';
+import type { LimitSettings } from './store/limits.ts';
 
 export { ConfigError, resolveFileVariables };
 

@@ -1,31 +1,26 @@
 /**
- * Wires the auth service together: pool, Redis, stores, keyring, verifier, metrics and the app.
- * `createAuthService()` connects and prepares (signing key, bootstrap admin) but does not listen.
+ * Wires the auth service together: pool, Redis, keyring, metrics, the use cases' dependencies, verifier and app.
+ * `createAuthService()` connects and prepares (signing key, bootstrap admin) but does not listen. Whatever fails
+ * on the way closes the connections in one place and rethrows.
  */
-
-import os from 'node:os';
 import { type BuildInfo, buildInfo } from '@authstack/lifecycle';
-import { createLogger, createMetrics, type Logger, withSpan } from '@authstack/telemetry';
+import { createRedis } from '@authstack/redis';
+import { createLogger, type Logger } from '@authstack/telemetry';
 import { createVerifier, localKeySet } from '@authstack/verifier';
-import bcrypt from 'bcrypt';
 import type { Express } from 'express';
-import { Counter, Gauge, Histogram } from 'prom-client';
 import { buildApp, buildInternalApp } from './app.ts';
 import type { AuthConfig } from './config.ts';
-import { type AccountDeps, bootstrapAdmin } from './domain/accounts.ts';
+import { bootstrapAdmin } from './domain/accounts.ts';
 import { settleRevocations } from './domain/admin.ts';
-import { createAdmission, planAdmission } from './domain/admission.ts';
-import { type Bcrypt, createPasswordHasher } from './domain/passwords.ts';
+import type { UseCaseDeps } from './domain/deps.ts';
+import type { Bcrypt } from './domain/passwords.ts';
 import { KeyDecryptionError, KeyIntegrityError } from './keys/crypto.ts';
 import { type Keyring, keyringFromConfig } from './keys/keyring.ts';
-import { createLimits } from './limits.ts';
+import { createAuthMetrics } from './metrics.ts';
 import { createPool, type Db } from './store/db.ts';
-import { createEventStore } from './store/events.ts';
-import { createRedis, replicaWait } from './store/redis.ts';
-import { createRevocationStore } from './store/revocations.ts';
-import { createSessionStore, type SessionStore } from './store/sessions.ts';
+import type { SessionStore } from './store/sessions.ts';
 import { createSigningKeyStore } from './store/signing-keys.ts';
-import { createUserStore } from './store/users.ts';
+import { createUseCases } from './use-cases.ts';
 
 export interface AuthService {
   app: Express;
@@ -38,7 +33,8 @@ export interface AuthService {
   db: Db;
   keyring: Keyring;
   sessions: SessionStore;
-  accounts: AccountDeps;
+  /** What the use cases touch (stores, limits, admission, bcrypt, token settings). */
+  useCases: UseCaseDeps;
   /** Readiness turns false at once; then pools and timers close. */
   close(): Promise<void>;
   markShuttingDown(): void;
@@ -71,14 +67,15 @@ export async function createAuthService(
     logger.warn({ err: error }, 'postgres closed an idle connection; the next query reconnects'),
   );
   const redis = createRedis(config.redis);
+  const keyring = keyringFromConfig(config, createSigningKeyStore(db), now);
   const closeConnections = async () => {
     keyring.stop();
     redis.disconnect();
     await db.end().catch(() => {});
   };
 
-  const keyring = keyringFromConfig(config, createSigningKeyStore(db), now);
-
+  let useCases: UseCaseDeps;
+  const metrics = createAuthMetrics();
   try {
     // Redis may come up later (readiness reports it); PostgreSQL and the keys are needed now.
     await redis
@@ -86,189 +83,27 @@ export async function createAuthService(
       .catch((error: unknown) => logger.warn({ err: error }, 'redis not reachable at start-up'));
     const { created } = await keyring.init();
     if (created) logger.info({ algorithm: config.algorithm }, 'generated the first signing key');
+    keyring.startReloading(config.keyReloadInterval, (error) =>
+      // a key row that fails its checks is a security event; an unreachable database is not
+      error instanceof KeyIntegrityError || error instanceof KeyDecryptionError
+        ? logger.error({ err: error }, 'signing key refused; the previous key set stays in use')
+        : logger.warn({ err: error }, 'signing key reload failed'),
+    );
+    useCases = await createUseCases(config, { db, redis, keyring }, { logger, metrics }, { ...options, now });
+    if (config.bootstrapAdmin) {
+      const result = await bootstrapAdmin(useCases, config.bootstrapAdmin);
+      logger.info({ username: result.username, created: result.created }, 'bootstrap admin ensured');
+    }
   } catch (error) {
     await closeConnections();
     throw error;
-  }
-  keyring.startReloading(config.keyReloadInterval, (error) =>
-    // a key row that fails its checks is a security event; an unreachable database is not
-    error instanceof KeyIntegrityError || error instanceof KeyDecryptionError
-      ? logger.error({ err: error }, 'signing key refused; the previous key set stays in use')
-      : logger.warn({ err: error }, 'signing key reload failed'),
-  );
-
-  const metrics = createMetrics('auth');
-  const bcryptSeconds = new Histogram({
-    name: 'auth_bcrypt_duration_seconds',
-    help: 'Time spent in bcrypt',
-    labelNames: ['op'] as const,
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2],
-    registers: [metrics.registry],
-  });
-  const refreshReuse = new Counter({
-    name: 'auth_refresh_reuse_total',
-    help: 'Refresh tokens presented again after rotation (each revokes its session)',
-    registers: [metrics.registry],
-  });
-  const cookieExchanges = new Counter({
-    name: 'auth_cookie_exchange_total',
-    help: "The gateway's cookie-to-token exchanges by outcome (cached token served, token minted, cookie refused)",
-    labelNames: ['outcome'] as const,
-    registers: [metrics.registry],
-  });
-  const logins = new Counter({
-    name: 'auth_login_total',
-    help: 'Login attempts by outcome',
-    labelNames: ['outcome'] as const,
-    registers: [metrics.registry],
-  });
-
-  const bcryptAdmitted = new Counter({
-    name: 'auth_bcrypt_admitted_total',
-    help: 'Password-hashing operations admitted, by operation',
-    labelNames: ['op'] as const,
-    registers: [metrics.registry],
-  });
-  const bcryptShed = new Counter({
-    name: 'auth_bcrypt_shed_total',
-    help: 'Password-hashing operations shed (503 overloaded), by operation and reason (budget, client, account)',
-    labelNames: ['op', 'reason'] as const,
-    registers: [metrics.registry],
-  });
-
-  const sessions = createSessionStore(
-    redis,
-    config.redisKeyPrefix,
-    {
-      idleTtl: config.refreshIdleTtl,
-      absoluteTtl: config.refreshAbsoluteTtl,
-      maxPerUser: config.sessionsMaxPerUser,
-    },
-    replicaWait(redis, config.redisWait),
-  );
-  const users = createUserStore(db);
-  const passwords = createPasswordHasher({
-    pepper: config.passwordPepper,
-    cost: config.bcryptCost,
-    storedCosts: await users.storedHashCosts().catch(async (error: unknown) => {
-      await closeConnections();
-      throw error;
-    }),
-    bcrypt: tracedBcrypt(options.bcrypt ?? bcrypt),
-  });
-  await passwords.warm();
-  const admission = createAdmission(
-    planAdmission(
-      config.admission,
-      options.hashMs ?? (await passwords.measureHash()),
-      os.availableParallelism(),
-    ),
-    {
-      admitted: (op) => bcryptAdmitted.inc({ op }),
-      shed: (op, reason) => bcryptShed.inc({ op, reason }),
-    },
-  );
-  logger.info(
-    {
-      thread_pool: admission.plan.poolSize,
-      workers: admission.plan.workers,
-      hash_ms: Math.round(admission.plan.hashMs * 10) / 10,
-      budget_ms: Math.round(admission.plan.budgetMs),
-      capacity: admission.plan.capacity,
-      max_per_client: admission.plan.maxPerClient,
-      max_per_account: admission.plan.maxPerAccount,
-    },
-    'bcrypt admission control',
-  );
-  new Gauge({
-    name: 'auth_bcrypt_in_flight',
-    help: 'Admitted password-hashing operations not yet finished (running or waiting for a thread)',
-    registers: [metrics.registry],
-    collect() {
-      this.set(admission.inFlight());
-    },
-  });
-  new Gauge({
-    name: 'auth_bcrypt_queue_depth',
-    help: 'Admitted password-hashing operations waiting for a thread-pool thread (in flight beyond the workers)',
-    registers: [metrics.registry],
-    collect() {
-      this.set(admission.queueDepth());
-    },
-  });
-  const settings = [
-    ['auth_bcrypt_threadpool_size', 'libuv thread pool size (UV_THREADPOOL_SIZE)', admission.plan.poolSize],
-    ['auth_bcrypt_workers', 'Hashes that run at once: min(thread pool size, cores)', admission.plan.workers],
-    [
-      'auth_bcrypt_hash_seconds',
-      'One hash at BCRYPT_COST, measured at start-up',
-      admission.plan.hashMs / 1000,
-    ],
-    [
-      'auth_bcrypt_queue_budget_seconds',
-      'Latency budget of admitted hashing work',
-      admission.plan.budgetMs / 1000,
-    ],
-    [
-      'auth_bcrypt_admission_capacity',
-      'Operations admitted at once within the budget',
-      admission.plan.capacity,
-    ],
-    [
-      'auth_bcrypt_admission_max_per_client',
-      'Admitted operations per client address',
-      admission.plan.maxPerClient,
-    ],
-    [
-      'auth_bcrypt_admission_max_per_account',
-      'Admitted operations per account',
-      admission.plan.maxPerAccount,
-    ],
-  ] as const;
-  for (const [name, help, value] of settings) {
-    new Gauge({ name, help, registers: [metrics.registry] }).set(value);
-  }
-  const accounts: AccountDeps = {
-    users,
-    events: createEventStore(db),
-    sessions,
-    revocations: createRevocationStore(db),
-    keyring,
-    limits: createLimits(redis, config.redisKeyPrefix, config.limits),
-    admission,
-    passwords,
-    tokens: {
-      issuer: config.issuer,
-      audience: config.audience,
-      clientId: config.clientId,
-      ttl: config.accessTokenTtl,
-    },
-    refreshIdleTtl: config.refreshIdleTtl,
-    cookieTokenCache: config.cookieTokenCache,
-    now,
-    observe: {
-      bcrypt: (op, seconds) => bcryptSeconds.observe({ op }, seconds),
-      login: (outcome) => logins.inc({ outcome }),
-      refreshReuse: () => refreshReuse.inc(),
-      cookieExchange: (outcome) => cookieExchanges.inc({ outcome }),
-    },
-  };
-
-  if (config.bootstrapAdmin) {
-    try {
-      const result = await bootstrapAdmin(accounts, config.bootstrapAdmin);
-      logger.info({ username: result.username, created: result.created }, 'bootstrap admin ensured');
-    } catch (error) {
-      await closeConnections();
-      throw error;
-    }
   }
 
   // Revocations an account change queued but could not carry out (Redis failed after the commit): at start-up,
   // then on a timer, until done. Every replica may run them; ending sessions twice is harmless.
   let settling: Promise<unknown> = Promise.resolve();
   const settle = () => {
-    settling = settleRevocations(accounts, { limit: 100 }).catch((error: unknown) =>
+    settling = settleRevocations(useCases, { limit: 100 }).catch((error: unknown) =>
       logger.warn({ err: error }, 'queued session revocations not carried out yet; retrying'),
     );
   };
@@ -283,7 +118,7 @@ export async function createAuthService(
     keys: localKeySet(() => keyring.verificationKeys()),
     now,
   });
-
+  const { sessions } = useCases;
   let shuttingDown = false;
   const ready = async () => {
     if (shuttingDown) return false;
@@ -296,32 +131,30 @@ export async function createAuthService(
     ]);
     return dbUp && redisUp;
   };
-
   const build = buildInfo('auth', new URL('../package.json', import.meta.url));
+  const internalMetrics = config.internalPort !== undefined;
   const app = buildApp({
     build,
     config,
     logger,
     metrics,
-    accounts,
+    useCases,
     keyring,
     sessions,
     verifier,
     ready,
-    internalMetrics: config.internalPort !== undefined,
+    internalMetrics,
   });
-
   return {
     app,
-    internalApp:
-      config.internalPort !== undefined ? buildInternalApp({ metrics, logger, keyring, config }) : undefined,
+    internalApp: internalMetrics ? buildInternalApp({ metrics, logger, keyring, config }) : undefined,
     build,
     config,
     logger,
     db,
     keyring,
     sessions,
-    accounts,
+    useCases,
     markShuttingDown: () => {
       shuttingDown = true;
     },
@@ -331,15 +164,5 @@ export async function createAuthService(
       await settling;
       await closeConnections();
     },
-  };
-}
-
-/** bcrypt with a span per hash and per comparison (no-ops unless tracing is on: packages/telemetry/src/tracing.ts). */
-function tracedBcrypt(engine: Bcrypt): Bcrypt {
-  return {
-    hash: (data, cost) =>
-      withSpan('auth', 'bcrypt.hash', { 'bcrypt.cost': cost }, () => engine.hash(data, cost)),
-    compare: (data, encrypted) =>
-      withSpan('auth', 'bcrypt.compare', {}, () => engine.compare(data, encrypted)),
   };
 }

@@ -1,6 +1,6 @@
 /** An auth instance on a database of its own with a bootstrap admin, and helpers for the admin API. */
-import { http, type Scope, type TestDatabase, useFixture } from '@authstack/testing';
-import pg from 'pg';
+import { http, type Scope, type TestDatabase, useFixture, usePgClient } from '@authstack/testing';
+import type pg from 'pg';
 import { type AuthFixture, type AuthFixtureOptions, registerAndLogin, startAuthFixture } from './support.ts';
 
 export type Login = { access_token: string; refresh_token: string; user: { id: string; roles: string[] } };
@@ -12,6 +12,8 @@ export interface AdminStack {
   auth: AuthFixture;
   /** The bootstrap admin, logged in. */
   admin: Login;
+  /** A PostgreSQL client on the stack's database, opened at the first call, ended before the database is dropped. */
+  sql(): Promise<pg.Client>;
 }
 
 export interface AdminStackOptions extends AuthFixtureOptions {
@@ -33,7 +35,8 @@ export async function startWithAdmin(
     options,
   });
   const admin = (await http<Login>(`${auth.url}/auth/login`, { body: credentials })).body;
-  return { db: auth.db, auth, admin };
+  let client: Promise<pg.Client> | undefined;
+  return { db: auth.db, auth, admin, sql: () => (client ??= usePgClient(scope, auth.db.url)) };
 }
 
 /** `startWithAdmin` for the enclosing describe. */
@@ -56,26 +59,9 @@ export async function secondAdmin(baseUrl: string, by: Login) {
 }
 
 /** Active admins, read straight from PostgreSQL (the state the API must never let reach zero). */
-export async function activeAdmins(dbUrl: string): Promise<string[]> {
-  const client = new pg.Client({ connectionString: dbUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ username: string }>(
-      `SELECT username FROM users WHERE 'admin' = ANY(roles) AND NOT disabled ORDER BY username`,
-    );
-    return rows.map((r) => r.username);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Run SQL as another writer would (an operator at psql), outside the API. */
-export async function sql(dbUrl: string, text: string, values: unknown[] = []): Promise<void> {
-  const client = new pg.Client({ connectionString: dbUrl });
-  await client.connect();
-  try {
-    await client.query(text, values);
-  } finally {
-    await client.end();
-  }
+export async function activeAdmins(sql: pg.ClientBase): Promise<string[]> {
+  const { rows } = await sql.query<{ username: string }>(
+    `SELECT username FROM users WHERE 'admin' = ANY(roles) AND NOT disabled ORDER BY username`,
+  );
+  return rows.map((r) => r.username);
 }

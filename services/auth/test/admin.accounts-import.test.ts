@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { http } from '@authstack/testing';
 import bcrypt from 'bcrypt';
-import pg from 'pg';
 import { BOOT, useAdminStack } from './admin-support.ts';
 import { STRONG_PASSWORD, username } from './support.ts';
 
@@ -20,16 +19,9 @@ describe('admin: import and export accounts', () => {
       `${stack.auth.url}/auth/admin/users/import`,
       { token: stack.admin.access_token, body: { accounts } },
     );
-  const storedHash = async (name: string) => {
-    const client = new pg.Client({ connectionString: stack.db.url });
-    await client.connect();
-    try {
-      return (await client.query('SELECT password_hash FROM users WHERE username = $1', [name])).rows[0]
-        ?.password_hash as string | undefined;
-    } finally {
-      await client.end();
-    }
-  };
+  const storedHash = async (name: string) =>
+    (await (await stack.sql()).query('SELECT password_hash FROM users WHERE username = $1', [name])).rows[0]
+      ?.password_hash as string | undefined;
 
   it('when hashes are malformed, names invalid, roles unknown or names taken, then those are refused and reported and the rest imported', async () => {
     const good = await bcrypt.hash(STRONG_PASSWORD, 4);

@@ -26,6 +26,8 @@ async function changeWhileRedisCut(stack: Stack, target: string, body: unknown) 
     await locker.query(`SELECT id FROM users WHERE 'admin' = ANY(roles) FOR UPDATE`);
     const pending = patchUser(stack.auth.url, stack.admin.access_token, target, body);
     await eventually(async () => {
+      // pg_stat_activity is read once per transaction and then cached: clear it, or the locker never sees the wait
+      await locker.query('SELECT pg_stat_clear_snapshot()');
       const { rowCount } = await locker.query(
         `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
       );

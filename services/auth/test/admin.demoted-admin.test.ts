@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { http } from '@authstack/testing';
-import { type Login, patchUser, secondAdmin, sql, useAdminStack } from './admin-support.ts';
+import { type Login, patchUser, secondAdmin, useAdminStack } from './admin-support.ts';
 
 describe('finding 1: a demoted or disabled admin loses the admin API at once', () => {
   const stack = useAdminStack();
@@ -45,9 +45,9 @@ describe('finding 1: a demoted or disabled admin loses the admin API at once', (
   });
 
   it('when the role is removed outside the API while the session lives, then the admin API answers 403 from the current roles', async () => {
-    const { auth, admin, db } = stack;
+    const { auth, admin, sql } = stack;
     const b: Login = await secondAdmin(auth.url, admin);
-    await sql(db.url, `UPDATE users SET roles = ARRAY['user'] WHERE id = $1`, [b.user.id]);
+    await (await sql()).query(`UPDATE users SET roles = ARRAY['user'] WHERE id = $1`, [b.user.id]);
     assert.equal((await http(`${auth.url}/auth/me`, { token: b.access_token })).status, 200, 'session alive');
 
     for (const [method, path, body] of [
@@ -68,9 +68,9 @@ describe('finding 1: a demoted or disabled admin loses the admin API at once', (
   });
 
   it('when the account is disabled outside the API while the session lives, then the admin API refuses it', async () => {
-    const { auth, admin, db } = stack;
+    const { auth, admin, sql } = stack;
     const b = await secondAdmin(auth.url, admin);
-    await sql(db.url, 'UPDATE users SET disabled = true WHERE id = $1', [b.user.id]);
+    await (await sql()).query('UPDATE users SET disabled = true WHERE id = $1', [b.user.id]);
     const res = await http(`${auth.url}/auth/admin/users`, { token: b.access_token });
     assert.equal(res.status, 401);
     assert.equal(res.body.code, 'session_revoked');

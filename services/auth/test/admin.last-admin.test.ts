@@ -14,9 +14,9 @@ describe('finding 2: no change by anyone leaves no active admin', () => {
     ['disable', { disabled: true }],
   ] as const) {
     it(`when the only two admins ${name} each other at the same time, then exactly one change wins and one admin remains`, async (t) => {
-      const { auth, admin: a, db } = await startWithAdmin(testScope(t));
+      const { auth, admin: a, sql } = await startWithAdmin(testScope(t));
       const b = await secondAdmin(auth.url, a);
-      assert.equal((await activeAdmins(db.url)).length, 2);
+      assert.equal((await activeAdmins(await sql())).length, 2);
 
       const results = await Promise.all([
         patchUser(auth.url, a.access_token, b.user.id, change),
@@ -26,12 +26,12 @@ describe('finding 2: no change by anyone leaves no active admin', () => {
       assert.equal(statuses.filter((s) => s === 200).length, 1, `statuses ${statuses}`);
       const loser = results.find((r) => r.status !== 200)!;
       assert.ok([401, 403, 409].includes(loser.status), `loser status ${loser.status}`);
-      assert.equal((await activeAdmins(db.url)).length, 1);
+      assert.equal((await activeAdmins(await sql())).length, 1);
     });
   }
 
   it('when the only two admins fire several crossed demotions and disables at once, then an admin remains', async (t) => {
-    const { auth, admin: a, db } = await startWithAdmin(testScope(t));
+    const { auth, admin: a, sql } = await startWithAdmin(testScope(t));
     const b = await secondAdmin(auth.url, a);
     await Promise.all([
       patchUser(auth.url, a.access_token, b.user.id, { roles: ['user'] }),
@@ -41,23 +41,23 @@ describe('finding 2: no change by anyone leaves no active admin', () => {
       patchUser(auth.url, b.access_token, b.user.id, { roles: ['user'] }),
       patchUser(auth.url, a.access_token, a.user.id, { roles: ['user'] }),
     ]);
-    assert.equal((await activeAdmins(db.url)).length, 1);
+    assert.equal((await activeAdmins(await sql())).length, 1);
   });
 
   it('when an admin demotes the other and then themself, then the second change is 409 last_admin', async (t) => {
-    const { auth, admin: a, db } = await startWithAdmin(testScope(t));
+    const { auth, admin: a, sql } = await startWithAdmin(testScope(t));
     const b = await secondAdmin(auth.url, a);
     assert.equal((await patchUser(auth.url, b.access_token, a.user.id, { roles: ['user'] })).status, 200);
     const self = await patchUser(auth.url, b.access_token, b.user.id, { roles: ['user'] });
     assert.equal(self.status, 409);
     assert.equal(self.body.code, 'last_admin');
-    assert.deepEqual(await activeAdmins(db.url), [b.username]);
+    assert.deepEqual(await activeAdmins(await sql()), [b.username]);
 
     // the demoted bootstrap admin, logged in afresh, has no admin API either
     const again = await http<{ access_token: string }>(`${auth.url}/auth/login`, { body: BOOT });
     const res = await patchUser(auth.url, again.body.access_token, b.user.id, { roles: ['user'] });
     assert.equal(res.status, 403);
     assert.equal(res.body.code, 'insufficient_scope');
-    assert.deepEqual(await activeAdmins(db.url), [b.username]);
+    assert.deepEqual(await activeAdmins(await sql()), [b.username]);
   });
 });

@@ -26,7 +26,7 @@ type Events = {
 
 describe('the audit event types and the audit helper', () => {
   const stack = useAdminStack();
-  const events = () => stack.auth.service.accounts.events;
+  const events = () => stack.auth.service.useCases.events;
 
   const list = (query: string) =>
     http<Events>(`${stack.auth.url}/auth/admin/events?${query}`, { token: stack.admin.access_token });

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { http, testScope } from '@authstack/testing';
+import { http, testScope, usePgClient } from '@authstack/testing';
 import { activeAdmins, type Login, patchUser, secondAdmin } from './admin-support.ts';
 import { migratedDatabase, registerAndLogin, STRONG_PASSWORD, startTestAuth, testEnv } from './support.ts';
 
@@ -24,7 +24,9 @@ const spawnAuth = (env: Record<string, string | undefined>) =>
 
 describe('finding 3: the bootstrap admin never takes over an account nor undoes an admin decision', () => {
   it('when the configured name belongs to an existing non-admin account, then start-up stops with a clear message and the account stays a user', async (t) => {
-    const db = await migratedDatabase(testScope(t));
+    const scope = testScope(t);
+    const db = await migratedDatabase(scope);
+    const sql = await usePgClient(scope, db.url);
     const env = testEnv(db);
     const squatter = await (async () => {
       const auth = await startTestAuth(env);
@@ -51,7 +53,7 @@ describe('finding 3: the bootstrap admin never takes over an account nor undoes 
       /BOOTSTRAP_ADMIN_USERNAME: an account named "operator" already exists/,
     );
 
-    assert.deepEqual(await activeAdmins(db.url), []);
+    assert.deepEqual(await activeAdmins(sql), []);
     const auth = await startTestAuth(env);
     try {
       const login = await http<Login>(`${auth.url}/auth/login`, {
@@ -66,7 +68,9 @@ describe('finding 3: the bootstrap admin never takes over an account nor undoes 
   });
 
   it('when an admin demotes the bootstrap admin, then a restart keeps the demotion', async (t) => {
-    const db2 = await migratedDatabase(testScope(t));
+    const scope = testScope(t);
+    const db2 = await migratedDatabase(scope);
+    const sql = await usePgClient(scope, db2.url);
     const env = testEnv(db2, {
       BOOTSTRAP_ADMIN_USERNAME: 'root',
       BOOTSTRAP_ADMIN_PASSWORD: 'lantern over the harbour',
@@ -88,11 +92,11 @@ describe('finding 3: the bootstrap admin never takes over an account nor undoes 
     } finally {
       await auth.stop();
     }
-    assert.deepEqual(await activeAdmins(db2.url), [other]);
+    assert.deepEqual(await activeAdmins(sql), [other]);
 
     auth = await startTestAuth(env); // a restart with the same environment
     try {
-      assert.deepEqual(await activeAdmins(db2.url), [other], 'the bootstrap did not re-promote root');
+      assert.deepEqual(await activeAdmins(sql), [other], 'the bootstrap did not re-promote root');
       const login = await http<Login>(`${auth.url}/auth/login`, {
         body: { username: 'root', password: 'lantern over the harbour' },
       });

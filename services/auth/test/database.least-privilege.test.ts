@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { http, infraUrls, suiteScope, type TestDatabase, uniqueName } from '@authstack/testing';
-import pg from 'pg';
+import { http, infraUrls, suiteScope, type TestDatabase, uniqueName, usePgClient } from '@authstack/testing';
+import type pg from 'pg';
 import { grantAppRole } from '../src/migrate.ts';
 import { migratedDatabase, STRONG_PASSWORD, startTestAuth, testEnv, username } from './support.ts';
 
@@ -15,36 +15,25 @@ describe('the least-privilege database role', () => {
   let appUrl: string;
   let role: string;
 
-  const asApp = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: appUrl });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  };
+  /** A client logged in as the role. */
+  let app: pg.Client;
 
   before(async () => {
     role = uniqueName('authstack_app').toLowerCase();
-    scope.defer(async () => {
-      const admin = new pg.Client({ connectionString: infraUrls().databaseUrl });
-      await admin.connect();
-      await admin.query(`DROP ROLE IF EXISTS "${role}"`).finally(() => admin.end());
-    });
+    const admin = await usePgClient(scope, infraUrls().databaseUrl);
+    scope.defer(() => admin.query(`DROP ROLE IF EXISTS "${role}"`));
     db = await migratedDatabase(scope); // dropped before the role: the role's grants live in it
     const url = new URL(db.url);
     url.username = role;
     url.password = 'app-role-password';
     appUrl = url.toString();
     await grantAppRole(db.url, appUrl);
+    app = await usePgClient(scope, appUrl);
   });
 
   it('when the role is inspected, then it is no superuser and cannot create roles or databases', async () => {
-    const { rows } = await asApp((c) =>
-      c.query(
-        'SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles WHERE rolname = current_user',
-      ),
+    const { rows } = await app.query(
+      'SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles WHERE rolname = current_user',
     );
     assert.deepEqual(rows[0], {
       rolsuper: false,
@@ -56,18 +45,18 @@ describe('the least-privilege database role', () => {
 
   it('when the role tries to create a table, then PostgreSQL refuses (42501 insufficient privilege)', async () => {
     await assert.rejects(
-      asApp((c) => c.query('CREATE TABLE intruder (id int)')),
+      app.query('CREATE TABLE intruder (id int)'),
       (error: { code?: string }) => error.code === '42501',
     );
   });
 
   it('when the role tries to alter a table or touch the migrations table, then PostgreSQL refuses', async () => {
     await assert.rejects(
-      asApp((c) => c.query('ALTER TABLE users ADD COLUMN intruder int')),
+      app.query('ALTER TABLE users ADD COLUMN intruder int'),
       (error: { code?: string }) => error.code === '42501',
     );
     await assert.rejects(
-      asApp((c) => c.query('SELECT * FROM pgmigrations')),
+      app.query('SELECT * FROM pgmigrations'),
       (error: { code?: string }) => error.code === '42501',
     );
   });

@@ -4,9 +4,9 @@ import { createPrivateKey } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { eventually, http, suiteScope } from '@authstack/testing';
+import { eventually, http, type Scope, suiteScope, testScope, usePgClient } from '@authstack/testing';
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
-import pg from 'pg';
+import type pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { createAuthService } from '../src/service.ts';
 import {
@@ -25,21 +25,16 @@ async function jwks(url: string): Promise<JSONWebKeySet> {
   return (await http<JSONWebKeySet>(`${url}/.well-known/jwks.json`)).body;
 }
 
-async function query<T extends pg.QueryResultRow>(dbUrl: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: dbUrl });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
+/** The rows of `sql` on the database at `dbUrl`, through a client ended when `scope` ends. */
+async function query<T extends pg.QueryResultRow>(scope: Scope, dbUrl: string, sql: string): Promise<T[]> {
+  return (await (await usePgClient(scope, dbUrl)).query<T>(sql)).rows;
 }
 
 describe('signing keys', () => {
   const scope = suiteScope();
   const fresh = () => migratedDatabase(scope);
 
-  it('when two instances start together on an empty database, then exactly one key exists', async () => {
+  it('when two instances start together on an empty database, then exactly one key exists', async (t) => {
     const db = await fresh();
     const config = loadConfig(testEnv(db));
     const services = await Promise.all([
@@ -48,7 +43,7 @@ describe('signing keys', () => {
       createAuthService(config),
     ]);
     try {
-      const rows = await query<{ kid: string }>(db.url, 'SELECT kid FROM signing_keys');
+      const rows = await query<{ kid: string }>(testScope(t), db.url, 'SELECT kid FROM signing_keys');
       assert.equal(rows.length, 1);
       const kids = services.map((service) => service.keyring.signingKey().kid);
       assert.deepEqual(kids, [rows[0]!.kid, rows[0]!.kid, rows[0]!.kid]);
@@ -76,11 +71,12 @@ describe('signing keys', () => {
     }
   });
 
-  it('when the private key is stored, then the column holds ciphertext, not a PEM or DER key', async () => {
+  it('when the private key is stored, then the column holds ciphertext, not a PEM or DER key', async (t) => {
     const db = await fresh();
     const auth = await startTestAuth(testEnv(db));
     await auth.stop();
     const [row] = await query<{ private_key_enc: Buffer; public_jwk: Record<string, unknown> }>(
+      testScope(t),
       db.url,
       'SELECT private_key_enc, public_jwk FROM signing_keys',
     );
@@ -165,7 +161,7 @@ describe('signing keys', () => {
     }
   });
 
-  it("when the rotation CLI runs, then a staged key appears in a running instance's JWKS", async () => {
+  it("when the rotation CLI runs, then a staged key appears in a running instance's JWKS", async (t) => {
     const db = await fresh();
     const env = testEnv(db, { KEY_RELOAD_INTERVAL: '1' });
     const auth = await startTestAuth(env);
@@ -178,6 +174,7 @@ describe('signing keys', () => {
       assert.ok(kid, stdout);
       await eventually(async () => (await jwks(auth.url)).keys.some((key) => key.kid === kid), 5_000);
       const events = await query<{ type: string }>(
+        testScope(t),
         db.url,
         "SELECT type FROM auth_events WHERE type = 'key_rotation'",
       );
@@ -240,13 +237,14 @@ describe('start-up configuration', () => {
     });
   }
 
-  it('when a bootstrap admin is configured, then it exists once with the admin role, and a weak password is refused', async () => {
+  it('when a bootstrap admin is configured, then it exists once with the admin role, and a weak password is refused', async (t) => {
     const env = testEnv(db, {
       BOOTSTRAP_ADMIN_USERNAME: 'Root.Admin',
       BOOTSTRAP_ADMIN_PASSWORD: 'a very long admin passphrase',
     });
     for (let i = 0; i < 2; i++) await (await startTestAuth(env)).stop(); // idempotent
     const rows = await query<{ username: string; roles: string[] }>(
+      testScope(t),
       db.url,
       "SELECT username, roles FROM users WHERE username = 'root.admin'",
     );

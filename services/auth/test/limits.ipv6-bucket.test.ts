@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { clientBucket } from '@authstack/config';
 import { http } from '@authstack/testing';
-import { clientBucket } from '../src/client-bucket.ts';
 import { STRONG_PASSWORD, useAuth, username } from './support.ts';
 
 describe('per-IP limits and IPv6', () => {

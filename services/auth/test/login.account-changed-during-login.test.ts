@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { http } from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
-import { type AccountDeps, login, type RequestMeta } from '../src/domain/accounts.ts';
+import { type LoginDeps, login } from '../src/domain/accounts.ts';
 import { updateUser } from '../src/domain/admin.ts';
+import type { RequestMeta } from '../src/domain/request-meta.ts';
 import { changePassword } from '../src/domain/sessions.ts';
 import { useAdminStack } from './admin-support.ts';
 import { registerAndLogin } from './support.ts';
@@ -19,7 +20,7 @@ import { registerAndLogin } from './support.ts';
 const meta: RequestMeta = { ip: '127.0.0.1', userAgent: 'finding-10', requestId: undefined };
 
 /** `deps` whose user store runs `change` once, just after login has read the account. */
-function changeAfterRead(deps: AccountDeps, change: () => Promise<unknown>): AccountDeps {
+function changeAfterRead(deps: LoginDeps, change: () => Promise<unknown>): LoginDeps {
   let done = false;
   return {
     ...deps,
@@ -41,13 +42,13 @@ const invalidCredentials = (error: unknown) => (error as { code?: string }).code
 
 describe('finding 10: no session survives an account change that lands during login', () => {
   const stack = useAdminStack();
-  const deps = (): AccountDeps => stack.auth.service.accounts;
+  const deps = (): LoginDeps => stack.auth.service.useCases;
 
   it('when the account is disabled during the password check, then login fails and the user has no session', async () => {
     const user = await registerAndLogin(stack.auth.url);
     const admin = { userId: stack.admin.user.id, username: 'chief' };
     const hooked = changeAfterRead(deps(), () =>
-      updateUser(deps(), admin, user.user.id, { disabled: true }, meta),
+      updateUser(stack.auth.service.useCases, admin, user.user.id, { disabled: true }, meta),
     );
 
     await assert.rejects(

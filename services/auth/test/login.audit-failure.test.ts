@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type AccountDeps, login, type RequestMeta } from '../src/domain/accounts.ts';
+import { type LoginDeps, login } from '../src/domain/accounts.ts';
+import type { RequestMeta } from '../src/domain/request-meta.ts';
 import { useAdminStack } from './admin-support.ts';
 import { registerAndLogin } from './support.ts';
 
@@ -13,12 +14,12 @@ const meta: RequestMeta = { ip: '127.0.0.1', userAgent: 'audit-failure', request
 
 describe('a login that fails after creating its session leaves no session', () => {
   const stack = useAdminStack();
-  const deps = (): AccountDeps => stack.auth.service.accounts;
+  const deps = (): LoginDeps => stack.auth.service.useCases;
 
   it('when the login_success audit write fails, then login answers the error and the user has no new session', async () => {
     const user = await registerAndLogin(stack.auth.url);
     const before = (await deps().sessions.list(user.user.id)).map((s) => s.id);
-    const failing: AccountDeps = {
+    const failing: LoginDeps = {
       ...deps(),
       events: {
         ...deps().events,

@@ -101,7 +101,7 @@ describe('equal bcrypt work on every refused login, after cost changes', () => {
   it('finding 7: when a costlier hash appears after start-up, then unknown users cost as much from the first time it is met', async () => {
     const auth = await startTestAuth({ ...env, BCRYPT_COST: '4' }, { bcrypt: recording });
     try {
-      const before = auth.service.accounts.passwords.targetCost();
+      const before = auth.service.useCases.passwords.targetCost();
       const costlier = await registerAt(before + 1); // by another replica, configured higher
       assert.equal((await workOf(auth, costlier, 'wrong password')).work, 2 ** (before + 1));
       const unknown = await workOf(auth, username('ghost'), STRONG_PASSWORD);

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { http } from '@authstack/testing';
+import { http, testScope, usePgClient } from '@authstack/testing';
 import bcrypt from 'bcrypt';
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
-import pg from 'pg';
 import { registerAndLogin, STRONG_PASSWORD, startTestAuth, useAuth, username } from './support.ts';
 
 describe('POST /auth/login and the tokens it issues', () => {
@@ -78,7 +77,7 @@ describe('POST /auth/login and the tokens it issues', () => {
   it('when every stored hash has the configured cost, then unknown users cost a comparison at that cost', () => {
     // Timing is equal by construction: the same bcrypt work for a known and an unknown user
     // (login.timing-equal.test.ts covers stored hashes of other costs).
-    assert.equal(auth.service.accounts.passwords.targetCost(), auth.config.bcryptCost);
+    assert.equal(auth.service.useCases.passwords.targetCost(), auth.config.bcryptCost);
   });
 
   it('when a password matches the first 72 bytes of a longer one, then login still fails', async () => {
@@ -92,35 +91,26 @@ describe('POST /auth/login and the tokens it issues', () => {
     assert.equal((await login({ username: name, password: `${password}extra` })).status, 401);
   });
 
-  it('when a stored hash has a lower cost than configured, then a successful login re-hashes it', async () => {
+  it('when a stored hash has a lower cost than configured, then a successful login re-hashes it', async (t) => {
+    const scope = testScope(t);
     const name = username();
-    const client = new pg.Client({ connectionString: auth.db.url });
-    await client.connect();
-    try {
-      await client.query(`INSERT INTO users (username, password_hash) VALUES ($1, $2)`, [
-        name,
-        await bcrypt.hash(STRONG_PASSWORD, 4),
-      ]);
-      const cost5 = await startTestAuth({ ...auth.env, BCRYPT_COST: '5' });
-      try {
-        assert.equal(
-          (await http(`${cost5.url}/auth/login`, { body: { username: name, password: STRONG_PASSWORD } }))
-            .status,
-          200,
-        );
-      } finally {
-        await cost5.stop();
-      }
-      const { rows } = await client.query('SELECT password_hash FROM users WHERE username = $1', [name]);
-      const stored = rows[0].password_hash as string;
-      assert.ok(stored.startsWith('$hmac-sha256$2b$05$'), 'peppered, at the configured cost');
-      const preHash = createHmac('sha256', Buffer.from(auth.env.PASSWORD_PEPPER!, 'base64'))
-        .update(STRONG_PASSWORD)
-        .digest('base64');
-      assert.ok(await bcrypt.compare(preHash, stored.slice('$hmac-sha256'.length)));
-    } finally {
-      await client.end();
-    }
+    const sql = await usePgClient(scope, auth.db.url);
+    await sql.query(`INSERT INTO users (username, password_hash) VALUES ($1, $2)`, [
+      name,
+      await bcrypt.hash(STRONG_PASSWORD, 4),
+    ]);
+    const cost5 = await startTestAuth({ ...auth.env, BCRYPT_COST: '5' }, {}, scope);
+    assert.equal(
+      (await http(`${cost5.url}/auth/login`, { body: { username: name, password: STRONG_PASSWORD } })).status,
+      200,
+    );
+    const { rows } = await sql.query('SELECT password_hash FROM users WHERE username = $1', [name]);
+    const stored = rows[0].password_hash as string;
+    assert.ok(stored.startsWith('$hmac-sha256$2b$05$'), 'peppered, at the configured cost');
+    const preHash = createHmac('sha256', Buffer.from(auth.env.PASSWORD_PEPPER!, 'base64'))
+      .update(STRONG_PASSWORD)
+      .digest('base64');
+    assert.ok(await bcrypt.compare(preHash, stored.slice('$hmac-sha256'.length)));
   });
 
   it('when /auth/me is called with the access token, then the profile; without, then 401', async () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { http } from '@authstack/testing';
 import { currentAccount } from '../src/domain/accounts.ts';
-import { sql, useAdminStack } from './admin-support.ts';
+import { useAdminStack } from './admin-support.ts';
 import { registerAndLogin } from './support.ts';
 
 /** The session id of an access token (its `sid` claim; the token was just issued by the service under test). */
@@ -21,7 +21,7 @@ describe('/auth/me and the currentAccount use case', () => {
     const user = await registerAndLogin(stack.auth.url);
     const sid = sidOf(user.access_token);
 
-    const account = await currentAccount(stack.auth.service.accounts, { userId: user.user.id, sid });
+    const account = await currentAccount(stack.auth.service.useCases, { userId: user.user.id, sid });
     const me = await http(`${stack.auth.url}/auth/me`, { token: user.access_token });
 
     assert.equal(me.status, 200);
@@ -34,23 +34,23 @@ describe('/auth/me and the currentAccount use case', () => {
 
   it('when the account is disabled outside the API, then /auth/me answers 401 invalid_token while its session lives', async () => {
     const user = await registerAndLogin(stack.auth.url);
-    await sql(stack.db.url, 'UPDATE users SET disabled = true WHERE id = $1', [user.user.id]);
+    await (await stack.sql()).query('UPDATE users SET disabled = true WHERE id = $1', [user.user.id]);
 
     const me = await http(`${stack.auth.url}/auth/me`, { token: user.access_token });
 
     assert.equal(me.status, 401);
     assert.equal(me.body.code, 'invalid_token');
     assert.equal(me.body.title, 'Account no longer active');
-    const alive = await stack.auth.service.accounts.sessions.isAlive(user.user.id, sidOf(user.access_token));
+    const alive = await stack.auth.service.useCases.sessions.isAlive(user.user.id, sidOf(user.access_token));
     assert.equal(alive, true, 'the session itself was not revoked: the refusal is the account check');
   });
 
   it('when the account is deleted outside the API, then the use case refuses it with invalid_token', async () => {
     const user = await registerAndLogin(stack.auth.url);
-    await sql(stack.db.url, 'DELETE FROM users WHERE id = $1', [user.user.id]);
+    await (await stack.sql()).query('DELETE FROM users WHERE id = $1', [user.user.id]);
 
     await assert.rejects(
-      currentAccount(stack.auth.service.accounts, { userId: user.user.id, sid: sidOf(user.access_token) }),
+      currentAccount(stack.auth.service.useCases, { userId: user.user.id, sid: sidOf(user.access_token) }),
       (error: { status?: number; code?: string }) => error.status === 401 && error.code === 'invalid_token',
     );
   });

@@ -4,9 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { infraUrls, suiteScope, testScope, uniqueName, usePgClient } from '@authstack/testing';
-import pg from 'pg';
 import { MIGRATIONS_DIR, setUpDatabase } from '../src/migrate.ts';
 
 const RUNNERS = 6;
@@ -24,15 +23,12 @@ describe('when several migration steps run at once on a fresh database', () => {
 
   // The runners under test create the database and the role, so no fixture does: dropped here (the database first,
   // the role's grants live in it).
-  scope.defer(async () => {
-    const server = new pg.Client({ connectionString: serverUrl.toString() });
-    await server.connect();
-    try {
+  before(async () => {
+    const server = await usePgClient(scope, serverUrl.toString());
+    scope.defer(async () => {
       await server.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await server.query(`DROP ROLE IF EXISTS "${role}"`);
-    } finally {
-      await server.end();
-    }
+    });
   });
 
   it('then every runner succeeds, each migration is recorded once and the services role can log in', async (t) => {

@@ -32,9 +32,7 @@ const source = (path: string) => fileURLToPath(new URL(`../../../${path}`, impor
 const CATALOGUES = [
   { path: source('services/auth/src/domain/errors.ts') },
   { path: source('services/auth/src/domain/passwords.ts'), unionStatus: 400 },
-  { path: source('services/auth/src/limits.ts') },
   { path: source('services/auth/src/routes/accounts.ts') },
-  { path: source('services/auth/src/routes/client-address.ts') },
   { path: source('packages/http-problem/src/index.ts') },
   { path: source('packages/verifier/src/errors.ts'), unionStatus: 401 },
 ];

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import type { RedisClient } from '@authstack/redis';
 import { scanRedisKeys, suiteScope, useRedisClient, useRedisPrefix } from '@authstack/testing';
-import { createLimits, type LimitSettings, loginCounters } from '../src/limits.ts';
+import { createLimits, type LimitSettings, loginCounters } from '../src/store/limits.ts';
 import { createSessionStore } from '../src/store/sessions.ts';
 
 const keySlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { http } from '@authstack/testing';
-import pg from 'pg';
+import { http, testScope, usePgClient } from '@authstack/testing';
 import { loadConfig } from '../src/config.ts';
 import { registerAndLogin, STRONG_PASSWORD, testEnv, useAuth } from './support.ts';
 
@@ -16,7 +15,7 @@ describe('sessions per account are capped (SESSIONS_MAX_PER_USER)', () => {
   const sessionCount = async (token: string) =>
     (await http<{ sessions: unknown[] }>(`${auth.url}/auth/sessions`, { token })).body.sessions.length;
 
-  it('when an account logs in once more than the cap, then its oldest session ends and the others live', async () => {
+  it('when an account logs in once more than the cap, then its oldest session ends and the others live', async (t) => {
     const first = await registerAndLogin(auth.url);
     const second = (await login(first.username)).body;
     const third = (await login(first.username)).body;
@@ -35,17 +34,12 @@ describe('sessions per account are capped (SESSIONS_MAX_PER_USER)', () => {
       assert.equal((await http(`${auth.url}/auth/me`, { token: live.access_token })).status, 200);
     }
 
-    const client = new pg.Client({ connectionString: auth.db.url });
-    await client.connect();
-    try {
-      const { rows } = await client.query(
-        `SELECT details FROM auth_events WHERE type = 'login_success' AND user_id = $1 AND details ? 'evicted'`,
-        [first.user.id],
-      );
-      assert.equal(rows.length, 1, 'the login that evicted says which session it ended');
-    } finally {
-      await client.end();
-    }
+    const sql = await usePgClient(testScope(t), auth.db.url);
+    const { rows } = await sql.query(
+      `SELECT details FROM auth_events WHERE type = 'login_success' AND user_id = $1 AND details ? 'evicted'`,
+      [first.user.id],
+    );
+    assert.equal(rows.length, 1, 'the login that evicted says which session it ended');
   });
 
   it('when SESSIONS_MAX_PER_USER is not a whole number from 1 to 1000, then the configuration is refused naming it', () => {

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { createRedisProxy, eventually, http, testScope, useRedisClient } from '@authstack/testing';
+import {
+  createRedisProxy,
+  eventually,
+  http,
+  testScope,
+  usePgClient,
+  useRedisClient,
+} from '@authstack/testing';
 import { decodePart } from '@authstack/testing/tokens';
-import pg from 'pg';
 import { registerAndLogin, startTestAuth, useAuth } from './support.ts';
 
 type Tokens = { access_token: string; refresh_token: string; expires_in: number; code?: string };
@@ -24,7 +30,7 @@ describe('POST /auth/refresh', () => {
     assert.equal((await http(`${auth.url}/auth/me`, { token: res.body.access_token })).status, 200);
   });
 
-  it('when a rotated token is presented again, then 401 invalid_grant, the newest token dies too, and refresh_reuse is recorded', async () => {
+  it('when a rotated token is presented again, then 401 invalid_grant, the newest token dies too, and refresh_reuse is recorded', async (t) => {
     const user = await registerAndLogin(auth.url);
     const second = await refresh(user.refresh_token);
     assert.equal(second.status, 200);
@@ -35,19 +41,14 @@ describe('POST /auth/refresh', () => {
     assert.equal(newest.status, 401, 'the whole session was revoked');
     assert.equal(newest.body.code, 'invalid_grant');
     assert.equal((await http(`${auth.url}/auth/me`, { token: second.body.access_token })).status, 401);
-    const client = new pg.Client({ connectionString: auth.db.url });
-    await client.connect();
-    try {
-      const { rows } = await client.query(
-        `SELECT details FROM auth_events WHERE type = 'refresh_reuse' AND user_id = $1`,
-        [user.user.id],
-      );
-      assert.equal(rows.length, 1);
-      assert.equal(rows[0].details.sid, decodePart(user.access_token, 1).sid);
-      assert.doesNotMatch(JSON.stringify(rows), new RegExp(user.refresh_token));
-    } finally {
-      await client.end();
-    }
+    const sql = await usePgClient(testScope(t), auth.db.url);
+    const { rows } = await sql.query(
+      `SELECT details FROM auth_events WHERE type = 'refresh_reuse' AND user_id = $1`,
+      [user.user.id],
+    );
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].details.sid, decodePart(user.access_token, 1).sid);
+    assert.doesNotMatch(JSON.stringify(rows), new RegExp(user.refresh_token));
   });
 
   it('when 20 refreshes with one token run in parallel, then exactly one succeeds', async () => {

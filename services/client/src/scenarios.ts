@@ -50,7 +50,6 @@ export async function runScenarios(options: ScenarioOptions): Promise<ScenarioRe
 
   const username = uniqueName('alice');
   const password = strongPassword();
-  let access = '';
   let refresh = '';
   const credentials = { username, password };
 
@@ -65,15 +64,16 @@ export async function runScenarios(options: ScenarioOptions): Promise<ScenarioRe
       'username_taken',
     ),
   );
+  // The tutorial's /login opens a cookie session and answers the account only: its first client keeps the cookie.
+  const seed = new AuthClient({ ...options, mode: 'cookie' });
   await step('login', async () => {
-    const res = await api.call<Body>('POST', '/login', { body: credentials });
-    access = String(res.body.token ?? '');
-    refresh = String(res.body.refresh_token ?? '');
+    const res = await seed.call<Body>('POST', '/login', { body: credentials });
     const check = expectStatus(res, 200);
-    return { ...check, pass: check.pass && res.body.message === `Welcome ${username}!` && access.length > 0 };
+    const kept = (seed.cookies['__Host-session'] ?? '').length > 0;
+    return { ...check, pass: check.pass && res.body.message === `Welcome ${username}!` && kept };
   });
-  await step('protected route with the token', async () => {
-    const res = await api.call<Body>('GET', '/protected', { token: access });
+  await step('protected route with the session', async () => {
+    const res = await seed.call<Body>('GET', '/protected');
     const check = expectStatus(res, 200);
     return {
       ...check,
@@ -81,17 +81,15 @@ export async function runScenarios(options: ScenarioOptions): Promise<ScenarioRe
     };
   });
   await step('user on the admin panel', async () =>
-    expectStatus(await api.call('GET', '/admin', { token: access }), 403, 'insufficient_scope'),
+    expectStatus(await seed.call('GET', '/admin'), 403, 'insufficient_scope'),
   );
-  let adminAccess = '';
+  const adminSeed = new AuthClient({ ...options, mode: 'cookie' });
   await step('admin login', async () => {
     if (!options.admin) return { expected: '200', got: 'no admin credentials given', pass: false };
-    const res = await api.call<Body>('POST', '/login', { body: options.admin });
-    adminAccess = String(res.body.token ?? '');
-    return expectStatus(res, 200);
+    return expectStatus(await adminSeed.call<Body>('POST', '/login', { body: options.admin }), 200);
   });
   await step('admin panel as admin', async () => {
-    const res = await api.call<Body>('GET', '/admin', { token: adminAccess });
+    const res = await adminSeed.call<Body>('GET', '/admin');
     const check = expectStatus(res, 200);
     return {
       ...check,
@@ -170,6 +168,8 @@ export async function runScenarios(options: ScenarioOptions): Promise<ScenarioRe
   // --- the stack's own ------------------------------------------------------------------------------------
   let rotated = '';
   await step('refresh rotates the refresh token', async () => {
+    const login = await api.call<Body>('POST', '/auth/login', { body: credentials });
+    refresh = String(login.body.refresh_token ?? '');
     const res = await api.call<Body>('POST', '/auth/refresh', { body: { refresh_token: refresh } });
     rotated = String(res.body.refresh_token ?? '');
     const check = expectStatus(res, 200);

@@ -18,6 +18,7 @@
 import type {
   Session as ContractSession,
   User as ContractUser,
+  CookieLoginResponse,
   Me,
   TokenResponse,
 } from '@authstack/contract';
@@ -65,7 +66,8 @@ export interface Tokens {
 export interface LoginResult {
   message: string;
   user: User;
-  tokens: Tokens;
+  /** The tokens kept (bearer mode); undefined in cookie mode, whose session is the cookie alone. */
+  tokens: Tokens | undefined;
 }
 
 export type Session = ContractSession;
@@ -245,21 +247,20 @@ export class AuthClient {
     return body.user;
   }
 
-  /** Bearer mode keeps the tokens; cookie mode keeps only the session cookie (the tokens are not stored). */
+  /** Bearer mode keeps the tokens; cookie mode keeps only the session cookie (its answer carries no token). */
   async login(username: string, password: string): Promise<LoginResult> {
-    const path = this.#jar ? '/auth/login?session=cookie' : '/auth/login';
+    if (this.#jar) {
+      const body = await this.#expect<CookieLoginResponse>(
+        [200],
+        await this.call('POST', '/auth/login?session=cookie', { body: { username, password } }),
+      );
+      return { message: body.message, user: body.user, tokens: undefined };
+    }
     const body = await this.#expect<TokenResponse>(
       [200],
-      await this.call('POST', path, { body: { username, password } }),
+      await this.call('POST', '/auth/login', { body: { username, password } }),
     );
-    const tokens = this.#jar
-      ? {
-          accessToken: body.access_token,
-          refreshToken: body.refresh_token,
-          accessExpiresAt: Date.now() + body.expires_in * 1000,
-        }
-      : this.#store(body);
-    return { message: body.message, user: body.user, tokens };
+    return { message: body.message, user: body.user, tokens: this.#store(body) };
   }
 
   /** Swap the refresh token for a new pair. Concurrent callers share one request. */

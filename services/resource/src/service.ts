@@ -1,8 +1,8 @@
 /** Wires the resource service: remote key set, verifier (with metrics), optional session check, app. */
 
 import { type BuildInfo, buildInfo } from '@authstack/lifecycle';
-import { createRedis, hashTag, type RedisClient, withRedis } from '@authstack/redis';
-import { createLogger, createMetrics, type Logger, withSpan } from '@authstack/telemetry';
+import { createRedis, type RedisClient, sessionKeyOf, withRedis } from '@authstack/redis';
+import { createLogger, type Logger, withSpan } from '@authstack/telemetry';
 import {
   type AccessTokenClaims,
   createVerifier,
@@ -11,9 +11,9 @@ import {
   VerifyError,
 } from '@authstack/verifier';
 import type { Express } from 'express';
-import { Counter, Gauge } from 'prom-client';
 import { buildApp, buildInternalApp } from './app.ts';
 import type { ResourceConfig } from './config.ts';
+import { createResourceMetrics } from './metrics.ts';
 
 export interface ResourceService {
   app: Express;
@@ -33,32 +33,12 @@ export interface ServiceOptions {
   now?: () => number;
 }
 
-/**
- * The session key written by the auth service (`services/auth/src/store/sessions.ts`):
- * `<prefix>session:{<sub>}:<sid>` (the user id is the Redis Cluster hash tag, `hashTag` of `@authstack/redis`).
- * Shared by contract, not by import: a service never imports another service.
- */
-export const sessionKey = (prefix: string, sub: string, sid: string) =>
-  `${prefix}session:${hashTag(sub)}:${sid}`;
-
 export async function createResourceService(
   config: Readonly<ResourceConfig>,
   options: ServiceOptions = {},
 ): Promise<ResourceService> {
   const logger = options.logger ?? createLogger({ service: 'resource', level: config.logLevel });
-  const metrics = createMetrics('resource');
-  const verifications = new Counter({
-    name: 'resource_token_verifications_total',
-    help: 'Access-token verifications by result (valid or the error code)',
-    labelNames: ['result'] as const,
-    registers: [metrics.registry],
-  });
-  const jwksFetches = new Counter({
-    name: 'resource_jwks_fetches_total',
-    help: 'JWKS fetches by outcome',
-    labelNames: ['outcome'] as const,
-    registers: [metrics.registry],
-  });
+  const metrics = createResourceMetrics();
 
   const keys = remoteKeySet({
     jwksUri: config.jwksUri,
@@ -67,7 +47,7 @@ export async function createResourceService(
     ...(config.jwksRefreshInterval ? { refreshIntervalMs: config.jwksRefreshInterval * 1000 } : {}),
     ...(options.now ? { now: options.now } : {}),
     onFetch: ({ ok, keys: count, error }) => {
-      jwksFetches.inc({ outcome: ok ? 'ok' : 'error' });
+      metrics.jwksFetch(ok);
       if (ok) logger.debug({ keys: count }, 'JWKS fetched');
       else logger.warn({ err: error, keys_kept: count }, 'JWKS fetch failed; keeping the last good key set');
     },
@@ -82,12 +62,7 @@ export async function createResourceService(
     cacheSize: config.tokenCacheSize,
     ...(options.now ? { now: options.now } : {}),
   });
-  // The same counts as the metric, for the study console's JSON summary (GET /api/stats).
-  const results: Record<string, number> = {};
-  const count = (result: string) => {
-    verifications.inc({ result });
-    results[result] = (results[result] ?? 0) + 1;
-  };
+  const count = metrics.verification;
   const verifier: Verifier = {
     // A span per verification (a no-op unless tracing is on): signature and claims, never a call to auth.
     verify: (token) =>
@@ -114,30 +89,7 @@ export async function createResourceService(
     },
     stats: () => inner.stats(),
   };
-  new Gauge({
-    name: 'resource_verified_token_cache',
-    help: 'Verified-token cache: hits, misses and size',
-    labelNames: ['stat'] as const,
-    registers: [metrics.registry],
-    collect() {
-      const stats = inner.stats();
-      this.set({ stat: 'hits' }, stats.cacheHits);
-      this.set({ stat: 'misses' }, stats.cacheMisses);
-      this.set({ stat: 'size' }, stats.cacheSize);
-    },
-  });
-
-  const sessionChecks = new Counter({
-    name: 'resource_session_checks_total',
-    help: 'Session-mode checks of a verified token by result (alive or revoked)',
-    labelNames: ['result'] as const,
-    registers: [metrics.registry],
-  });
-  const sessionResults: Record<string, number> = {};
-  const countCheck = (result: 'alive' | 'revoked') => {
-    sessionChecks.inc({ result });
-    sessionResults[result] = (sessionResults[result] ?? 0) + 1;
-  };
+  metrics.watchCache(inner);
 
   let redis: RedisClient | undefined;
   let sessionCheck: ((claims: AccessTokenClaims) => Promise<void>) | undefined;
@@ -149,9 +101,9 @@ export async function createResourceService(
     redis = client;
     sessionCheck = async (claims) => {
       const alive = await withRedis(() =>
-        client.exists(sessionKey(config.redisKeyPrefix, claims.sub, claims.sid)),
+        client.exists(sessionKeyOf(config.redisKeyPrefix, claims.sub, claims.sid)),
       );
-      countCheck(alive === 1 ? 'alive' : 'revoked');
+      metrics.sessionCheck(alive === 1 ? 'alive' : 'revoked');
       if (alive !== 1) throw new VerifyError('session_revoked');
     };
   }
@@ -181,8 +133,8 @@ export async function createResourceService(
     internalMetrics: config.internalPort !== undefined,
     study: {
       verifyMode: config.verifyMode,
-      results: () => ({ ...results }),
-      sessionChecks: () => ({ ...sessionResults }),
+      results: metrics.results,
+      sessionChecks: metrics.sessionChecks,
       explainPerMinute: config.explainPerMinute,
     },
     ...(sessionCheck ? { sessionCheck } : {}),

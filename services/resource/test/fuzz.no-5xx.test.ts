@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
+import { sessionKeyOf } from '@authstack/redis';
 import { redisEnv, suiteScope, useRedisClient, useRedisPrefix } from '@authstack/testing';
 import { type Endpoint, type FuzzTarget, fuzzEndpoint, reachedHandler } from '@authstack/testing/fuzz';
 import {
@@ -21,7 +22,6 @@ import {
   testKey,
 } from '@authstack/testing/tokens';
 import fc from 'fast-check';
-import { sessionKey } from '../src/service.ts';
 import { startTestResource, type TestResource } from './support.ts';
 
 const ENDPOINTS: Endpoint[] = [
@@ -99,7 +99,7 @@ describe('resource: generated requests never get a 5xx or a non-problem error', 
       {},
       scope,
     );
-    for (const sid of sids) await redis.set(sessionKey(prefix, sub, sid), '1', 'EX', 600);
+    for (const sid of sids) await redis.set(sessionKeyOf(prefix, sub, sid), '1', 'EX', 600);
   });
 
   const target = (baseUrl: string): FuzzTarget => ({

@@ -6,12 +6,13 @@
  * `_FILE` forms), so it runs natively after loading .env, or in the auth container (`docker compose exec -T auth`).
  * `seed` writes the users file (JSON) to stdout; messages go to stderr.
  */
+
+import { createRedis } from '@authstack/redis';
 import { ConfigError, loadConfig } from '../config.ts';
 import { seedLoadTestUsers, unseedLoadTestUsers } from '../domain/load-test-users.ts';
 import { createPasswordHasher } from '../domain/passwords.ts';
 import { createPool } from '../store/db.ts';
 import { createLoadTestUserStore } from '../store/load-test-users.ts';
-import { createRedis } from '../store/redis.ts';
 import { createSessionStore } from '../store/sessions.ts';
 
 const [command, countArg] = process.argv.slice(2);

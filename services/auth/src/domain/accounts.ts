@@ -4,63 +4,31 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { HttpProblem } from '@authstack/http-problem';
-import type { Keyring } from '../keys/keyring.ts';
-import type { Limits, LoginAttempt } from '../limits.ts';
-import type { EventStore } from '../store/events.ts';
-import type { RevocationStore } from '../store/revocations.ts';
-import type { SessionStore } from '../store/sessions.ts';
-import { UsernameTakenError, type UserRow, type UserStore } from '../store/users.ts';
-import type { Admission, AdmissionTicket } from './admission.ts';
+import type { LoginAttempt } from '../store/limits.ts';
+import { UsernameTakenError, type UserRow } from '../store/users.ts';
+import type { AdmissionTicket } from './admission.ts';
 import { audit } from './audit.ts';
+import type { UseCaseDeps } from './deps.ts';
 import {
   accountInactive,
   invalidCredentials,
   invalidUsername,
-  TooManyAttempts,
+  isProblem,
   usernameTaken,
   weakPassword,
+  withinLimits,
 } from './errors.ts';
-import { checkPasswordPolicy, type PasswordHasher, type Verification } from './passwords.ts';
+import { checkPasswordPolicy, type Verification } from './passwords.ts';
 import type { RequestMeta } from './request-meta.ts';
 import {
   hashRefreshToken,
+  type IssuedTokens,
+  issueTokens,
   newRefreshToken,
   newSessionCookie,
   newTokenFamily,
-  signAccessToken,
-  type TokenSettings,
 } from './tokens.ts';
 import { isValidUsername, normalizeUsername, USERNAME_RULE } from './usernames.ts';
-
-/** Who made a request; its own module (`request-meta.ts`), named here too for the callers of these use cases. */
-export type { RequestMeta };
-
-export interface AccountDeps {
-  users: UserStore;
-  events: EventStore;
-  sessions: SessionStore;
-  /** Session revocations queued by account changes, carried out after their commit (see `settleRevocations`). */
-  revocations: RevocationStore;
-  keyring: Keyring;
-  limits: Limits;
-  /** Admission control in front of bcrypt: 503 `overloaded` before any work when the queue is full. */
-  admission: Admission;
-  /** Peppered bcrypt at the configured cost, equal work on every refused login (see `passwords.ts`). */
-  passwords: PasswordHasher;
-  tokens: TokenSettings;
-  refreshIdleTtl: number;
-  /** Seconds a cookie session's minted access token is served again (0: every exchange signs). */
-  cookieTokenCache: number;
-  now: () => number;
-  /** Observes bcrypt time and login outcomes (metrics). */
-  observe?: {
-    bcrypt?: (op: 'hash' | 'compare', seconds: number) => void;
-    login?: (outcome: 'success' | 'invalid_credentials' | 'rate_limited' | 'overloaded') => void;
-    refreshReuse?: () => void;
-    /** The gateway's cookie exchange: a cached token served, a token minted, or the cookie refused. */
-    cookieExchange?: (outcome: 'cached' | 'minted' | 'invalid_session') => void;
-  };
-}
 
 export interface PublicUser {
   id: string;
@@ -75,7 +43,10 @@ export const publicUser = (user: UserRow): PublicUser => ({
 });
 
 /** `GET /auth/me`: the caller's account as it is now (not as the token says), and the session the call came in. */
-export async function currentAccount(deps: AccountDeps, caller: { userId: string; sid: string }) {
+export async function currentAccount(
+  deps: Pick<UseCaseDeps, 'users'>,
+  caller: { userId: string; sid: string },
+) {
   const user = await deps.users.findById(caller.userId);
   if (!user || user.disabled) throw accountInactive();
   return {
@@ -86,7 +57,11 @@ export async function currentAccount(deps: AccountDeps, caller: { userId: string
   };
 }
 
-async function timed<T>(deps: AccountDeps, op: 'hash' | 'compare', work: () => Promise<T>): Promise<T> {
+async function timed<T>(
+  deps: Pick<UseCaseDeps, 'observe'>,
+  op: 'hash' | 'compare',
+  work: () => Promise<T>,
+): Promise<T> {
   const start = process.hrtime.bigint();
   try {
     return await work();
@@ -95,8 +70,13 @@ async function timed<T>(deps: AccountDeps, op: 'hash' | 'compare', work: () => P
   }
 }
 
+export type RegisterDeps = Pick<
+  UseCaseDeps,
+  'users' | 'events' | 'limits' | 'admission' | 'passwords' | 'observe'
+>;
+
 export async function register(
-  deps: AccountDeps,
+  deps: RegisterDeps,
   input: { username: string; password: string },
   meta: RequestMeta,
   roles: string[] = ['user'],
@@ -106,7 +86,7 @@ export async function register(
   const ticket = deps.admission.admit('register', meta.ip, username.slice(0, 64));
   let passwordHash: string;
   try {
-    await deps.limits.reserveRegistration(meta.ip);
+    await withinLimits(deps.limits.reserveRegistration(meta.ip));
     if (!isValidUsername(username)) throw invalidUsername(USERNAME_RULE);
     const violations = checkPasswordPolicy(input.password, username);
     if (violations.length > 0) throw weakPassword(violations);
@@ -125,16 +105,8 @@ export async function register(
   return publicUser(user);
 }
 
-export interface IssuedTokens {
-  accessToken: string;
-  expiresIn: number;
-  refreshToken: string;
-  refreshExpiresIn: number;
-  sessionId: string;
-  user: PublicUser;
-  /** The session cookie's value, when the login opened a cookie session. */
-  sessionCookie?: string;
-}
+/** A login's tokens, and the session cookie's value when the login opened a cookie session. */
+export type LoginResult = IssuedTokens & { sessionCookie?: string };
 
 /**
  * Unknown user, wrong password and disabled user take the same bcrypt work (that of the highest cost in use,
@@ -142,12 +114,28 @@ export interface IssuedTokens {
  * not an attempt), then the abuse limits (Redis; the attempt is counted before the password is checked, and
  * successes are counted too, see `limits.ts`), then the database and bcrypt.
  */
+/** Everything a login touches: the account, the limits and admission, bcrypt, the session and its tokens. */
+export type LoginDeps = Pick<
+  UseCaseDeps,
+  | 'users'
+  | 'events'
+  | 'sessions'
+  | 'keyring'
+  | 'limits'
+  | 'admission'
+  | 'passwords'
+  | 'tokens'
+  | 'refreshIdleTtl'
+  | 'now'
+  | 'observe'
+>;
+
 export async function login(
-  deps: AccountDeps,
+  deps: LoginDeps,
   input: { username: string; password: string },
   meta: RequestMeta,
   options: { cookie?: boolean } = {},
-): Promise<IssuedTokens> {
+): Promise<LoginResult> {
   const username = normalizeUsername(input.username);
   const ticket = admitLogin(deps, meta, username);
   try {
@@ -170,7 +158,11 @@ export async function login(
 }
 
 /** A slot in the password-hashing queue (`admission.ts`), or 503 `overloaded` before any other work. */
-function admitLogin(deps: AccountDeps, meta: RequestMeta, username: string): AdmissionTicket {
+function admitLogin(
+  deps: Pick<LoginDeps, 'admission' | 'observe'>,
+  meta: RequestMeta,
+  username: string,
+): AdmissionTicket {
   try {
     return deps.admission.admit('login', meta.ip, username.slice(0, 64));
   } catch (error) {
@@ -179,12 +171,16 @@ function admitLogin(deps: AccountDeps, meta: RequestMeta, username: string): Adm
   }
 }
 
-/** A point on every login limit (`limits.ts`), or `TooManyAttempts` when any is at its limit. */
-async function reserveAttempt(deps: AccountDeps, meta: RequestMeta, username: string): Promise<LoginAttempt> {
+/** A point on every login limit (`store/limits.ts`), or `too_many_attempts` when any is at its limit. */
+async function reserveAttempt(
+  deps: Pick<LoginDeps, 'limits' | 'observe'>,
+  meta: RequestMeta,
+  username: string,
+): Promise<LoginAttempt> {
   try {
-    return await deps.limits.reserveLogin(username.slice(0, 64), meta.ip);
+    return await withinLimits(deps.limits.reserveLogin(username.slice(0, 64), meta.ip));
   } catch (error) {
-    if (error instanceof TooManyAttempts) deps.observe?.login?.('rate_limited');
+    if (isProblem(error, 'too_many_attempts')) deps.observe?.login?.('rate_limited');
     throw error;
   }
 }
@@ -195,7 +191,7 @@ async function reserveAttempt(deps: AccountDeps, meta: RequestMeta, username: st
  * its points back: it is not a failed guess.
  */
 async function checkCredentials(
-  deps: AccountDeps,
+  deps: Pick<LoginDeps, 'users' | 'passwords' | 'observe'>,
   attempt: LoginAttempt,
   username: string,
   password: string,
@@ -216,7 +212,7 @@ async function checkCredentials(
 
 /** A refused login: audited with its reason, answered with the same `invalid_credentials` for every reason. */
 async function refusal(
-  deps: AccountDeps,
+  deps: Pick<LoginDeps, 'events' | 'observe'>,
   meta: RequestMeta,
   username: string,
   user: UserRow | undefined,
@@ -250,11 +246,11 @@ interface AcceptedLogin {
  * are given back.
  */
 async function openSession(
-  deps: AccountDeps,
+  deps: LoginDeps,
   login: AcceptedLogin,
   meta: RequestMeta,
   options: { cookie?: boolean },
-): Promise<IssuedTokens> {
+): Promise<LoginResult> {
   const { user, attempt } = login;
   let created: string | undefined;
   try {
@@ -311,7 +307,7 @@ function newSessionSecrets(userId: string, options: { cookie?: boolean }): Sessi
 
 /** The session in Redis (only hashes of its secrets); the ids of older sessions it evicted (the per-account cap). */
 function createSession(
-  deps: AccountDeps,
+  deps: Pick<LoginDeps, 'sessions' | 'now'>,
   user: UserRow,
   secrets: SessionSecrets,
   meta: RequestMeta,
@@ -340,7 +336,7 @@ function createSession(
  * login, not counted as a failed guess (`openSession` gives the points back).
  */
 async function accountUnchanged(
-  deps: AccountDeps,
+  deps: Pick<LoginDeps, 'users' | 'sessions' | 'events' | 'observe'>,
   user: UserRow,
   sessionId: string,
   meta: RequestMeta,
@@ -358,36 +354,13 @@ async function accountUnchanged(
   throw invalidCredentials();
 }
 
-/** The response of login and refresh: a new access token for the session, and its refresh token. */
-export function issueTokens(
-  deps: AccountDeps,
-  user: UserRow,
-  sessionId: string,
-  refreshToken: string,
-): IssuedTokens {
-  const accessToken = signAccessToken(
-    { userId: user.id, username: user.username, roles: user.roles, sessionId },
-    deps.keyring.signingKey(),
-    deps.tokens,
-    deps.now(),
-  );
-  return {
-    accessToken,
-    expiresIn: deps.tokens.ttl,
-    refreshToken,
-    refreshExpiresIn: deps.refreshIdleTtl,
-    sessionId,
-    user: publicUser(user),
-  };
-}
-
 /**
  * Create the configured admin once. The bootstrap never takes over an account it did not create (start-up
  * stops with a message naming the variable), and never touches the account it did create again: from then
  * on its roles, disabled flag and password are the admins' and the user's decisions.
  */
 export async function bootstrapAdmin(
-  deps: AccountDeps,
+  deps: Pick<UseCaseDeps, 'users' | 'events' | 'passwords'>,
   admin: { username: string; password: string },
 ): Promise<{ created: boolean; username: string }> {
   const username = normalizeUsername(admin.username);

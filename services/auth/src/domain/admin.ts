@@ -9,8 +9,8 @@ import {
   type ImportAccount,
   ROLES,
 } from '@authstack/contract';
-import type { AccountDeps } from './accounts.ts';
 import { type AuditRecord, audit, withRequest } from './audit.ts';
+import type { UseCaseDeps } from './deps.ts';
 import { invalidCursor, lastAdmin, notAdmin, sessionNotFound, userNotFound } from './errors.ts';
 import type { RequestMeta } from './request-meta.ts';
 import { sessionSummary } from './sessions.ts';
@@ -45,7 +45,7 @@ function fromCursor(kind: CursorKind, cursor: string | undefined): string | unde
  * disabled account is `inactive` (its sessions count as revoked), an account without the role `not_admin`.
  */
 export async function adminStanding(
-  deps: AccountDeps,
+  deps: Pick<UseCaseDeps, 'users'>,
   userId: string,
 ): Promise<'admin' | 'not_admin' | 'inactive'> {
   const user = await deps.users.findById(userId);
@@ -54,7 +54,7 @@ export async function adminStanding(
 }
 
 export async function listUsers(
-  deps: AccountDeps,
+  deps: Pick<UseCaseDeps, 'users'>,
   page: { limit: number; cursor?: string | undefined; username?: string | undefined },
 ) {
   const after = fromCursor('users', page.cursor);
@@ -85,7 +85,7 @@ export async function listUsers(
  * disabling.
  */
 export async function updateUser(
-  deps: AccountDeps,
+  deps: Pick<UseCaseDeps, 'users' | 'sessions' | 'revocations'>,
   actor: { userId: string; username: string },
   userId: string,
   patch: { roles?: string[] | undefined; disabled?: boolean | undefined },
@@ -150,7 +150,7 @@ export async function updateUser(
  * here). Run after every change, and by the service at start-up and on a timer.
  */
 export async function settleRevocations(
-  deps: Pick<AccountDeps, 'revocations' | 'sessions'>,
+  deps: Pick<UseCaseDeps, 'revocations' | 'sessions'>,
   filter: { userId: string } | { limit: number },
 ): Promise<number> {
   const pending = await deps.revocations.pending(filter);
@@ -162,14 +162,18 @@ export async function settleRevocations(
   return pending.length;
 }
 
-export async function rotateSigningKey(deps: AccountDeps, actor: { username: string }, meta: RequestMeta) {
+export async function rotateSigningKey(
+  deps: Pick<UseCaseDeps, 'keyring' | 'events'>,
+  actor: { username: string },
+  meta: RequestMeta,
+) {
   const staged = await deps.keyring.rotate();
   await audit(deps, meta, { type: 'key_rotation', details: { kid: staged.kid, by: actor.username } });
   return { kid: staged.kid, alg: staged.alg, activates_at: staged.activatesAt.toISOString() };
 }
 
 export async function listEvents(
-  deps: AccountDeps,
+  deps: Pick<UseCaseDeps, 'events'>,
   filter: {
     type?: AuthEventType | undefined;
     userId?: string | undefined;
@@ -198,14 +202,14 @@ export async function listEvents(
   return { events, next_cursor: rows.length > filter.limit && last ? cursorOf('events', last.id) : null };
 }
 
-async function existingUser(deps: AccountDeps, userId: string) {
+async function existingUser(deps: Pick<UseCaseDeps, 'users'>, userId: string) {
   const user = await deps.users.findById(userId);
   if (!user) throw userNotFound();
   return user;
 }
 
 /** An account's live sessions, newest first. */
-export async function listUserSessions(deps: AccountDeps, userId: string) {
+export async function listUserSessions(deps: Pick<UseCaseDeps, 'users' | 'sessions'>, userId: string) {
   const user = await existingUser(deps, userId);
   const sessions = await deps.sessions.list(user.id);
   return {
@@ -216,7 +220,7 @@ export async function listUserSessions(deps: AccountDeps, userId: string) {
 
 /** End every session of an account (all of them, or the one `sid`); audited as `sessions_revoked`. */
 export async function revokeUserSessions(
-  deps: AccountDeps,
+  deps: Pick<UseCaseDeps, 'users' | 'sessions' | 'events'>,
   actor: { username: string },
   userId: string,
   sid: string | undefined,
@@ -243,7 +247,7 @@ const EXPORT_PAGE = 500;
  * Audited as `accounts_exported` with the count once the last page is read.
  */
 export async function* exportAccounts(
-  deps: AccountDeps,
+  deps: Pick<UseCaseDeps, 'users' | 'events'>,
   actor: { username: string },
   meta: RequestMeta,
 ): AsyncGenerator<ExportedAccount[]> {
@@ -291,7 +295,7 @@ type ImportRefusal = { index: number; username: string; reason: (typeof IMPORT_R
  * `accounts_imported`, naming the accounts imported as admins.
  */
 export async function importAccounts(
-  deps: AccountDeps,
+  deps: Pick<UseCaseDeps, 'users' | 'events'>,
   actor: { username: string },
   accounts: ImportAccount[],
   meta: RequestMeta,

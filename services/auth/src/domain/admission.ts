@@ -1,32 +1,14 @@
 /**
- * Admission control in front of bcrypt (login, register, password change).
+ * Admission control in front of bcrypt (login, register, password change), per process, in memory. An operation
+ * that will hash holds a slot while its bcrypt work runs; it is admitted only while the admitted work, its own and
+ * two rounds of the workers kept back fit the latency budget, and while its client address and its account hold
+ * less than their share:
  *
- * The async bcrypt binding runs on libuv's thread pool: UV_THREADPOOL_SIZE threads (4 when unset), of which at
- * most `workers = min(pool size, cores)` make progress at once. Work beyond that waits in the pool's queue, and
- * without a bound a flood makes every login wait for seconds. So each operation that will hash holds an
- * admission slot while its bcrypt work runs, and is admitted only while the work already admitted, plus its own,
- * can be served within the latency budget, two rounds of the workers kept back (two hash times) for the work
- * around the hash (input, Redis, PostgreSQL, signing) and for hashes slower than measured: under load that work
- * runs on the same cores as every hashing thread, and is slowed as much as the hashes are (with one round kept back
- * the admitted logins' p99 was 4-5 % over the budget; docs/benchmarks.md):
+ *     capacity = max(workers, floor(budget x workers / hash time) - 2 x workers),  workers = min(pool size, cores)
  *
- *     (admitted in flight, this one included, + 2 x workers) x hash time / workers  <=  budget
- *     capacity = max(workers, floor(budget x workers / hash time) - 2 x workers)
- *
- * The hash time is measured at start-up (one hash at BCRYPT_COST). BCRYPT_QUEUE_BUDGET_MS sets the budget; by
- * default it is the time to serve two full thread pools, 2 x pool size x hash time / workers, rounded up to whole
- * seconds: the unit of the Retry-After a shed client is told to wait. Shed clients that honour it come back
- * together; a budget shorter than that wait would leave the workers idle between the admitted work's end and
- * their return (measured in docs/benchmarks.md, the "bursts" row).
- *
- * Fairness: one client holds at most `maxPerClient` slots (default a quarter of the capacity, at least 1) and one
- * account at most `maxPerAccount` (default 2), so a flood from one client or at one account leaves the rest of the
- * capacity to everyone else. A client is counted as every per-address limit counts it (`clientBucket`): an IPv6
- * client per /64, an IPv4 client per address.
- *
- * Beyond any of the three the operation is shed: 503 `overloaded` with `Retry-After`, decided in memory before
- * any other work (no Redis, no database, no bcrypt), and never counted as an attempt by the abuse limits.
- * The slots are per process: each replica guards its own thread pool.
+ * A client is counted as every per-address limit counts it (`clientBucket`: an IPv6 /64, an IPv4 address).
+ * Otherwise it is shed before any other work: 503 `overloaded` with `Retry-After`, not an attempt for the limits.
+ * Why the budget, the rounds kept back and the shares are what they are: docs/security-model.md, "Admission control".
  */
 import { clientBucket } from '@authstack/config';
 import { overloaded } from './errors.ts';

@@ -1,10 +1,10 @@
 /**
  * Cookie sessions: the same session record as the refresh tokens' (`store/sessions.ts`), reached by an opaque
  * cookie value (`tokens.ts`, only its SHA-256 stored). Use cases: check a cookie, exchange it for a short-lived
- * access token for the gateway to forward upstream (the "phantom token"), rotate it, and the CSRF rule.
+ * access token for the gateway to forward upstream (the cookie exchange), rotate it, and the CSRF rule.
  */
-import type { AccountDeps } from './accounts.ts';
 import { audit } from './audit.ts';
+import type { UseCaseDeps } from './deps.ts';
 import { crossSiteRequest, invalidSession } from './errors.ts';
 import type { RequestMeta } from './request-meta.ts';
 import { hashRefreshToken, newSessionCookie, parseSessionCookie, signAccessToken } from './tokens.ts';
@@ -25,14 +25,20 @@ export interface CookieSession {
 export const ROTATION_GRACE_MS = 30_000;
 
 /** `liveSession`, else `invalid_session`. */
-export async function useSessionCookie(deps: AccountDeps, value: string): Promise<CookieSession> {
+export async function useSessionCookie(
+  deps: Pick<UseCaseDeps, 'sessions' | 'now'>,
+  value: string,
+): Promise<CookieSession> {
   const session = await liveSession(deps, value);
   if (!session) throw invalidSession();
   return session;
 }
 
 /** The live session a cookie value names (sliding its idle lifetime), or undefined. */
-async function liveSession(deps: AccountDeps, value: string): Promise<CookieSession | undefined> {
+async function liveSession(
+  deps: Pick<UseCaseDeps, 'sessions' | 'now'>,
+  value: string,
+): Promise<CookieSession | undefined> {
   const parts = parseSessionCookie(value);
   if (!parts) return undefined;
   const cookieHash = hashRefreshToken(value);
@@ -52,7 +58,10 @@ async function liveSession(deps: AccountDeps, value: string): Promise<CookieSess
  * do or a concurrent request rotated it first (that one's answer carries the new value; this one's stays valid for
  * the grace period).
  */
-export async function rotateIfDue(deps: AccountDeps, session: CookieSession): Promise<string | undefined> {
+export async function rotateIfDue(
+  deps: Pick<UseCaseDeps, 'sessions' | 'now'>,
+  session: CookieSession,
+): Promise<string | undefined> {
   if (!session.rotate) return undefined;
   const next = newSessionCookie({ userId: session.userId, sessionId: session.sid });
   const nextHash = hashRefreshToken(next);
@@ -75,8 +84,13 @@ export async function rotateIfDue(deps: AccountDeps, session: CookieSession): Pr
  * past its own expiry, and gone with the session), so a burst of requests costs one signature. Every exchange
  * checks the session in Redis first, cached or not: a revoked session is refused at once.
  */
+export type ExchangeDeps = Pick<
+  UseCaseDeps,
+  'sessions' | 'users' | 'keyring' | 'tokens' | 'cookieTokenCache' | 'now' | 'observe'
+>;
+
 export async function exchangeSessionCookie(
-  deps: AccountDeps,
+  deps: ExchangeDeps,
   value: string,
 ): Promise<{ token: string; cached: boolean; newCookie?: string }> {
   const session = await liveSession(deps, value);
@@ -116,7 +130,10 @@ export async function exchangeSessionCookie(
 }
 
 /** A new cookie value for the same session; the old one stops working at once. */
-export async function rotateSessionCookie(deps: AccountDeps, session: CookieSession): Promise<string> {
+export async function rotateSessionCookie(
+  deps: Pick<UseCaseDeps, 'sessions'>,
+  session: CookieSession,
+): Promise<string> {
   const next = newSessionCookie({ userId: session.userId, sessionId: session.sid });
   if (
     !(await deps.sessions.rotateCookie(
@@ -132,7 +149,7 @@ export async function rotateSessionCookie(deps: AccountDeps, session: CookieSess
 
 /** Ends the session a cookie names, if it is live (idempotent). */
 export async function logoutSessionCookie(
-  deps: AccountDeps,
+  deps: Pick<UseCaseDeps, 'sessions' | 'events' | 'now'>,
   value: string,
   meta: RequestMeta,
 ): Promise<void> {

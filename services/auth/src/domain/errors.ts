@@ -1,5 +1,9 @@
-/** The auth service's catalogue of client-facing problems. Codes are stable; tests assert them. */
+/**
+ * The auth service's catalogue of client-facing problems, one factory per code. Codes are stable; tests assert them.
+ * A use case tells one refusal from any other error by its code (`isProblem`), never by its HTTP status.
+ */
 import { HttpProblem } from '@authstack/http-problem';
+import { LimitReached } from '../store/limits.ts';
 import type { PolicyViolation } from './passwords.ts';
 
 export const invalidInput = (detail: string, errors?: { field: string; message: string }[]) =>
@@ -46,24 +50,27 @@ export const invalidCredentials = () =>
     detail: 'The username or password is incorrect.',
   });
 
-/**
- * An abuse limit is reached (`limits.ts`: login, password change, registration): 429 with `Retry-After`. Its own
- * class, so a use case tells a refusal by the limits from any other error without reading an HTTP status.
- */
-export class TooManyAttempts extends HttpProblem {
-  readonly retryAfterSec: number;
+/** Is `error` the catalogue's problem `code`? */
+export const isProblem = (error: unknown, code: string): error is HttpProblem =>
+  error instanceof HttpProblem && error.code === code;
 
-  constructor(retryAfterSec: number) {
-    super({
-      status: 429,
-      code: 'too_many_attempts',
-      title: 'Too many attempts',
-      detail: `Too many attempts; try again in ${retryAfterSec} seconds.`,
-      headers: { 'Retry-After': String(retryAfterSec) },
-      extra: { retry_after: retryAfterSec },
-    });
-    this.name = 'TooManyAttempts';
-    this.retryAfterSec = retryAfterSec;
+/** An abuse limit is reached (`store/limits.ts`: login, password change, registration): 429 with `Retry-After`. */
+export const tooManyAttempts = (retryAfterSec: number) =>
+  new HttpProblem({
+    status: 429,
+    code: 'too_many_attempts',
+    title: 'Too many attempts',
+    detail: `Too many attempts; try again in ${retryAfterSec} seconds.`,
+    headers: { 'Retry-After': String(retryAfterSec) },
+    extra: { retry_after: retryAfterSec },
+  });
+
+/** A reservation on the abuse limits; their refusal (`LimitReached`) becomes `too_many_attempts`. */
+export async function withinLimits<T>(reservation: Promise<T>): Promise<T> {
+  try {
+    return await reservation;
+  } catch (error) {
+    throw error instanceof LimitReached ? tooManyAttempts(error.retryAfterSec) : error;
   }
 }
 
@@ -124,6 +131,15 @@ export const overloaded = (retryAfterSec: number) =>
     detail: `Too many password checks are in progress; try again in ${retryAfterSec} seconds.`,
     headers: { 'Retry-After': String(retryAfterSec) },
     extra: { retry_after: retryAfterSec },
+  });
+
+/** The request's client address is not an address the service can count and record (`request-meta.ts`). */
+export const clientAddressUnknown = () =>
+  new HttpProblem({
+    status: 400,
+    code: 'client_address_unknown',
+    title: 'Client address unknown',
+    detail: 'The client address of this request cannot be determined.',
   });
 
 /** The session cookie is unknown, expired or revoked (or its account was disabled). */

@@ -4,12 +4,18 @@
  */
 
 import type { SessionView } from '../store/sessions.ts';
-import { type AccountDeps, type IssuedTokens, issueTokens } from './accounts.ts';
 import { audit } from './audit.ts';
-import { invalidCredentials, invalidGrant, sessionNotFound, weakPassword } from './errors.ts';
+import type { UseCaseDeps } from './deps.ts';
+import { invalidCredentials, invalidGrant, sessionNotFound, weakPassword, withinLimits } from './errors.ts';
 import { checkPasswordPolicy } from './passwords.ts';
 import type { RequestMeta } from './request-meta.ts';
-import { hashRefreshToken, newRefreshToken, parseRefreshToken } from './tokens.ts';
+import {
+  hashRefreshToken,
+  type IssuedTokens,
+  issueTokens,
+  newRefreshToken,
+  parseRefreshToken,
+} from './tokens.ts';
 
 /** Generations are a uint32 in the token; a session would need 4 billion refreshes to get there. */
 const MAX_GENERATION = 0xffff_ffff;
@@ -22,7 +28,10 @@ const MAX_GENERATION = 0xffff_ffff;
  * secret, is `invalid_grant` and changes nothing.
  */
 export async function refresh(
-  deps: AccountDeps,
+  deps: Pick<
+    UseCaseDeps,
+    'sessions' | 'users' | 'events' | 'keyring' | 'tokens' | 'refreshIdleTtl' | 'now' | 'observe'
+  >,
   refreshToken: string,
   meta: RequestMeta,
 ): Promise<IssuedTokens> {
@@ -65,7 +74,7 @@ export async function refresh(
  * older one: the family secret proves the caller held one). Idempotent.
  */
 export async function logout(
-  deps: AccountDeps,
+  deps: Pick<UseCaseDeps, 'sessions' | 'events'>,
   target: { userId: string; sid: string } | { refreshToken: string },
   meta: RequestMeta,
 ): Promise<void> {
@@ -81,7 +90,11 @@ export async function logout(
     await audit(deps, meta, { type: 'logout', userId: session.userId, details: { sid: session.sid } });
 }
 
-export async function logoutAll(deps: AccountDeps, userId: string, meta: RequestMeta): Promise<number> {
+export async function logoutAll(
+  deps: Pick<UseCaseDeps, 'sessions' | 'events'>,
+  userId: string,
+  meta: RequestMeta,
+): Promise<number> {
   const revoked = await deps.sessions.revokeAll(userId);
   await audit(deps, meta, { type: 'logout_all', userId, details: { revoked } });
   return revoked;
@@ -109,7 +122,7 @@ export const sessionSummary = (s: SessionView): SessionSummary => ({
 
 /** The caller's live sessions, the one the call came in marked `current`. */
 export async function listSessions(
-  deps: AccountDeps,
+  deps: Pick<UseCaseDeps, 'sessions'>,
   userId: string,
   currentSid: string,
 ): Promise<(SessionSummary & { current: boolean })[]> {
@@ -119,7 +132,7 @@ export async function listSessions(
 
 /** Revoke one of the caller's own sessions; someone else's id is indistinguishable from an unknown one (404). */
 export async function revokeOwnSession(
-  deps: AccountDeps,
+  deps: Pick<UseCaseDeps, 'sessions' | 'events'>,
   userId: string,
   sid: string,
   meta: RequestMeta,
@@ -133,7 +146,7 @@ export async function revokeOwnSession(
  * be used to guess it), the policy applied to the new one, and every other session revoked.
  */
 export async function changePassword(
-  deps: AccountDeps,
+  deps: Pick<UseCaseDeps, 'users' | 'sessions' | 'events' | 'admission' | 'limits' | 'passwords'>,
   caller: { userId: string; sid: string },
   input: { currentPassword: string; newPassword: string },
   meta: RequestMeta,
@@ -144,7 +157,7 @@ export async function changePassword(
   const ticket = deps.admission.admit('password_change', meta.ip, user.username);
   let newHash: string;
   try {
-    const attempt = await deps.limits.reserveLogin(user.username, meta.ip);
+    const attempt = await withinLimits(deps.limits.reserveLogin(user.username, meta.ip));
     let ok: boolean;
     try {
       ok = (await deps.passwords.verify(input.currentPassword, user.passwordHash)).matches;

@@ -17,7 +17,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { SigningKey } from '../keys/keyring.ts';
+import type { Keyring, SigningKey } from '../keys/keyring.ts';
 
 export interface TokenSubject {
   userId: string;
@@ -31,6 +31,44 @@ export interface TokenSettings {
   audience: string;
   clientId: string;
   ttl: number;
+}
+
+/** The response of login and refresh: a new access token for the session, and its refresh token. */
+export interface IssuedTokens {
+  accessToken: string;
+  expiresIn: number;
+  refreshToken: string;
+  refreshExpiresIn: number;
+  sessionId: string;
+  user: { id: string; username: string; roles: string[] };
+}
+
+/** Sign an access token for the session and pair it with its refresh token. */
+export function issueTokens(
+  deps: {
+    keyring: Pick<Keyring, 'signingKey'>;
+    tokens: TokenSettings;
+    refreshIdleTtl: number;
+    now: () => number;
+  },
+  user: { id: string; username: string; roles: string[] },
+  sessionId: string,
+  refreshToken: string,
+): IssuedTokens {
+  const accessToken = signAccessToken(
+    { userId: user.id, username: user.username, roles: user.roles, sessionId },
+    deps.keyring.signingKey(),
+    deps.tokens,
+    deps.now(),
+  );
+  return {
+    accessToken,
+    expiresIn: deps.tokens.ttl,
+    refreshToken,
+    refreshExpiresIn: deps.refreshIdleTtl,
+    sessionId,
+    user: { id: user.id, username: user.username, roles: user.roles },
+  };
 }
 
 export function signAccessToken(

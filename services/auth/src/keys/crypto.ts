@@ -3,7 +3,7 @@
  * under the key-encryption key (KEK), and the check a stored key must pass before it is used or published.
  *
  * Formats of the sealed private key (`signing_keys.key_format`):
- * - 1 (rows written before issue 9): the `kid` alone is the additional authenticated data (AAD).
+ * - 1 (rows of the first release): the `kid` alone is the additional authenticated data (AAD).
  * - 2 (every key written now): the AAD binds the `kid`, the algorithm and the public key, so a ciphertext
  *   cannot be moved to another row, nor paired with another algorithm or public key.
  * Format 1 rows keep working: they are opened with their old AAD and must pass every other check of

@@ -8,9 +8,11 @@ import {
 } from '@authstack/contract';
 import { type AccessTokenClaims, VerifyError } from '@authstack/verifier';
 import { type Request, type RequestHandler, type Response, Router } from 'express';
-import { type AccountDeps, currentAccount, type IssuedTokens, login, register } from '../domain/accounts.ts';
+import { currentAccount, login, register } from '../domain/accounts.ts';
 import { type CookieSession, logoutSessionCookie, rotateSessionCookie } from '../domain/cookie-sessions.ts';
+import type { UseCaseDeps } from '../domain/deps.ts';
 import { sessionNotFound } from '../domain/errors.ts';
+import { requestMeta } from '../domain/request-meta.ts';
 import {
   changePassword,
   listSessions,
@@ -19,9 +21,13 @@ import {
   refresh,
   revokeOwnSession,
 } from '../domain/sessions.ts';
-import { parseSessionCookie } from '../domain/tokens.ts';
-import { checkSameSiteRequest, clearSessionCookie, readSessionCookie, setSessionCookie } from './cookies.ts';
-import { requestMeta } from './request-meta.ts';
+import { type IssuedTokens, parseSessionCookie } from '../domain/tokens.ts';
+import {
+  checkSameSiteRequest,
+  clearSessionCookie,
+  readSessionCookie,
+  setSessionCookie,
+} from './session-cookie.ts';
 import { parse } from './validation.ts';
 
 const credentials = Credentials;
@@ -33,10 +39,12 @@ const CREDENTIALS_HINT = 'Send a JSON object with string fields "username" and "
 
 const claimsOf = (res: Response) => res.locals.auth as AccessTokenClaims;
 
+const welcome = (username: string) => `Welcome ${username}!`;
+
 function sendTokens(res: Response, issued: IssuedTokens): void {
   res.set('Cache-Control', 'no-store').json({
     status: 'success',
-    message: `Welcome ${issued.user.username}!`,
+    message: welcome(issued.user.username),
     token: issued.accessToken,
     access_token: issued.accessToken,
     token_type: 'Bearer',
@@ -50,7 +58,7 @@ function sendTokens(res: Response, issued: IssuedTokens): void {
 export interface BearerGuards {
   /** Verified token whose session is alive. */
   session: RequestHandler;
-  /** `session`, or else the session cookie (`routes/cookies.ts`). */
+  /** `session`, or else the session cookie (`routes/session-cookie.ts`). */
   sessionOrCookie: RequestHandler;
   /** Verified token; the session may already be gone (for idempotent logout). */
   token: RequestHandler;
@@ -64,7 +72,7 @@ function wantsCookie(req: Request): boolean {
   );
 }
 
-export function accountRoutes(deps: AccountDeps, bearer: BearerGuards, cookies: { maxAge: number }): Router {
+export function accountRoutes(deps: UseCaseDeps, bearer: BearerGuards, cookies: { maxAge: number }): Router {
   const router = Router();
 
   router.post('/register', async (req, res) => {
@@ -72,7 +80,8 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards, cookies: 
     res.status(201).json({ status: 'success', message: 'User registered successfully', user });
   });
 
-  // The tutorial's /login alias always asks for a cookie (the gateway adds ?session=cookie). The JSON is the same.
+  // The tutorial's /login alias always asks for a cookie (the gateway adds ?session=cookie). A cookie login answers
+  // the account only: the session is in the HttpOnly cookie, and no token in the body is there for a script to take.
   router.post('/login', async (req, res) => {
     const cookie = wantsCookie(req);
     // Login CSRF (another site logging the browser into the attacker's account): the same origin rule.
@@ -85,6 +94,10 @@ export function accountRoutes(deps: AccountDeps, bearer: BearerGuards, cookies: 
       if (previous !== undefined && parseSessionCookie(previous))
         await logoutSessionCookie(deps, previous, requestMeta(req));
       setSessionCookie(res, issued.sessionCookie, cookies.maxAge);
+      res
+        .set('Cache-Control', 'no-store')
+        .json({ status: 'success', message: welcome(issued.user.username), user: issued.user });
+      return;
     }
     sendTokens(res, issued);
   });

@@ -12,7 +12,6 @@ import {
 } from '@authstack/contract';
 import { type AccessTokenClaims, VerifyError } from '@authstack/verifier';
 import { type RequestHandler, type Response, Router } from 'express';
-import type { AccountDeps } from '../domain/accounts.ts';
 import {
   adminStanding,
   exportAccounts,
@@ -24,8 +23,9 @@ import {
   rotateSigningKey,
   updateUser,
 } from '../domain/admin.ts';
+import type { UseCaseDeps } from '../domain/deps.ts';
 import { notAdmin, sessionNotFound, userNotFound } from '../domain/errors.ts';
-import { requestMeta } from './request-meta.ts';
+import { requestMeta } from '../domain/request-meta.ts';
 import { parse } from './validation.ts';
 
 /** A path id that is not a UUID names no account (or session): 404, as for an unknown one. */
@@ -42,7 +42,7 @@ const actorOf = (res: Response) => {
 
 /** After the Bearer check: the caller's current account is an active admin (RFC 6750 challenges otherwise). */
 const currentAdmin =
-  (deps: AccountDeps): RequestHandler =>
+  (deps: Pick<UseCaseDeps, 'users'>): RequestHandler =>
   async (_req, res, next) => {
     const standing = await adminStanding(deps, (res.locals.auth as AccessTokenClaims).sub);
     if (standing === 'admin') return next();
@@ -61,7 +61,7 @@ const currentAdmin =
     next(notAdmin());
   };
 
-export function adminRoutes(deps: AccountDeps, bearer: RequestHandler): Router {
+export function adminRoutes(deps: UseCaseDeps, bearer: RequestHandler): Router {
   const router = Router();
   router.use(bearer, currentAdmin(deps));
   router.use((_req, res, next) => {

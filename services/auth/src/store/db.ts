@@ -1,6 +1,6 @@
 /** The PostgreSQL pool, and the one rule for its failures: unreachable means 503, never 401 or 500. */
 
-import { serviceUnavailable } from '@authstack/http-problem';
+import { hasConnectionErrorCode, serviceUnavailable } from '@authstack/http-problem';
 import pg from 'pg';
 
 export type Db = pg.Pool;
@@ -34,22 +34,12 @@ export function createPool(
   return pool;
 }
 
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'EHOSTUNREACH',
-]);
-
 /** Is this a "cannot talk to PostgreSQL" error, as opposed to a bug or a constraint violation? */
 export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  if (hasConnectionErrorCode(error)) return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
-    if (CONNECTION_CODES.has(code)) return true;
     // SQLSTATE classes 08 (connection exception), 57P (operator intervention: shutdown), 53 (resources)
     if (/^(08|53)/.test(code) || code.startsWith('57P')) return true;
     // 25006 read_only_sql_transaction: the endpoint led to a standby (a demoted primary, a stale DNS answer during a

@@ -1,16 +1,10 @@
 /**
- * Session cookies over HTTP: reading and writing the `__Host-` cookie, the guard that accepts it where a
- * Bearer token is accepted (bearer wins), and the gateway's internal exchange (`GET /internal/session-token`,
- * reached only by nginx's `auth_request`; the gateway routes nothing under /internal/ from outside).
+ * The session cookie over HTTP: reading and writing the `__Host-` cookie, its CSRF rule, and the guard that
+ * accepts it where a Bearer token is accepted (bearer wins). The gateway's cookie exchange is `cookie-exchange.ts`.
  */
-import { type Request, type RequestHandler, type Response, Router } from 'express';
-import type { AccountDeps } from '../domain/accounts.ts';
-import {
-  checkSameSite,
-  exchangeSessionCookie,
-  rotateIfDue,
-  useSessionCookie,
-} from '../domain/cookie-sessions.ts';
+import type { Request, RequestHandler, Response } from 'express';
+import { checkSameSite, rotateIfDue, useSessionCookie } from '../domain/cookie-sessions.ts';
+import type { UseCaseDeps } from '../domain/deps.ts';
 
 /** `__Host-`: only set with Secure, from a secure origin, without Domain, with Path=/ (RFC 6265bis). */
 export const SESSION_COOKIE = '__Host-session';
@@ -58,7 +52,11 @@ export function checkSameSiteRequest(req: Request, method = req.method): void {
  * A cookie sets `res.locals.auth` to `{ sub, sid }` and `res.locals.cookieSession`; a cookie due for rotation
  * (roles changed) gets its new value in this answer.
  */
-export function bearerOrCookie(deps: AccountDeps, bearer: RequestHandler, maxAge: number): RequestHandler {
+export function bearerOrCookie(
+  deps: Pick<UseCaseDeps, 'sessions' | 'now'>,
+  bearer: RequestHandler,
+  maxAge: number,
+): RequestHandler {
   return async (req, res, next) => {
     const cookie = req.headers.authorization ? undefined : readSessionCookie(req);
     if (cookie === undefined) {
@@ -77,33 +75,4 @@ export function bearerOrCookie(deps: AccountDeps, bearer: RequestHandler, maxAge
       next(error);
     }
   };
-}
-
-/**
- * The phantom-token exchange for nginx `auth_request`: 204 (nothing to exchange) when the request has a Bearer
- * token (bearer wins) or no session cookie; 403 `cross_site_request` for a state-changing request from another
- * site (the original method comes in X-Original-Method; without it the request counts as state-changing);
- * 401 `invalid_session`; else 200 with `X-Session-Authorization: Bearer <access token>` for the gateway to
- * forward upstream, and `X-Session-Set-Cookie` when the cookie was rotated (the gateway adds it to the answer).
- * Never cached; the token is never sent to the browser.
- */
-export function exchangeRoutes(deps: AccountDeps, maxAge: number): Router {
-  const router = Router();
-  router.get('/internal/session-token', async (req, res) => {
-    res.set('Cache-Control', 'no-store');
-    const cookie = req.headers.authorization ? undefined : readSessionCookie(req);
-    if (cookie === undefined) {
-      res.status(204).end();
-      return;
-    }
-    checkSameSiteRequest(req, req.get('x-original-method') ?? 'POST');
-    const { token, cached, newCookie } = await exchangeSessionCookie(deps, cookie);
-    if (newCookie) res.set('X-Session-Set-Cookie', sessionCookieHeader(newCookie, maxAge));
-    res
-      .set('X-Session-Authorization', `Bearer ${token}`)
-      .set('X-Session-Token-Cache', cached ? 'hit' : 'miss')
-      .status(200)
-      .end();
-  });
-  return router;
 }

@@ -1,33 +1,15 @@
 /**
- * Abuse limits, in Redis, so every replica shares the counters.
- *
- * Login: every attempt first *reserves* a point on five counters — failures per (username, IP), per IP and per
- * username, successes per username and per IP. The counters live in two groups, each in one Redis Cluster slot
- * (hash tags, docs/architecture.md): the IP group `{<ip>}` (IP failures, IP successes) and the username group
- * `{<username>}` (the (username, IP) pair, username failures, username successes). A reservation is one Lua script
- * per group, all or nothing *within* the group: when any of its counters is at its limit, no counter of the group
- * moves (the refusal is `TooManyAttempts` from the domain's catalogue: 429 with Retry-After). The IP group goes
- * first: an IP over its own cap is refused there and never touches the username group,
- * so it cannot spend a victim's per-account budget. When the username group then refuses, the IP group's points
- * are given back (a compensation), so a refused attempt leaves every counter as it was. Only then is the password
- * checked, so 50 parallel wrong attempts cannot all slip past a limit of 5: exactly 5 are checked, the rest get
- * 429. Between an IP reservation and its compensation a concurrent attempt may see the one extra point and be
- * refused too: the race only ever refuses more, never lets more through (docs/security-model.md).
- * The outcome then settles the points, one script per group: a success keeps the success points, resets the
- * (username, IP) pair and gives the failure points back; a wrong password keeps the failure points and gives
- * the success points back; an attempt that could not be judged (database down: 503) gives every point back.
- * While a counter is over its limit even the right password gets 429.
- *
- * Counters are fixed windows: a counter's window starts with its first point; the (username, IP) counter's
- * window is restarted at LOGIN_BLOCK_SECONDS when it reaches its limit (the block).
- *
- * Registration: a point per attempt per IP (rate-limiter-flexible, one key per IP). A store that cannot be
- * reached fails closed: 503.
+ * Abuse limits in Redis, so every replica shares the counters. A login reserves a point on five counters before the
+ * password is checked, all or nothing per slot group (one Lua script each: the IP group `{<ip>}` first, then the
+ * username group `{<username>}`, whose refusal gives the IP group's points back); the outcome then settles them
+ * (`LoginAttempt`). A refusal is `LimitReached` with the wait (the use case answers 429 with Retry-After); an
+ * unreachable store fails closed (503). Registration: a point per attempt per client (rate-limiter-flexible). Why it is built so, and the
+ * race it leaves: docs/security-model.md, "Abuse limits".
  */
+
+import { clientBucket } from '@authstack/config';
 import { hashTag, type RedisClient, redisFailure } from '@authstack/redis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { clientBucket } from './client-bucket.ts';
-import { TooManyAttempts } from './domain/errors.ts';
 
 export interface LimitSettings {
   /** Consecutive failures per (username, IP) before a block. Default 5. */
@@ -132,8 +114,16 @@ return 0
 
 type Settlement = 'keep' | 'refund' | 'reset';
 
-/** The refusal, with the wait in whole seconds (at least 1) for `Retry-After`. */
-const refusedFor = (waitMs: number) => new TooManyAttempts(Math.max(1, Math.ceil(waitMs / 1000)));
+/** A limit is reached: the attempt is refused, and may come again after `retryAfterSec` (whole seconds, at least 1). */
+export class LimitReached extends Error {
+  readonly retryAfterSec: number;
+
+  constructor(waitMs: number) {
+    super('an abuse limit is reached');
+    this.name = 'LimitReached';
+    this.retryAfterSec = Math.max(1, Math.ceil(waitMs / 1000));
+  }
+}
 
 export function createLimits(redis: RedisClient, prefix: string, settings: LimitSettings) {
   const registrations = new RateLimiterRedis({
@@ -178,7 +168,7 @@ export function createLimits(redis: RedisClient, prefix: string, settings: Limit
       } catch (error) {
         throw redisFailure(error, 'rate limiter');
       }
-      if (waitMs > 0) throw refusedFor(waitMs);
+      if (waitMs > 0) throw new LimitReached(waitMs);
 
       // [IP failures, IP successes] and [pair, username failures, username successes]
       const both = (ipActions: Settlement[], userActions: Settlement[]) =>
@@ -195,7 +185,7 @@ export function createLimits(redis: RedisClient, prefix: string, settings: Limit
         await registrations.consume(clientBucket(ip));
       } catch (reason) {
         if (!(reason instanceof RateLimiterRes)) throw redisFailure(reason, 'rate limiter');
-        throw refusedFor(reason.msBeforeNext);
+        throw new LimitReached(reason.msBeforeNext);
       }
     },
   };

@@ -1,0 +1,74 @@
+/**
+ * The resource service's Prometheus metrics, beside the shared HTTP ones (`createMetrics`): token verifications by
+ * result, JWKS fetches, the verified-token cache, and session-mode checks. Verifications and session checks are
+ * also tallied in memory for the study console's JSON summary (GET /api/stats).
+ */
+import { createMetrics, type Metrics } from '@authstack/telemetry';
+import type { Verifier } from '@authstack/verifier';
+import { Counter, Gauge } from 'prom-client';
+
+export interface ResourceMetrics extends Metrics {
+  /** One verification's result: `valid` or the error code. */
+  verification(result: string): void;
+  jwksFetch(ok: boolean): void;
+  sessionCheck(result: 'alive' | 'revoked'): void;
+  /** The tallies since start-up, for GET /api/stats. */
+  results(): Record<string, number>;
+  sessionChecks(): Record<string, number>;
+  /** Gauges of the verifier's token cache; once, after it exists. */
+  watchCache(verifier: Pick<Verifier, 'stats'>): void;
+}
+
+export function createResourceMetrics(): ResourceMetrics {
+  const metrics = createMetrics('resource');
+  const registers = [metrics.registry];
+  const verifications = new Counter({
+    name: 'resource_token_verifications_total',
+    help: 'Access-token verifications by result (valid or the error code)',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const jwksFetches = new Counter({
+    name: 'resource_jwks_fetches_total',
+    help: 'JWKS fetches by outcome',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const sessionChecks = new Counter({
+    name: 'resource_session_checks_total',
+    help: 'Session-mode checks of a verified token by result (alive or revoked)',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const results: Record<string, number> = {};
+  const sessionResults: Record<string, number> = {};
+
+  return {
+    ...metrics,
+    verification(result) {
+      verifications.inc({ result });
+      results[result] = (results[result] ?? 0) + 1;
+    },
+    jwksFetch: (ok) => jwksFetches.inc({ outcome: ok ? 'ok' : 'error' }),
+    sessionCheck(result) {
+      sessionChecks.inc({ result });
+      sessionResults[result] = (sessionResults[result] ?? 0) + 1;
+    },
+    results: () => ({ ...results }),
+    sessionChecks: () => ({ ...sessionResults }),
+    watchCache(verifier) {
+      new Gauge({
+        name: 'resource_verified_token_cache',
+        help: 'Verified-token cache: hits, misses and size',
+        labelNames: ['stat'] as const,
+        registers,
+        collect() {
+          const stats = verifier.stats();
+          this.set({ stat: 'hits' }, stats.cacheHits);
+          this.set({ stat: 'misses' }, stats.cacheMisses);
+          this.set({ stat: 'size' }, stats.cacheSize);
+        },
+      });
+    },
+  };
+}
