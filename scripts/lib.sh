@@ -29,6 +29,12 @@ load_env() {
 # must not hold the caller's terminal or pipe open (`make dev | tail` would wait for the services to stop).
 run_logged() {
   local log="$1"; shift
+  if ! [[ "${DEV_LOG_MAX_BYTES:-10485760}" =~ ^[0-9]+$ ]] || [ "${DEV_LOG_MAX_BYTES:-10485760}" -lt 1024 ]; then
+    echo "dev: DEV_LOG_MAX_BYTES must be a whole number of bytes, at least 1024" >&2; return 1
+  fi
+  if ! [[ "${DEV_LOG_KEEP:-2}" =~ ^[0-9]+$ ]]; then
+    echo "dev: DEV_LOG_KEEP must be a whole number of older files (0 or more)" >&2; return 1
+  fi
   nohup "$@" > >(exec node "${BASH_SOURCE[0]%/*}/capped-log.ts" "$log" "${DEV_LOG_MAX_BYTES:-10485760}" \
     "${DEV_LOG_KEEP:-2}" >/dev/null 2>&1) 2>&1 &
   LOGGED_PID=$!

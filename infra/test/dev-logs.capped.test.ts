@@ -76,6 +76,23 @@ describe('make dev: every service log is capped and rotated', () => {
     assert.equal(read('pid.log'), `pid=${pid}\n`);
   });
 
+  for (const [variable, value] of [
+    ['DEV_LOG_MAX_BYTES', '10M'],
+    ['DEV_LOG_MAX_BYTES', '100'],
+    ['DEV_LOG_KEEP', '-1'],
+  ] as const) {
+    it(`when ${variable} is ${value}, then run_logged refuses, naming it, and starts nothing`, () => {
+      const result = spawnSync(
+        'bash',
+        ['-c', '. scripts/lib.sh && run_logged "$1" touch "$1.started"', 'bash', join(dir, 'refused.log')],
+        { cwd: ROOT, encoding: 'utf8', env: { ...process.env, [variable]: value } },
+      );
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, new RegExp(`^dev: ${variable} must be`));
+      assert.ok(!existsSync(join(dir, 'refused.log.started')));
+    });
+  }
+
   it('when one line is longer than the cap, then it is cut at the cap and no file grows past it', async () => {
     runLogged('long', `head -c ${3 * CAP} /dev/zero | tr '\\0' y; echo; echo after`, 5);
     await eventually(
