@@ -294,47 +294,58 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
     await assertNothingStored();
   });
 
+  /** Wait for the users table's caption line; on a timeout, say what the page showed and the last admin answer. */
+  async function usersShown(pattern: RegExp): Promise<void> {
+    try {
+      await until('#users-page', pattern);
+    } catch (error) {
+      throw new Error(
+        `the users page never matched ${pattern}: it says "${await text('#users-page')}", the last admin call "${await text('#admin-result')}"`,
+        { cause: error },
+      );
+    }
+  }
+
   it('when 2,000 more accounts exist, then the admin finds one by name and another by paging forward and back', async () => {
     // By name: typed as a user might, normalised by the API as at login; exactly that account is shown.
     const wanted = seededNames[1234]!;
     await page.fill('#user-search', wanted.toUpperCase());
     await page.press('#user-search', 'Enter');
-    await until('#users-page', /^1 account named/);
+    await usersShown(/^1 account named/);
     assert.deepEqual(await page.locator('#users tr').evaluateAll((rows) => rows.map((r) => r.dataset.user)), [
       wanted,
     ]);
     assert.ok(await page.locator('#users-next').isDisabled());
     await page.fill('#user-search', 'nobody-by-this-name');
     await page.press('#user-search', 'Enter');
-    await until('#users-page', /^no account named/);
+    await usersShown(/^no account named/);
     assert.equal(await page.locator('#users tr').count(), 0);
 
     // By pages: in name order the admin and the learner come first, then the seeded accounts, 50 a page.
     const target = seededNames[1500]!; // the 1,503rd name: page 31
     await page.click('#list-users');
-    await until('#users-page', /^page 1: accounts 1–50$/);
+    await usersShown(/^page 1: accounts 1–50$/);
     assert.ok(await page.locator('#users-prev').isDisabled());
     let pages = 1;
     while ((await page.locator(`#users tr[data-user="${target}"]`).count()) === 0) {
       assert.ok(pages < 41, `${target} was not on any of the first ${pages} pages`);
       await page.click('#users-next');
       pages += 1;
-      await until('#users-page', new RegExp(`^page ${pages}:`));
+      await usersShown(new RegExp(`^page ${pages}:`));
     }
     assert.equal(pages, 31);
     assert.equal(await text('#users-page'), 'page 31: accounts 1501–1550');
     assert.equal(await page.locator('#users tr').count(), 50);
     await page.click('#users-prev');
-    await until('#users-page', /^page 30: accounts 1451–1500$/);
+    await usersShown(/^page 30: accounts 1451–1500$/);
     assert.equal(await page.locator('#users tr').first().getAttribute('data-user'), seededNames[1448]);
     assert.equal(await page.locator('#users tr').last().getAttribute('data-user'), seededNames[1497]);
     // A change made on a later page keeps the admin on that page.
     await page.click('#users-next');
-    await until('#users-page', /^page 31:/);
+    await usersShown(/^page 31:/);
     await page.getByRole('button', { name: `Disable ${target}` }).click();
     await until(`#users tr[data-user="${target}"] td:nth-child(3)`, /^yes$/);
     assert.equal(await text('#users-page'), 'page 31: accounts 1501–1550');
-    await shot('05-admin-pages');
     await assertNothingStored();
   });
 
