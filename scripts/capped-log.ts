@@ -6,7 +6,9 @@
  * output through it (`run_logged` in scripts/lib.sh); pino writes to standard output, so the services stay as
  * they are in the containers, where Docker's log driver does the same job.
  *
- *   node scripts/capped-log.ts <file> [maxBytes] [keep]     (defaults: 10485760 bytes, 2 older files)
+ *   node scripts/capped-log.ts <file>        copy standard input into <file>, capped (DEV_LOG_MAX_BYTES, DEV_LOG_KEEP)
+ *   node scripts/capped-log.ts --check       exit 1 with a message when those settings are not valid
+ *   node scripts/capped-log.ts --describe    the cap in words (make dev prints it)
  */
 import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 
@@ -69,18 +71,47 @@ export function cappedLog(file: string, maxBytes: number, keep: number) {
   };
 }
 
+/** The cap from the environment (an empty value is unset): DEV_LOG_MAX_BYTES and DEV_LOG_KEEP, or a message. */
+export function capSettings(
+  env: Record<string, string | undefined>,
+): { maxBytes: number; keep: number } | string {
+  const maxBytes = env.DEV_LOG_MAX_BYTES ? Number(env.DEV_LOG_MAX_BYTES) : DEFAULT_MAX_BYTES;
+  const keep = env.DEV_LOG_KEEP ? Number(env.DEV_LOG_KEEP) : DEFAULT_KEEP;
+  if (!/^\d*$/.test(env.DEV_LOG_MAX_BYTES ?? '') || !Number.isSafeInteger(maxBytes) || maxBytes < 1024)
+    return 'DEV_LOG_MAX_BYTES must be a whole number of bytes, at least 1024';
+  if (!/^\d*$/.test(env.DEV_LOG_KEEP ?? '') || !Number.isSafeInteger(keep))
+    return 'DEV_LOG_KEEP must be a whole number of older files (0 or more)';
+  return { maxBytes, keep };
+}
+
 if (import.meta.main) {
-  const [file, maxArg, keepArg] = process.argv.slice(2);
-  const maxBytes = maxArg ? Number(maxArg) : DEFAULT_MAX_BYTES;
-  const keep = keepArg ? Number(keepArg) : DEFAULT_KEEP;
-  if (!file || !Number.isInteger(maxBytes) || maxBytes < 1024 || !Number.isInteger(keep) || keep < 0) {
-    console.error('usage: node scripts/capped-log.ts <file> [maxBytes >= 1024] [keep >= 0]');
-    process.exit(2);
+  const [arg] = process.argv.slice(2);
+  const settings = capSettings(process.env);
+  if (typeof settings === 'string') {
+    console.error(`dev: ${settings}`);
+    process.exit(1);
+  }
+  if (arg === undefined || arg === '--check') {
+    if (arg === undefined) console.error('usage: node scripts/capped-log.ts <file> | --check | --describe');
+    process.exit(arg === undefined ? 2 : 0);
+  }
+  if (arg === '--describe') {
+    const { maxBytes, keep } = settings;
+    const size =
+      maxBytes % 1048576 === 0
+        ? `${maxBytes / 1048576} MiB`
+        : maxBytes % 1024 === 0
+          ? `${maxBytes / 1024} KiB`
+          : `${maxBytes} bytes`;
+    const older =
+      keep === 0 ? 'no older file kept' : `${keep} older kept as .1${keep > 1 ? ` to .${keep}` : ''}`;
+    console.log(`each rotated at ${size}, ${older}`);
+    process.exit(0);
   }
   // Outlives the terminal like the service it logs for (nohup); ends when the service closes its output.
   process.on('SIGHUP', () => {});
   process.on('SIGINT', () => {});
-  const log = cappedLog(file, maxBytes, keep);
+  const log = cappedLog(arg, settings.maxBytes, settings.keep);
   process.stdin.on('data', (chunk: Buffer) => log.write(chunk));
   process.stdin.on('end', () => log.close());
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The native stack in the background: `make dev` (up) and `make dev-down` (down).
 # Loads .env (writing it first when missing); a variable already set in the environment wins.
-# Logs go to .dev/logs/<name>.log, each capped (scripts/capped-log.ts: DEV_LOG_MAX_BYTES, default 10 MiB, and
-# DEV_LOG_KEEP older files, default 2); process ids to .dev/*.pid. Everything listens on 127.0.0.1.
+# Logs go to .dev/logs/<name>.log, each capped and rotated (scripts/capped-log.ts: DEV_LOG_MAX_BYTES, DEV_LOG_KEEP);
+# process ids to .dev/*.pid. Everything listens on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEV_DIR=.dev
@@ -91,7 +91,7 @@ dev: the native stack is up (stop with: make dev-down)
   resource  http://127.0.0.1:$RESOURCE_SESSION_PORT        (session mode; through the gateway at /api-session/)
   console   https://localhost:$GATEWAY_HTTPS_PORT/console/   (the study console: docs/console.md)
 logs: $PWD/$LOG_DIR/{auth,resource,resource-session,gateway}.log (the gateway's: its access log)
-      each capped at $(( ${DEV_LOG_MAX_BYTES:-10485760} / 1024 )) KiB, then rotated to .1 ... .${DEV_LOG_KEEP:-2}
+      $(node scripts/capped-log.ts --describe) (DEV_LOG_MAX_BYTES, DEV_LOG_KEEP)
       follow one: tail -F $LOG_DIR/auth.log
 try: curl --cacert certs/ca.crt https://localhost:$GATEWAY_HTTPS_PORT/api/public
 URLS

@@ -23,19 +23,14 @@ load_env() {
 }
 
 # run_logged LOG_FILE COMMAND...: start COMMAND in the background (immune to hangups), its output and errors going
-# to LOG_FILE through scripts/capped-log.ts, which caps the file at DEV_LOG_MAX_BYTES (default 10 MiB) and keeps
-# DEV_LOG_KEEP older files (default 2: LOG_FILE.1, LOG_FILE.2). Sets LOGGED_PID to COMMAND's process id; the
-# capper ends when COMMAND and its children have closed their output. The capper's own output goes nowhere: it
-# must not hold the caller's terminal or pipe open (`make dev | tail` would wait for the services to stop).
+# to LOG_FILE through scripts/capped-log.ts, which caps the file at DEV_LOG_MAX_BYTES and keeps DEV_LOG_KEEP older
+# files (LOG_FILE.1, LOG_FILE.2, ...; defaults and checks in capped-log.ts: a bad value stops here, naming it). Sets
+# LOGGED_PID to COMMAND's process id; the capper ends when COMMAND and its children have closed their output. The
+# capper's own output goes nowhere: it must not hold the caller's terminal or pipe open (`make dev | tail` would
+# wait for the services to stop).
 run_logged() {
-  local log="$1"; shift
-  if ! [[ "${DEV_LOG_MAX_BYTES:-10485760}" =~ ^[0-9]+$ ]] || [ "${DEV_LOG_MAX_BYTES:-10485760}" -lt 1024 ]; then
-    echo "dev: DEV_LOG_MAX_BYTES must be a whole number of bytes, at least 1024" >&2; return 1
-  fi
-  if ! [[ "${DEV_LOG_KEEP:-2}" =~ ^[0-9]+$ ]]; then
-    echo "dev: DEV_LOG_KEEP must be a whole number of older files (0 or more)" >&2; return 1
-  fi
-  nohup "$@" > >(exec node "${BASH_SOURCE[0]%/*}/capped-log.ts" "$log" "${DEV_LOG_MAX_BYTES:-10485760}" \
-    "${DEV_LOG_KEEP:-2}" >/dev/null 2>&1) 2>&1 &
+  local log="$1" capper="${BASH_SOURCE[0]%/*}/capped-log.ts"; shift
+  node "$capper" --check || return 1
+  nohup "$@" > >(exec node "$capper" "$log" >/dev/null 2>&1) 2>&1 &
   LOGGED_PID=$!
 }
