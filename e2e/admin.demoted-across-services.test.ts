@@ -1,5 +1,5 @@
 /**
- * Review finding 1 (issue 9), resource side: after an admin is demoted, `/api/admin` in session mode refuses
+ * A demoted admin, resource side: after an admin is demoted, `/api/admin` in session mode refuses
  * the demoted admin's token at once (their sessions are gone); stateless mode keeps the documented
  * revocation window (the token is valid until `exp`).
  */
@@ -9,7 +9,7 @@ import { patchUser, secondAdmin } from '@authstack/auth/testing/admin';
 import { http } from '@authstack/testing';
 import { useStack } from './support.ts';
 
-describe('finding 1: /api/admin after a demotion, stateless versus session mode', () => {
+describe('/api/admin after a demotion, stateless versus session mode', () => {
   const stack = useStack({ admin: true });
 
   it('when an admin is demoted, then session mode answers 401 at once and stateless mode 200 until exp', async () => {

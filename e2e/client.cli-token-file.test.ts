@@ -1,5 +1,5 @@
 /**
- * Issue 9, findings 11 and 14: the CLI's token file is a new file created 0600 and renamed into place (never
+ * The CLI's token file is a new file created 0600 and renamed into place (never
  * rewritten in place with an older, looser mode; never written through a symbolic link), and the CLI refuses
  * to send a password over plain HTTP except to loopback with --insecure-http-loopback.
  */

@@ -207,7 +207,7 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
     }
   });
 
-  it('the seed alias paths reach the same handlers', async () => {
+  it("the tutorial's alias paths reach the same handlers", async () => {
     const name = username('seed');
     assert.equal(
       (await api.call('POST', '/register', { body: { username: name, password: STRONG_PASSWORD } })).status,
@@ -247,7 +247,7 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
     assert.ok(limited.length >= 5, `${limited.length} of 10 limited by nginx`);
   });
 
-  it('finding 5: when login or register is reached by a path variant (slash, case, encoding, dot segments, alias), then the gateway limits it or answers 404', async (t) => {
+  it('when login or register is reached by a path variant (slash, case, encoding, dot segments, alias), then the gateway limits it or answers 404', async (t) => {
     const tight = await tightGateway(t, {
       loginRate: '1r/m',
       loginBurst: '1',
@@ -325,7 +325,7 @@ describe('the native stack end to end: real nginx, TLS, the client scenarios', (
     assert.deepEqual(unlimited, [], 'reached auth without the limit');
   });
 
-  it('finding 14: when a single IP floods registration, then the gateway answers 429 on /auth/register and its /register alias', async (t) => {
+  it('when a single IP floods registration, then the gateway answers 429 on /auth/register and its /register alias', async (t) => {
     const tight = await tightGateway(t, { registerRate: '1r/m', registerBurst: '2' });
     const client = new AuthClient({ baseUrl: tight.httpsUrl, ca: readFileSync(certs.ca) });
     const results = await Promise.all(

@@ -8,11 +8,13 @@
  * `--ignore-certificate-errors`. See docs/console.md.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { type AuthFixture, STRONG_PASSWORD, username } from '@authstack/auth/testing';
 import { eventually, suiteScope, useTempDir } from '@authstack/testing';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -25,6 +27,9 @@ const SHOTS = join(ROOT, 'e2e/screenshots');
 const README_SHOT = join(ROOT, 'docs/images/console.png');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ADMIN = { username: 'consoleadmin', password: 'keys to the console 42' };
+/** Accounts seeded as `make seed` does (loadtest-000000 ...), so the admin view has more than a page to search. */
+const SEEDED = 2_000;
+const SEED_CLI = fileURLToPath(import.meta.resolve('@authstack/auth/cli/load-test-users'));
 
 /** base64(sha256(SubjectPublicKeyInfo)) of the certificate's key: chromium's SPKI pin format. */
 function spkiPin(certFile: string): string {
@@ -44,6 +49,8 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
   const cspViolations: string[] = [];
   const pageErrors: string[] = [];
   const seenTokens = new Set<string>();
+  /** The seeded accounts' names, in name order (loadtest-000000 ...). */
+  let seededNames: string[] = [];
 
   before(async () => {
     ({ auth, certs, gateway } = await startGatewayStack(scope, {
@@ -55,6 +62,13 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
         KEY_ACTIVATION_DELAY: '0',
       },
     }));
+    // What `make seed` runs: the accounts straight into PostgreSQL, one bcrypt hash for all of them.
+    const seeded = await promisify(execFile)(process.execPath, [SEED_CLI, 'seed', String(SEEDED)], {
+      env: { ...auth.env, PATH: process.env.PATH },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    seededNames = (JSON.parse(seeded.stdout) as { usernames: string[] }).usernames;
+    assert.equal(seededNames.length, SEEDED);
     profile = useTempDir(scope, 'authstack-chromium');
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -277,6 +291,61 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
     await learnerRow.getByRole('button', { name: `Disable ${learner.username}` }).click();
     await until(`#users tr[data-user="${learner.username}"] td:nth-child(3)`, /^yes$/);
     await shot('04-admin');
+    await assertNothingStored();
+  });
+
+  /** Wait for the users table's caption line; on a timeout, say what the page showed and the last admin answer. */
+  async function usersShown(pattern: RegExp): Promise<void> {
+    try {
+      await until('#users-page', pattern);
+    } catch (error) {
+      throw new Error(
+        `the users page never matched ${pattern}: it says "${await text('#users-page')}", the last admin call "${await text('#admin-result')}"`,
+        { cause: error },
+      );
+    }
+  }
+
+  it('when 2,000 more accounts exist, then the admin finds one by name and another by paging forward and back', async () => {
+    // By name: typed as a user might, normalised by the API as at login; exactly that account is shown.
+    const wanted = seededNames[1234]!;
+    await page.fill('#user-search', wanted.toUpperCase());
+    await page.press('#user-search', 'Enter');
+    await usersShown(/^1 account named/);
+    assert.deepEqual(await page.locator('#users tr').evaluateAll((rows) => rows.map((r) => r.dataset.user)), [
+      wanted,
+    ]);
+    assert.ok(await page.locator('#users-next').isDisabled());
+    await page.fill('#user-search', 'nobody-by-this-name');
+    await page.press('#user-search', 'Enter');
+    await usersShown(/^no account named/);
+    assert.equal(await page.locator('#users tr').count(), 0);
+
+    // By pages: in name order the admin and the learner come first, then the seeded accounts, 50 a page.
+    const target = seededNames[1500]!; // the 1,503rd name: page 31
+    await page.click('#list-users');
+    await usersShown(/^page 1: accounts 1–50$/);
+    assert.ok(await page.locator('#users-prev').isDisabled());
+    let pages = 1;
+    while ((await page.locator(`#users tr[data-user="${target}"]`).count()) === 0) {
+      assert.ok(pages < 41, `${target} was not on any of the first ${pages} pages`);
+      await page.click('#users-next');
+      pages += 1;
+      await usersShown(new RegExp(`^page ${pages}:`));
+    }
+    assert.equal(pages, 31);
+    assert.equal(await text('#users-page'), 'page 31: accounts 1501–1550');
+    assert.equal(await page.locator('#users tr').count(), 50);
+    await page.click('#users-prev');
+    await usersShown(/^page 30: accounts 1451–1500$/);
+    assert.equal(await page.locator('#users tr').first().getAttribute('data-user'), seededNames[1448]);
+    assert.equal(await page.locator('#users tr').last().getAttribute('data-user'), seededNames[1497]);
+    // A change made on a later page keeps the admin on that page.
+    await page.click('#users-next');
+    await usersShown(/^page 31:/);
+    await page.getByRole('button', { name: `Disable ${target}` }).click();
+    await until(`#users tr[data-user="${target}"] td:nth-child(3)`, /^yes$/);
+    assert.equal(await text('#users-page'), 'page 31: accounts 1501–1550');
     await assertNothingStored();
   });
 

@@ -1,5 +1,5 @@
 /**
- * Cookie sessions through the real gateway (nginx, TLS, auth_request): the seed tutorial's first client, the
+ * Cookie sessions through the real gateway (nginx, TLS, auth_request): the original tutorial's first client, the
  * access token the cookie exchange gives the resource instead of the cookie, CSRF, and no session fixation.
  */
 import assert from 'node:assert/strict';

@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { configSchema as authSchema } from '@authstack/auth/config';
 import { configSchema as resourceSchema } from '@authstack/resource/config';
 import { z } from 'zod';
+import { DEFAULT_KEEP, DEFAULT_MAX_BYTES } from './capped-log.ts';
 import { documents, formatMarkdown } from './markdown.ts';
 
 const ROOT = new URL('../', import.meta.url);
@@ -240,6 +241,22 @@ export const STACK_SETTINGS: Setting[] = [
     default: '3003',
     description:
       'The second native resource, in session mode, behind /api-session/ (the study console compares the two).',
+    section: 'native stack (make dev)',
+  },
+  {
+    name: 'DEV_LOG_MAX_BYTES',
+    readBy: ['make dev'],
+    default: String(DEFAULT_MAX_BYTES),
+    description:
+      "The size (bytes, at least 1024) at which a native process's log in .dev/logs/ is rotated (scripts/capped-log.ts).",
+    section: 'native stack (make dev)',
+  },
+  {
+    name: 'DEV_LOG_KEEP',
+    readBy: ['make dev'],
+    default: String(DEFAULT_KEEP),
+    description:
+      'How many rotated logs each native process keeps (auth.log.1 the newer, then auth.log.2, ...).',
     section: 'native stack (make dev)',
   },
   {

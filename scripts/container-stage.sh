@@ -5,7 +5,7 @@
 #      (scripts/ci-images.sh);
 #   2. `make up` unchanged: build, up --wait, the client container's scenarios;
 #   3. a plain `docker compose up -d --wait`;
-#   4. the drills (infra/container-test): secrets, isolation, Redis auth, database role, ports, seed paths, image
+#   4. the drills (infra/container-test): secrets, isolation, Redis auth, database role, ports, tutorial paths, image
 #      contents, scaling and failover, Redis and PostgreSQL restarts, auth down; then the observability profile
 #      (Prometheus finds every replica, promtool check config); then the ha profile (docker-compose.ha.yml, Redis
 #      with Sentinel) and its failover drill: the primary killed under a request loop, figures printed;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The native stack in the background: `make dev` (up) and `make dev-down` (down).
 # Loads .env (writing it first when missing); a variable already set in the environment wins.
-# Logs go to .dev/logs/, process ids to .dev/*.pid. Everything listens on 127.0.0.1.
+# Logs go to .dev/logs/<name>.log, each capped and rotated (scripts/capped-log.ts: DEV_LOG_MAX_BYTES, DEV_LOG_KEEP);
+# process ids to .dev/*.pid. Everything listens on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEV_DIR=.dev
@@ -22,8 +23,8 @@ wait_ready() { # name url
 start() { # name ready-url command...
   local name="$1" url="$2"; shift 2
   if running "$name"; then echo "dev: $name already running (pid $(cat "$DEV_DIR/$name.pid"))"; return 0; fi
-  nohup "$@" >"$LOG_DIR/$name.log" 2>&1 &
-  echo $! >"$DEV_DIR/$name.pid"
+  run_logged "$LOG_DIR/$name.log" "$@"
+  echo "$LOGGED_PID" >"$DEV_DIR/$name.pid"
   wait_ready "$name" "$url"
 }
 
@@ -76,19 +77,22 @@ up() {
     TLS_CERTIFICATE="$PWD/certs/server.crt" TLS_CERTIFICATE_KEY="$PWD/certs/server.key" \
     LOGIN_RATE="${GATEWAY_LOGIN_RATE:-10r/s}" LOGIN_BURST="${GATEWAY_LOGIN_BURST:-20}" \
     REGISTER_RATE="${GATEWAY_REGISTER_RATE:-5r/s}" REGISTER_BURST="${GATEWAY_REGISTER_BURST:-10}" \
-    CONN_LIMIT="${GATEWAY_CONN_LIMIT:-50}" \
+    CONN_LIMIT="${GATEWAY_CONN_LIMIT:-50}" GATEWAY_ACCESS_LOG=/dev/stdout \
     node infra/nginx/render.ts "$PWD/$DEV_DIR/nginx" >/dev/null
   nginx -t -q -c "$PWD/$DEV_DIR/nginx/nginx.conf" -p "$PWD/$DEV_DIR/nginx" 2>"$LOG_DIR/nginx-test.log" || {
     cat "$LOG_DIR/nginx-test.log" >&2; exit 1; }
   start gateway "http://127.0.0.1:$GATEWAY_HEALTH_PORT/healthz" nginx -c "$PWD/$DEV_DIR/nginx/nginx.conf" -p "$PWD/$DEV_DIR/nginx"
 
   cat <<URLS
-dev: the native stack is up (logs in $LOG_DIR/, stop with: make dev-down)
+dev: the native stack is up (stop with: make dev-down)
   gateway   https://localhost:$GATEWAY_HTTPS_PORT   (trust certs/ca.crt; http://localhost:$GATEWAY_HTTP_PORT redirects)
   auth      http://127.0.0.1:$AUTH_PORT        (direct; JWKS: /.well-known/jwks.json, metrics: /metrics)
   resource  http://127.0.0.1:$RESOURCE_PORT        (direct; GET /api/protected, /api/admin; metrics: /metrics)
   resource  http://127.0.0.1:$RESOURCE_SESSION_PORT        (session mode; through the gateway at /api-session/)
   console   https://localhost:$GATEWAY_HTTPS_PORT/console/   (the study console: docs/console.md)
+logs: $PWD/$LOG_DIR/{auth,resource,resource-session,gateway}.log (the gateway's: its access log)
+      $(node scripts/capped-log.ts --describe) (DEV_LOG_MAX_BYTES, DEV_LOG_KEEP)
+      follow one: tail -F $LOG_DIR/auth.log
 try: curl --cacert certs/ca.crt https://localhost:$GATEWAY_HTTPS_PORT/api/public
 URLS
 }

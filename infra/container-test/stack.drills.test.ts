@@ -1,7 +1,7 @@
 /**
  * The container stage's drills, against the compose stack that `scripts/container-stage.sh` brought up with
  * `make up` (real images built from the project's Dockerfiles, the compose file unchanged). Each drill is one test:
- * secrets, network isolation, Redis authentication and each service's Redis user, the database role, published ports, the seed paths, image
+ * secrets, network isolation, Redis authentication and each service's Redis user, the database role, published ports, the tutorial's paths, image
  * contents, scaling and failover, restarts of Redis and PostgreSQL, and auth down.
  *
  * Environment (set by the stage script): COMPOSE_PROJECT_NAME, GATEWAY_HTTPS_PORT (published on 127.0.0.1).
@@ -204,7 +204,7 @@ describe('container stack drills', { concurrency: false }, () => {
     }
   });
 
-  it('when the seed tutorial paths are used through the published port, then register, login, protected and admin answer', async () => {
+  it("when the tutorial's short paths are used through the published port, then register, login, protected and admin answer", async () => {
     const username = newUser();
     assert.equal((await api('POST', '/register', { username, password: PASSWORD })).status, 201);
     // The tutorial's /login opens a cookie session and answers the account only; the cookie is the session.

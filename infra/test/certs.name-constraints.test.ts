@@ -1,5 +1,5 @@
 /**
- * Issue 9, finding 12: the local CA made by `make certs` carries critical X.509 name constraints, so trusting it
+ * The local CA made by `make certs` carries critical X.509 name constraints, so trusting it
  * (even system-wide) trusts it only for localhost, the gateway's name, 127.0.0.1 and ::1. Checked with openssl
  * itself: a leaf for any other name signed by this CA's own key fails verification.
  */

@@ -1,4 +1,4 @@
-/** Issue 9, finding 9: one `TRUST_PROXY` parser; catch-all ranges refused. */
+/** One `TRUST_PROXY` parser; catch-all ranges refused. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseTrustProxy } from '../src/index.ts';

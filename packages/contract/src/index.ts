@@ -125,7 +125,7 @@ export const TokenResponse = z
   .object({
     status: success,
     message: z.string(),
-    token: z.string().meta({ description: 'The access token again (the seed tutorial reads `token`).' }),
+    token: z.string().meta({ description: 'The access token again (the original tutorial reads `token`).' }),
     access_token: z.string(),
     token_type: z.literal('Bearer'),
     expires_in: z.number().int(),

@@ -1,6 +1,6 @@
 -- Up Migration
 
--- Issue 9, finding 3: the bootstrap admin is created once and then left to the admins. A row here says
+-- The bootstrap admin is created once and then left to the admins. A row here says
 -- "the start-up bootstrap created this account"; a name held by any other account is refused at start-up
 -- instead of being promoted. Backfilled from the audit trail's creations by the earlier bootstrap.
 CREATE TABLE admin_bootstrap (
@@ -15,7 +15,7 @@ SELECT u.username, u.id, min(e.occurred_at)
  GROUP BY u.username, u.id
 ON CONFLICT DO NOTHING;
 
--- Issue 9, finding 10: bumped by every change that must end sessions being created (password change,
+-- Bumped by every change that must end sessions being created (password change,
 -- disabling or re-enabling). Login re-reads it after creating its session and drops the session when it moved.
 ALTER TABLE users ADD COLUMN credentials_version integer NOT NULL DEFAULT 0;
 

@@ -1,5 +1,5 @@
 /**
- * Review finding 1 (issue 9): a demoted admin kept the admin API, because the admin routes trusted the
+ * A demoted admin kept the admin API, because the admin routes trusted the
  * `roles` claim of the access token. Admin authorisation now reads the account's current roles and state,
  * and removing a role or disabling an account ends that user's sessions at once.
  */
@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { http } from '@authstack/testing';
 import { type Login, patchUser, secondAdmin, useAdminStack } from './admin-support.ts';
 
-describe('finding 1: a demoted or disabled admin loses the admin API at once', () => {
+describe('a demoted or disabled admin loses the admin API at once', () => {
   const stack = useAdminStack();
 
   it('when an admin is demoted, then their existing token can neither list users nor re-promote itself', async () => {

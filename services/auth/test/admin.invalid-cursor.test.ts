@@ -1,5 +1,5 @@
 /**
- * Review finding 13, admin cursors (issue 9): a `cursor` the server did not issue reached PostgreSQL
+ * Admin cursors: a `cursor` the server did not issue reached PostgreSQL
  * (a NUL byte in a username, text in a bigint) and answered 500. Now it is 400 `invalid_cursor`.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { registerAndLogin } from './support.ts';
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
 
-describe('finding 13: admin cursors the server did not issue', () => {
+describe('admin cursors the server did not issue', () => {
   const stack = useAdminStack();
 
   const cases: [string, string][] = [

@@ -1,5 +1,5 @@
 /**
- * Review finding 2 (issue 9): the last-admin guard only protected an admin from themself, so two admins
+ * The last-admin guard only protected an admin from themself, so two admins
  * demoting each other (or one demoting the other and then themself) left no admin. No change by anyone
  * may leave no active admin.
  */
@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { http, testScope } from '@authstack/testing';
 import { activeAdmins, BOOT, patchUser, secondAdmin, startWithAdmin } from './admin-support.ts';
 
-describe('finding 2: no change by anyone leaves no active admin', () => {
+describe('no change by anyone leaves no active admin', () => {
   for (const [name, change] of [
     ['demote', { roles: ['user'] }],
     ['disable', { disabled: true }],

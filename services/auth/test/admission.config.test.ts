@@ -1,4 +1,4 @@
-/** Issue 19: the admission-control settings are validated at start-up, and the plan follows the documented formula. */
+/** The admission-control settings are validated at start-up, and the plan follows the documented formula. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';

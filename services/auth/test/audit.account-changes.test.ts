@@ -1,5 +1,5 @@
 /**
- * Review finding 14, audit gaps (issue 9): a wrong `current_password` on password change and re-enabling an
+ * Audit gaps: a wrong `current_password` on password change and re-enabling an
  * account were not audited.
  */
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ type Events = {
   events: { type: string; user_id: string; username: string; details: Record<string, unknown> }[];
 };
 
-describe('finding 14: account changes the audit trail missed', () => {
+describe('account changes the audit trail missed', () => {
   const stack = useAdminStack();
 
   const events = (query: string) =>

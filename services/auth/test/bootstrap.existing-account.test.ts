@@ -1,5 +1,5 @@
 /**
- * Review finding 3 (issue 9): the bootstrap admin promoted whoever had registered the configured name first
+ * The bootstrap admin promoted whoever had registered the configured name first
  * (keeping that user's password), and re-promoted a deliberately demoted admin on every restart. Now start-up
  * refuses a name held by an account the bootstrap did not create, and never touches the roles of the
  * account it did create.
@@ -22,7 +22,7 @@ const spawnAuth = (env: Record<string, string | undefined>) =>
     timeout: 60_000, // a process that starts instead of refusing is killed, and the test fails
   }).catch((error: { code: number; stderr: string }) => error) as Promise<{ code: number; stderr: string }>;
 
-describe('finding 3: the bootstrap admin never takes over an account nor undoes an admin decision', () => {
+describe('the bootstrap admin never takes over an account nor undoes an admin decision', () => {
   it('when the configured name belongs to an existing non-admin account, then start-up stops with a clear message and the account stays a user', async (t) => {
     const scope = testScope(t);
     const db = await migratedDatabase(scope);

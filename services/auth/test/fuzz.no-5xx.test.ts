@@ -1,5 +1,5 @@
 /**
- * Issue 9, "Must show": generated bodies, headers, query strings and path parameters thrown at every endpoint
+ * Property-based test: generated bodies, headers, query strings and path parameters thrown at every endpoint
  * of the auth service (the real app on port 0, real PostgreSQL and Redis). No response is a 5xx, and every 4xx
  * is `application/problem+json` with a `code`. Fixed seed per endpoint, `FUZZ_RUNS` runs each (default 100).
  * Each endpoint gets fresh sessions (a generated logout-all or admin change must not leave the next endpoint

@@ -1,5 +1,5 @@
 /**
- * Issue 9, finding 8 (and finding 14's "kid bound into the key encryption"): a signing-key row is used or
+ * Signing-key integrity (the kid bound into the key encryption included): a signing-key row is used or
  * published only when its kid is its public key's thumbprint, its private part decrypts under the KEK with
  * the kid, algorithm and public key as additional data, and the public key derives from the private one.
  */
@@ -193,7 +193,7 @@ describe('signing keys from the database are checked before use', () => {
   });
 });
 
-/** How rows were sealed before issue 9: AES-256-GCM, the kid alone as additional data. */
+/** How rows of `key_format` 1 were sealed: AES-256-GCM, the kid alone as additional data. */
 function sealFormat1(privateKey: KeyObject, kek: Buffer, kid: string): Buffer {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', kek, iv);

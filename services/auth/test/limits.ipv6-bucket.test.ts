@@ -1,5 +1,5 @@
 /**
- * Issue 9, finding 9: per-IP limits count an IPv6 client per /64 (one subscriber holds the whole /64), and an
+ * Per-IP limits count an IPv6 client per /64 (one subscriber holds the whole /64), and an
  * IPv4 client the same whether it arrives as `a.b.c.d` or `::ffff:a.b.c.d`. The client address comes from the
  * trusted proxy (here the test itself, on loopback) in `X-Forwarded-For`.
  */

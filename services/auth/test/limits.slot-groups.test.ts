@@ -1,5 +1,5 @@
 /**
- * Issue 15: the login limits as two slot groups (the IP's, then the username's) with a compensation, straight on the
+ * The login limits as two slot groups (the IP's, then the username's) with a compensation, straight on the
  * store (`createLimits`), in `make test` and against the cluster in `make test-cluster`. The guarantees of the one
  * all-or-nothing script they replace: parallel attempts never overshoot a limit, a refused attempt leaves no point
  * behind on any counter (the compensation gave the IP's back), and an IP over its cap never reaches the username's.

@@ -1,4 +1,4 @@
-/** Review findings 4, 5 (successful logins bounded) and 14 (password change reaching 429), issue 9. */
+/** Login abuse limits: a refused attempt spends no other counter, successful logins bounded, password change reaching 429. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { http } from '@authstack/testing';
@@ -26,7 +26,7 @@ describe('abuse limits: all or nothing, successes bounded, password change limit
     }
   };
 
-  it('finding 4: when an IP over its daily cap keeps trying a victim, then nothing is counted against the victim and the right password from another IP succeeds', async () => {
+  it('when an IP over its daily cap keeps trying a victim, then nothing is counted against the victim and the right password from another IP succeeds', async () => {
     await withAuth(
       { LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '3', LOGIN_MAX_FAILURES_PER_USER_PER_HOUR: '5' },
       async (base) => {
@@ -47,7 +47,7 @@ describe('abuse limits: all or nothing, successes bounded, password change limit
     );
   });
 
-  it('finding 4: when a pair is blocked, then its refused attempts do not spend the IP’s daily budget', async () => {
+  it('when a pair is blocked, then its refused attempts do not spend the IP’s daily budget', async () => {
     await withAuth(
       { LOGIN_MAX_FAILURES_PER_USER_IP: '2', LOGIN_MAX_FAILURES_PER_IP_PER_DAY: '4' },
       async (base) => {
@@ -67,7 +67,7 @@ describe('abuse limits: all or nothing, successes bounded, password change limit
     );
   });
 
-  it('finding 5: when one account logs in successfully more often than LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR, then 429 with Retry-After, from any IP', async () => {
+  it('when one account logs in successfully more often than LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR, then 429 with Retry-After, from any IP', async () => {
     await withAuth({ LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: '3' }, async (base) => {
       const name = await newUser(base);
       for (let i = 0; i < 3; i++) {
@@ -92,7 +92,7 @@ describe('abuse limits: all or nothing, successes bounded, password change limit
     });
   });
 
-  it('finding 5: when one client logs in successfully more often than LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR, then 429, and other clients are unaffected', async () => {
+  it('when one client logs in successfully more often than LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR, then 429, and other clients are unaffected', async () => {
     await withAuth({ LOGIN_MAX_SUCCESSES_PER_IP_PER_HOUR: '3' }, async (base) => {
       const users = [await newUser(base), await newUser(base), await newUser(base), await newUser(base)];
       const ip = '198.51.100.90';
@@ -110,7 +110,7 @@ describe('abuse limits: all or nothing, successes bounded, password change limit
     });
   });
 
-  it('finding 5: when passwords are wrong, then the success budget is not spent', async () => {
+  it('when passwords are wrong, then the success budget is not spent', async () => {
     await withAuth({ LOGIN_MAX_SUCCESSES_PER_USER_PER_HOUR: '1' }, async (base) => {
       const name = await newUser(base);
       for (let i = 0; i < 3; i++) {
@@ -126,7 +126,7 @@ describe('abuse limits: all or nothing, successes bounded, password change limit
     });
   });
 
-  it('finding 14: when the current password is wrong on password change again and again, then the 6th answer is 429', async () => {
+  it('when the current password is wrong on password change again and again, then the 6th answer is 429', async () => {
     const name = await newUser();
     const session = await loginFrom('198.51.100.120', { username: name, password: STRONG_PASSWORD });
     assert.equal(session.status, 200);

@@ -1,5 +1,5 @@
 /**
- * Review finding 10 (issue 9): a disable or password change that landed while login was comparing the
+ * A disable or password change that landed while login was comparing the
  * password (bcrypt time) left a session alive, because the account was read only before the comparison.
  * Login now re-reads the account after creating the session and drops it when the account changed.
  *
@@ -40,7 +40,7 @@ function changeAfterRead(deps: LoginDeps, change: () => Promise<unknown>): Login
 
 const invalidCredentials = (error: unknown) => (error as { code?: string }).code === 'invalid_credentials';
 
-describe('finding 10: no session survives an account change that lands during login', () => {
+describe('no session survives an account change that lands during login', () => {
   const stack = useAdminStack();
   const deps = (): LoginDeps => stack.auth.service.useCases;
 

@@ -1,5 +1,5 @@
 /**
- * Issue 19: admission control in front of bcrypt. No timing: an injected bcrypt whose operations wait on a gate
+ * Admission control in front of bcrypt. No timing: an injected bcrypt whose operations wait on a gate
  * the test opens, so the admitted work stays in flight and the queue fills deterministically.
  * The instance admits 4 operations at once (UV_THREADPOOL_SIZE=2: 2 workers; a budget of 800 ms with a hash time
  * of 200 ms: floor(800 x 2 / 200) - 2 x 2 workers), 1 per client address and 1 per account.

@@ -1,5 +1,5 @@
 /**
- * Review finding 7 (issue 9): unknown user, wrong password and disabled account cost the same bcrypt work,
+ * Unknown user, wrong password and disabled account cost the same bcrypt work,
  * whatever costs the stored hashes have. No timing: an injected bcrypt records the cost of every comparison,
  * and the work of one login is the sum of 2^cost over them.
  */
@@ -61,7 +61,7 @@ describe('equal bcrypt work on every refused login, after cost changes', () => {
     sql = await usePgClient(scope, db.url);
   });
 
-  it('finding 7: when BCRYPT_COST was raised and lowered, then unknown, wrong-password and disabled logins all cost one comparison at the highest stored cost', async () => {
+  it('when BCRYPT_COST was raised and lowered, then unknown, wrong-password and disabled logins all cost one comparison at the highest stored cost', async () => {
     const old = await registerAt(4);
     const disabled = await registerAt(4);
     await sql.query('UPDATE users SET disabled = true WHERE username = $1', [disabled]);
@@ -98,7 +98,7 @@ describe('equal bcrypt work on every refused login, after cost changes', () => {
     }
   });
 
-  it('finding 7: when a costlier hash appears after start-up, then unknown users cost as much from the first time it is met', async () => {
+  it('when a costlier hash appears after start-up, then unknown users cost as much from the first time it is met', async () => {
     const auth = await startTestAuth({ ...env, BCRYPT_COST: '4' }, { bcrypt: recording });
     try {
       const before = auth.service.useCases.passwords.targetCost();

@@ -314,7 +314,7 @@ describe('auth and its OpenAPI document', () => {
   });
 
   it('when the password-hashing queue is full, then register, login and password change answer 503 overloaded as documented', async (t) => {
-    // Admission control (issue 19) on an instance of its own: one held bcrypt call fills this client's share.
+    // Admission control on an instance of its own: one held bcrypt call fills this client's share.
     const gate = gatedBcrypt();
     try {
       const busy = await startAuthFixture(testScope(t), {

@@ -1,5 +1,5 @@
 /**
- * Issue 9, finding 13: a Redis command or script that Redis refuses is a bug, not an outage: it is logged at
+ * A Redis command or script that Redis refuses is a bug, not an outage: it is logged at
  * error and answers a generic 500 problem, not 503 "unavailable" (which is kept for a Redis that cannot be
  * reached: dependencies.outage.test.ts). The refusal is provoked for real: a key the service keeps as a set
  * holds a string.

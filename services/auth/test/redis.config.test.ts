@@ -1,4 +1,4 @@
-/** Issue 15: auth's Redis settings: Sentinels (with the password from a file) and waiting for replicas. */
+/** Auth's Redis settings: Sentinels (with the password from a file) and waiting for replicas. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
 /**
- * Issue 15 (Redis Cluster): every Lua script of the session store and of the login limits names keys of one hash
+ * Redis Cluster: every Lua script of the session store and of the login limits names keys of one hash
  * slot only, and every key it touches is one it was given in KEYS. Runs against whatever Redis the suite uses (a
  * single one in `make test`, the cluster in `make test-cluster`): each script call is recorded on its way to Redis
  * and its KEYS are checked with `cluster-key-slot` (the slot function Redis Cluster and ioredis use), and the

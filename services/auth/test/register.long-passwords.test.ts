@@ -1,4 +1,4 @@
-/** Review finding 6 (issue 9): long passwords in any script, through a keyed pre-hash before bcrypt. */
+/** Long passwords in any script, through a keyed pre-hash before bcrypt. */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ describe('long passwords: HMAC-SHA-256 with a secret pepper before bcrypt', () =
     (await fx.sql.query('SELECT password_hash FROM users WHERE username = $1', [name])).rows[0]
       .password_hash as string;
 
-  it('finding 6: when a password has 66 Cyrillic characters (132 bytes), then it is accepted and logs in, and one differing after byte 72 does not', async () => {
+  it('when a password has 66 Cyrillic characters (132 bytes), then it is accepted and logs in, and one differing after byte 72 does not', async () => {
     const name = username('cyr');
     const password = 'съешьжеещёэтихмягкихфранцузскихбулокдавыпейчаю'.padEnd(66, 'ж');
     assert.equal([...password].length, 66);
@@ -37,7 +37,7 @@ describe('long passwords: HMAC-SHA-256 with a secret pepper before bcrypt', () =
     assert.equal(wrong.body.code, 'invalid_credentials');
   });
 
-  it('finding 6: when a password has 64 characters of any script, then it registers and logs in', async () => {
+  it('when a password has 64 characters of any script, then it registers and logs in', async () => {
     for (const stem of ['q', 'ж', '漢', 'अ', '🔑', 'ﷺ']) {
       const name = username('script');
       const password = `${stem.repeat(60)}${'wxyz'}`;
@@ -47,7 +47,7 @@ describe('long passwords: HMAC-SHA-256 with a secret pepper before bcrypt', () =
     }
   });
 
-  it('finding 6: when a password is registered, then the stored hash is bcrypt of the keyed pre-hash, useless without the pepper', async () => {
+  it('when a password is registered, then the stored hash is bcrypt of the keyed pre-hash, useless without the pepper', async () => {
     const name = username('pepper');
     const password = 'a long passphrase that bcrypt alone would cut off somewhere after byte seventy-two';
     assert.equal((await register(name, password)).status, 201);
@@ -61,7 +61,7 @@ describe('long passwords: HMAC-SHA-256 with a secret pepper before bcrypt', () =
     assert.equal(await bcrypt.compare(password, bcryptPart), false, 'the password alone does not verify');
   });
 
-  it('finding 6: when a hash from before the pepper is stored, then it still logs in, and that login upgrades it', async () => {
+  it('when a hash from before the pepper is stored, then it still logs in, and that login upgrades it', async () => {
     const name = username('legacy');
     const password = 'an old password of mine';
     await fx.sql.query('INSERT INTO users (username, password_hash) VALUES ($1, $2)', [
@@ -76,7 +76,7 @@ describe('long passwords: HMAC-SHA-256 with a secret pepper before bcrypt', () =
     assert.equal((await login(name, `${password}!`)).status, 401);
   });
 
-  it('finding 6: when a legacy hash is stored, then a password longer than 72 bytes never matches its prefix', async () => {
+  it('when a legacy hash is stored, then a password longer than 72 bytes never matches its prefix', async () => {
     const name = username('legacy');
     const first72 = 'k'.repeat(72);
     await fx.sql.query('INSERT INTO users (username, password_hash) VALUES ($1, $2)', [
@@ -87,7 +87,7 @@ describe('long passwords: HMAC-SHA-256 with a secret pepper before bcrypt', () =
     assert.equal((await login(name, first72)).status, 200);
   });
 
-  it('finding 6: when PASSWORD_PEPPER is missing, malformed or equal to KEY_ENCRYPTION_KEY, then start-up stops naming it; a _FILE works', () => {
+  it('when PASSWORD_PEPPER is missing, malformed or equal to KEY_ENCRYPTION_KEY, then start-up stops naming it; a _FILE works', () => {
     const env = testEnv(fx.auth.db);
     assert.throws(() => loadConfig({ ...env, PASSWORD_PEPPER: undefined }), /PASSWORD_PEPPER: required/);
     assert.throws(

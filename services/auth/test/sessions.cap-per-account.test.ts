@@ -6,7 +6,7 @@ import { registerAndLogin, STRONG_PASSWORD, testEnv, useAuth } from './support.t
 
 type Tokens = { access_token: string; refresh_token: string; code?: string };
 
-/** Issue 9, finding 5: successful logins must not pile up sessions without bound. */
+/** Successful logins must not pile up sessions without bound. */
 describe('sessions per account are capped (SESSIONS_MAX_PER_USER)', () => {
   // Parallel logins of one account each reserve a point of the per-(username, IP) failure limit.
   const auth = useAuth({ env: { SESSIONS_MAX_PER_USER: '3', LOGIN_MAX_FAILURES_PER_USER_IP: '100' } });

@@ -1,5 +1,5 @@
 /**
- * Issue 9, findings 9 and 14: `TRUST_PROXY` values that trust everyone stop start-up (the real process, as
+ * `TRUST_PROXY` values that trust everyone stop start-up (the real process, as
  * the operator starts it), and the value means what the shared parser says.
  */
 import assert from 'node:assert/strict';

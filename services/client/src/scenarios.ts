@@ -1,5 +1,5 @@
 /**
- * End-to-end scenarios through the gateway: the seed tutorial's checks (on its alias paths), its first client's
+ * End-to-end scenarios through the gateway: the original tutorial's checks (on its alias paths), its first client's
  * cookie session (login, protected, cross-site POST, logout, the old cookie), and the stack's own (refresh
  * rotation, reuse, logout-all, login limit, revocation). Each returns expected/got; the runner
  * prints a table and fails when any scenario fails.
@@ -53,7 +53,7 @@ export async function runScenarios(options: ScenarioOptions): Promise<ScenarioRe
   let refresh = '';
   const credentials = { username, password };
 
-  // --- the seed tutorial, on its paths -------------------------------------------------------------------
+  // --- the original tutorial, on its paths ---------------------------------------------------------------
   await step('register a new user', async () =>
     expectStatus(await api.call('POST', '/register', { body: credentials }), 201),
   );

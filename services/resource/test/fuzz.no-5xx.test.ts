@@ -1,5 +1,5 @@
 /**
- * Issue 9, "Must show": generated headers (above all the bearer token: real signatures over generated claims),
+ * Property-based test: generated headers (above all the bearer token: real signatures over generated claims),
  * query strings and path parameters thrown at every endpoint of the resource service, stateless and
  * session-checked. No response is a 5xx, and every 4xx is `application/problem+json` with a `code`. Fixed
  * seed per endpoint, `FUZZ_RUNS` runs each (default 100).

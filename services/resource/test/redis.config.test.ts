@@ -1,4 +1,4 @@
-/** Issue 15: the resource service reads the same Redis settings as auth (session mode's one lookup per request). */
+/** The resource service reads the same Redis settings as auth (session mode's one lookup per request). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';

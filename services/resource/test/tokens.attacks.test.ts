@@ -37,7 +37,7 @@ describe('GET /api/protected refuses every malformed, forged or misdirected toke
     );
   });
 
-  it('a valid token is accepted, with the seed message, and the scheme is case-insensitive', async () => {
+  it("a valid token is accepted, with the tutorial's message, and the scheme is case-insensitive", async () => {
     for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
       const res = await get(`${scheme} ${mint(key)}`);
       assert.equal(res.status, 200, scheme);

@@ -1,5 +1,5 @@
 /**
- * Issue 9, findings 9 and 14: the resource service parses `TRUST_PROXY` with the same parser as auth. Before,
+ * The resource service parses `TRUST_PROXY` with the same parser as auth. Before,
  * it handed the raw string to express: `1` meant the address 0.0.0.1 instead of one hop, and `true` was not
  * refused as trusting everyone.
  */

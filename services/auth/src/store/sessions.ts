@@ -16,7 +16,6 @@
 import { serviceUnavailable } from '@authstack/http-problem';
 import {
   type Acknowledged,
-  hashTag,
   type RedisClient,
   sessionKeyOf,
   userSessionsKeyOf,

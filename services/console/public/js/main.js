@@ -331,12 +331,74 @@ async function logoutAll() {
   }
 }
 
+const USERS_PER_PAGE = 50;
+
+/**
+ * Where the users table is. The API's cursor only goes forward, so the page keeps the cursor of every page it has
+ * shown: Next pushes the answer's `next_cursor`, Previous pops back to the one before.
+ */
+const users = {
+  /** @type {(string | undefined)[]} the cursor of each page shown so far; the last is the current page */
+  cursors: [undefined],
+  /** @type {string | null} */ next: null,
+  /** @type {string | undefined} a name looked up with ?username= instead of a page */ search: undefined,
+};
+
+/** The first page of every account, by name. */
 async function listUsers() {
-  const answer = await call('GET', '/auth/admin/users?limit=50', { token: state.access ?? '' });
+  users.cursors = [undefined];
+  users.search = undefined;
+  await showUsers();
+}
+
+/** One account by its exact name (the API normalises it as at login); an empty name lists everyone. */
+async function findUser() {
+  const name = /** @type {HTMLInputElement} */ (el('user-search')).value.trim();
+  if (!name) return listUsers();
+  users.cursors = [undefined];
+  users.search = name;
+  await showUsers();
+}
+
+async function nextUsers() {
+  if (!users.next) return;
+  users.cursors.push(users.next);
+  await showUsers();
+}
+
+async function previousUsers() {
+  if (users.cursors.length <= 1) return;
+  users.cursors.pop();
+  await showUsers();
+}
+
+/** Fetch and show the current page (or the search), with the paging buttons to match. */
+async function showUsers() {
+  const query = new URLSearchParams({ limit: String(USERS_PER_PAGE) });
+  const cursor = users.cursors.at(-1);
+  if (users.search !== undefined) query.set('username', users.search);
+  else if (cursor) query.set('cursor', cursor);
+  const answer = await call('GET', `/auth/admin/users?${query}`, { token: state.access ?? '' });
   report('admin-result', answer);
   const body = el('users');
   body.replaceChildren();
-  if (answer.status !== 200) return;
+  users.next = answer.status === 200 ? answer.body.next_cursor : null;
+  button('users-next').disabled = !users.next;
+  button('users-prev').disabled = users.cursors.length <= 1;
+  if (answer.status !== 200) {
+    say('users-page', '');
+    return;
+  }
+  const shown = answer.body.users.length;
+  const first = (users.cursors.length - 1) * USERS_PER_PAGE + 1;
+  say(
+    'users-page',
+    users.search !== undefined
+      ? shown
+        ? `1 account named "${users.search}"`
+        : `no account named "${users.search}"`
+      : `page ${users.cursors.length}: accounts ${shown ? `${first}–${first + shown - 1}` : 'none'}${users.next ? '' : ' (the last page)'}`,
+  );
   for (const user of answer.body.users) {
     const row = document.createElement('tr');
     row.dataset.user = user.username;
@@ -363,7 +425,7 @@ async function listUsers() {
           body: patch,
         });
         report('admin-result', done);
-        if (done.status === 200) await listUsers();
+        if (done.status === 200) await showUsers(); // the same page again, with the change
       });
       actions.append(change);
     }
@@ -454,6 +516,10 @@ el('account-form').addEventListener('submit', (event) => {
   event.preventDefault();
   guarded(login)();
 });
+el('user-search-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  guarded(findUser)();
+});
 const handlers = /** @type {Record<string, () => Promise<unknown>>} */ ({
   register,
   refresh,
@@ -467,6 +533,8 @@ const handlers = /** @type {Record<string, () => Promise<unknown>>} */ ({
   'list-sessions': listSessions,
   'logout-all': logoutAll,
   'list-users': listUsers,
+  'users-next': nextUsers,
+  'users-prev': previousUsers,
   'list-events': listEvents,
   'rotate-key': rotateKey,
   'show-jwks': showJwks,
