@@ -357,8 +357,9 @@ const ENV_HEADER = `# authstack configuration, written by \`make config-docs\` f
 # <NAME>_FILE (Docker and Kubernetes secrets), never both.
 #
 # Secrets are files, never values in this file: \`make env\` writes random ones into secrets/ (git-ignored, mode 700):
-# postgres_password, db_app_password, redis_password, key_encryption_key, password_pepper,
-# bootstrap_admin_password, and the URLs and Redis ACL derived from them. The container stack mounts them as
+# postgres_password, db_app_password, redis_password, redis_auth_password, redis_resource_password,
+# key_encryption_key, password_pepper, bootstrap_admin_password, and the URLs and Redis ACL derived from them (each
+# service its own Redis user: infra/redis/service-users.acl). The container stack mounts them as
 # Compose secrets (/run/secrets/<name>).`;
 
 const ENV_FOOTER = `# --- build info -----------------------------------------------------------------------------------------------

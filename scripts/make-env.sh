@@ -34,14 +34,27 @@ put grafana_admin_password "$(random_hex 16)" # the observability profile's Graf
 put database_owner_url "postgres://authstack:$(get postgres_password)@postgres:5432/authstack"
 put database_url "postgres://authstack_app:$(get db_app_password)@postgres:5432/authstack"
 put redis_url "redis://default:$(get redis_password)@redis:6379/0"
-put redis_users.acl "user default on >$(get redis_password) ~* &* +@all"
+# Each service logs in to Redis as its own user, with only the commands and keys it uses (infra/redis/service-users.acl,
+# {prefix} as REDIS_KEY_PREFIX); the default user (all commands) is for the Redis healthcheck and the operator.
+put redis_auth_password "$(random_hex 24)"
+put redis_resource_password "$(random_hex 24)"
+put redis_auth_url "redis://auth:$(get redis_auth_password)@redis:6379/0"
+put redis_resource_url "redis://resource:$(get redis_resource_password)@redis:6379/0"
+key_prefix="$(old REDIS_KEY_PREFIX)"
+service_users() {
+  sed -e '/^#/d' -e '/^[[:space:]]*$/d' infra/redis/service-users.acl | while read -r name rules; do
+    printf 'user %s on >%s %s\n' "$name" "$(get "redis_${name}_password")" "${rules//\{prefix\}/${key_prefix:-authstack:}}"
+  done
+}
+put redis.acl "$(printf '%s\n' "user default on >$(get redis_password) ~* &* +@all" "$(service_users)")"
 # The ha profile (docker-compose.ha.yml): replicas log in to the primary as `replication`, Sentinels to every data node
 # as `sentinel` (the commands they need, after the Redis Sentinel documentation), clients to the Sentinels with theirs.
 put redis_replication_password "$(random_hex 24)"
 put redis_sentinel_node_password "$(random_hex 24)"
 put redis_sentinel_password "$(random_hex 24)"
-put redis_ha_users.acl "$(printf '%s\n' \
+put redis_ha.acl "$(printf '%s\n' \
   "user default on >$(get redis_password) ~* &* +@all" \
+  "$(service_users)" \
   "user replication on >$(get redis_replication_password) -@all +psync +replconf +ping" \
   "user sentinel on >$(get redis_sentinel_node_password) allchannels -@all +multi +slaveof +ping +exec +subscribe +config|rewrite +role +publish +info +client|setname +client|kill +script|kill")"
 

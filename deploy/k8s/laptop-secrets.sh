@@ -16,13 +16,16 @@ secret() { # name --from-file=key=path ...
 }
 secret authstack-database --from-file=database_url=secrets/database_url \
   --from-file=database_owner_url=secrets/database_owner_url
-secret authstack-redis --from-file=redis_url=secrets/redis_url
+# each service's own Redis user (infra/redis/service-users.acl); the stateless resource has none
+secret authstack-redis-auth --from-file=redis_url=secrets/redis_auth_url
+secret authstack-redis-resource --from-file=redis_url=secrets/redis_resource_url
 secret authstack-keys --from-file=key_encryption_key=secrets/key_encryption_key \
   --from-file=password_pepper=secrets/password_pepper \
   --from-file=bootstrap_admin_password=secrets/bootstrap_admin_password
 # the laptop's own PostgreSQL and Redis servers
 secret authstack-postgres --from-file=postgres_password=secrets/postgres_password
-secret authstack-redis-server --from-file=redis_users.acl=secrets/redis_users.acl
+# (the Redis's ACL, and the default user's URL for its probes)
+secret authstack-redis-server --from-file=redis_users.acl=secrets/redis.acl --from-file=redis_url=secrets/redis_url
 # the gateway's certificate (keys tls.crt and tls.key)
 kubectl -n authstack create secret tls authstack-gateway-tls --cert=certs/server.crt --key=certs/server.key \
   --dry-run=client -o yaml | kubectl apply -f -

@@ -1,7 +1,7 @@
 /**
  * The container stage's drills, against the compose stack that `scripts/container-stage.sh` brought up with
  * `make up` (real images built from the project's Dockerfiles, the compose file unchanged). Each drill is one test:
- * secrets, network isolation, Redis authentication, the database role, published ports, the tutorial's paths, image
+ * secrets, network isolation, Redis authentication and each service's Redis user, the database role, published ports, the tutorial's paths, image
  * contents, scaling and failover, restarts of Redis and PostgreSQL, and auth down.
  *
  * Environment (set by the stage script): COMPOSE_PROJECT_NAME, GATEWAY_HTTPS_PORT (published on 127.0.0.1).
@@ -122,6 +122,40 @@ describe('container stack drills', { concurrency: false }, () => {
     const [redis] = await containers('redis');
     const out = await docker('exec', redis!, 'redis-cli', 'ping');
     assert.match(out, /NOAUTH/);
+  });
+
+  it("when the session-mode resource's Redis user tries to write a session key, then Redis refuses (NOPERM); the stateless resource has no Redis login", async () => {
+    const [session] = await containers('resource-session');
+    // From inside the container, with the URL it is given: what anyone holding the resource's login could do.
+    const out = await nodeIn(
+      session!,
+      `const { Redis } = require('ioredis');
+       const url = require('node:fs').readFileSync(process.env.REDIS_URL_FILE, 'utf8').trim();
+       const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+       const key = (process.env.REDIS_KEY_PREFIX || 'authstack:') + 'session:{drill}:forged';
+       const outcome = (p) => p.then((v) => String(v), (e) => e.message.split(' ')[0]);
+       (async () => {
+         const result = {
+           user: new URL(url).username,
+           check: await outcome(redis.exists(key)),
+           write: await outcome(redis.hset(key, 'fam', 'forged')),
+           script: await outcome(redis.eval("return redis.call('HSET', KEYS[1], 'fam', 'forged')", 1, key)),
+           limits: await outcome(redis.get((process.env.REDIS_KEY_PREFIX || 'authstack:') + 'rl:register-ip:x')),
+         };
+         console.log(JSON.stringify(result));
+         redis.disconnect();
+       })();`,
+    );
+    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)!), {
+      user: 'resource',
+      check: '0',
+      write: 'NOPERM',
+      script: 'NOPERM',
+      limits: 'NOPERM',
+    });
+    const [stateless] = await containers('resource');
+    const login = await nodeIn(stateless!, 'console.log(String(process.env.REDIS_URL_FILE ?? "none"))');
+    assert.equal(login.trim(), 'none');
   });
 
   it("when the services' database role is inspected, then it is no superuser and cannot create a table", async () => {

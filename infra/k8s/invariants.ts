@@ -381,3 +381,100 @@ export function secretsCreatedBy(script: string): Map<string, string[]> {
   }
   return secrets;
 }
+
+type LabelSelector = {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+};
+type PolicyPeer = { podSelector?: LabelSelector; namespaceSelector?: LabelSelector; ipBlock?: Obj };
+type IngressRule = { from?: PolicyPeer[]; ports?: { port?: number | string; protocol?: string }[] };
+
+function selects(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return false;
+  const byLabels = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
+  const byExpressions = (selector.matchExpressions ?? []).every((e) => {
+    if (e.operator === 'In') return e.values?.includes(labels[e.key] ?? '') ?? false;
+    if (e.operator === 'NotIn') return !(e.values?.includes(labels[e.key] ?? '') ?? false);
+    if (e.operator === 'Exists') return e.key in labels;
+    return !(e.key in labels);
+  });
+  return byLabels && byExpressions;
+}
+
+const GATEWAY_PODS = { 'app.kubernetes.io/name': 'gateway' };
+const onlyGateway = (peer: PolicyPeer) =>
+  !peer.namespaceSelector &&
+  !peer.ipBlock &&
+  JSON.stringify(peer.podSelector ?? {}) === JSON.stringify({ matchLabels: GATEWAY_PODS });
+
+/**
+ * A service that trusts its peers to name the client (`TRUST_PROXY` set) lets only the gateway reach its API port
+ * (its container port `http`): every NetworkPolicy rule that admits that port admits the gateway's pods alone (no
+ * other pods, no namespace, no address block, not everyone). What others need is on `INTERNAL_PORT` (its container
+ * port `internal`): `/metrics` for monitoring, and auth's JWKS, which every verifier reads there (`JWKS_URI` on
+ * auth's internal port, never its API port).
+ */
+export function apiPortProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+  const deployments = objects.filter((o) => o.kind === 'Deployment');
+  const settingOf = (deployment: K8sObject, name: string) => {
+    const first = containers(deployment)[0];
+    return first && envValue(objects, first, name);
+  };
+  const portNamed = (deployment: K8sObject, name: string) => {
+    const ports = (
+      containers(deployment)[0] as { ports?: { name?: string; containerPort: number }[] } | undefined
+    )?.ports;
+    return ports?.find((p) => p.name === name)?.containerPort;
+  };
+  for (const deployment of deployments) {
+    const trust = settingOf(deployment, 'TRUST_PROXY');
+    if (trust === undefined || trust === 'false' || trust === '0') continue;
+    const port = portNamed(deployment, 'http');
+    const internal = settingOf(deployment, 'INTERNAL_PORT');
+    if (
+      internal === undefined ||
+      Number(internal) === port ||
+      Number(internal) !== portNamed(deployment, 'internal')
+    ) {
+      problems.push(
+        `${id(deployment)}: INTERNAL_PORT ${internal} is not a container port \`internal\` apart from the API port ${port}`,
+      );
+    }
+    const labels =
+      (deployment.spec as { template?: { metadata?: { labels?: Record<string, string> } } }).template
+        ?.metadata?.labels ?? {};
+    for (const policy of policies) {
+      const spec = policy.spec as {
+        podSelector?: LabelSelector;
+        policyTypes?: string[];
+        ingress?: IngressRule[];
+      };
+      if (!spec.policyTypes?.includes('Ingress') || !selects(spec.podSelector, labels)) continue;
+      for (const rule of spec.ingress ?? []) {
+        const admitsApi =
+          !rule.ports?.length || rule.ports.some((p) => p.port === undefined || Number(p.port) === port);
+        if (!admitsApi) continue;
+        const others = rule.from?.length ? rule.from.filter((peer) => !onlyGateway(peer)) : [{}];
+        for (const peer of others) {
+          problems.push(
+            `${id(policy)} lets ${peer.podSelector || peer.namespaceSelector || peer.ipBlock ? JSON.stringify(peer) : 'everyone'} reach ${id(deployment)}'s API port ${port}`,
+          );
+        }
+      }
+    }
+  }
+  const auth = deployments.find((o) => o.metadata.name === 'auth');
+  const authPort = auth && String(portNamed(auth, 'http'));
+  const authInternal = auth && settingOf(auth, 'INTERNAL_PORT');
+  for (const deployment of deployments) {
+    const jwks = settingOf(deployment, 'JWKS_URI');
+    if (jwks === undefined) continue;
+    const jwksPort = new URL(jwks).port;
+    if (jwksPort === authPort || jwksPort !== authInternal) {
+      problems.push(`${id(deployment)}: JWKS_URI ${jwks} is not auth's INTERNAL_PORT ${authInternal}`);
+    }
+  }
+  return problems;
+}

@@ -218,6 +218,10 @@ describe('docker-compose.yml', () => {
       ['BOOTSTRAP_ADMIN_PASSWORD_FILE', 'points into secrets/ natively; /run/secrets in the containers'],
       ['JWKS_URI', 'containers fetch http://auth:3001/.well-known/jwks.json'],
       ['TRUST_PROXY', "containers trust the gateway's fixed address (GATEWAY_BACKEND_IP)"],
+      [
+        'INTERNAL_PORT',
+        "compose keeps /metrics on 3001 and 3002 (Prometheus scrapes there; trust is by the gateway's address); Kubernetes sets it",
+      ],
     ]);
     for (const service of ['auth', 'resource'] as const) {
       const environment = compose.services[service]!.environment!;
@@ -305,6 +309,25 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it("each service logs in to Redis as its own user (make env's URLs); the stateless resource has no Redis login", () => {
+    const redisLogin = (name: string) => ({
+      file: compose.services[name]!.environment?.REDIS_URL_FILE,
+      secrets: (compose.services[name]!.secrets ?? []).filter((secret) => String(secret).startsWith('redis')),
+    });
+    assert.deepEqual(redisLogin('auth'), {
+      file: '/run/secrets/redis_auth_url',
+      secrets: ['redis_auth_url'],
+    });
+    assert.deepEqual(redisLogin('resource-session'), {
+      file: '/run/secrets/redis_resource_url',
+      secrets: ['redis_resource_url'],
+    });
+    assert.deepEqual(redisLogin('resource'), { file: undefined, secrets: [] });
+    const makeEnv = readFileSync(join(ROOT, 'scripts/make-env.sh'), 'utf8');
+    assert.match(makeEnv, /put redis_auth_url "redis:\/\/auth:/);
+    assert.match(makeEnv, /put redis_resource_url "redis:\/\/resource:/);
+  });
+
   it('redis requires a password and keeps an append-only file; postgres keeps a named volume', () => {
     const command = compose.services.redis!.command!.join(' ');
     assert.ok(command.includes('--appendonly yes'));
@@ -356,8 +379,9 @@ describe('docker-compose.ha.yml (the ha profile: Redis with Sentinel)', () => {
     }
   });
 
-  it('auth and the resource services ask every Sentinel for the primary, with the Sentinel password from a secret; auth waits for one replica', () => {
-    for (const name of ['auth', 'resource', 'resource-session']) {
+  it('auth and the session-mode resource ask every Sentinel for the primary, with the Sentinel password from a secret; auth waits for one replica; the stateless resource has no Redis settings', () => {
+    assert.equal(ha.services.resource, undefined, 'the stateless resource uses no Redis');
+    for (const name of ['auth', 'resource-session']) {
       const environment = ha.services[name]!.environment!;
       assert.deepEqual(
         environment.REDIS_SENTINELS?.split(','),

@@ -19,6 +19,7 @@ import {
   TEMPLATES_SOURCE,
 } from '../k8s/gateway-templates.ts';
 import {
+  apiPortProblems,
   authScalingProblems,
   defaultDenyProblems,
   fileSettingProblems,
@@ -153,6 +154,24 @@ const INVARIANTS: Invariant[] = [
     },
     expect: /PodDisruptionBudget\/auth: selects no pod/,
   },
+  {
+    name: 'only the gateway reaches an API port whose service trusts its peers; metrics and the JWKS on INTERNAL_PORT',
+    check: apiPortProblems,
+    break: (list) => {
+      // The resources fetching the JWKS on auth's API port, and monitoring scraping it there.
+      find(list, 'NetworkPolicy', 'auth').spec.ingress.push({
+        from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'resource' } } }],
+        ports: [{ protocol: 'TCP', port: 3001 }],
+      });
+      find(list, 'NetworkPolicy', 'resource').spec.ingress.push({
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+        ports: [{ protocol: 'TCP', port: 3002 }],
+      });
+      find(list, 'ConfigMap', 'resource-settings').data!.JWKS_URI = 'http://auth:3001/.well-known/jwks.json';
+    },
+    expect:
+      /NetworkPolicy\/auth lets .*resource.* reach Deployment\/auth's API port 3001[\s\S]*NetworkPolicy\/resource lets .*monitoring.* reach Deployment\/resource's API port 3002[\s\S]*JWKS_URI http:\/\/auth:3001/,
+  },
 ];
 
 for (const overlay of OVERLAYS) {
@@ -176,6 +195,37 @@ for (const overlay of OVERLAYS) {
     }
   });
 }
+
+describe("each service's Redis login", () => {
+  /** The Secrets a Deployment's pods mount, by name. */
+  const mountedSecrets = (list: K8sObject[], deployment: string) =>
+    (find(list, 'Deployment', deployment).spec.template.spec.volumes ?? []).flatMap(
+      (volume: {
+        projected?: { sources: { secret?: { name: string } }[] };
+        secret?: { secretName: string };
+      }) => [
+        ...(volume.projected?.sources ?? []).flatMap((source) => (source.secret ? [source.secret.name] : [])),
+        ...(volume.secret ? [volume.secret.secretName] : []),
+      ],
+    );
+
+  for (const overlay of OVERLAYS) {
+    it(`when the ${overlay} overlay is rendered, then auth and the session-mode resource each mount their own Redis user's URL, and the stateless resource none`, () => {
+      const list = objects(overlay);
+      const redisSecrets = (deployment: string) =>
+        mountedSecrets(list, deployment).filter((name: string) => name.startsWith('authstack-redis'));
+      assert.deepEqual(redisSecrets('auth'), ['authstack-redis-auth']);
+      assert.deepEqual(redisSecrets('resource-session'), ['authstack-redis-resource']);
+      assert.deepEqual(redisSecrets('resource'), []);
+      assert.equal(
+        container(list, 'resource').env?.find((e: { name: string }) => e.name === 'REDIS_URL_FILE'),
+        undefined,
+      );
+      assert.deepEqual(secrets.get('authstack-redis-auth'), ['redis_url']);
+      assert.deepEqual(secrets.get('authstack-redis-resource'), ['redis_url']);
+    });
+  }
+});
 
 describe('the overlays differ where they should', () => {
   it('when production is rendered, then the HPA scales auth within the database connections, the gateway is a load balancer keeping client addresses', () => {

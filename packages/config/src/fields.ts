@@ -39,3 +39,18 @@ export const shutdownTimeoutSchema = z.coerce
   .max(120)
   .default(10)
   .describe('Seconds to let in-flight requests finish after SIGTERM (1..120).');
+
+/**
+ * `INTERNAL_PORT`: unset, `/metrics` is served on the API port; set, `/metrics` (and auth's JWKS) move to this port
+ * of their own (`@authstack/lifecycle`'s `internalApp`), so a network policy can open them to monitoring and to the
+ * verifiers without opening the API port, where a trusted proxy names the client.
+ */
+export const internalPortSchema = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(65535)
+  .optional()
+  .describe(
+    'A port of its own for `/metrics` (auth: and the JWKS), which the API port then no longer serves; unset: `/metrics` on PORT (the native stack and compose). Kubernetes sets 9464: only the gateway may reach the API ports there.',
+  );

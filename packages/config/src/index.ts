@@ -11,6 +11,7 @@ export { clientBucket } from './client-bucket.ts';
 export {
   audienceSchema,
   hostSchema,
+  internalPortSchema,
   issuerSchema,
   logLevelSchema,
   redisKeyPrefixSchema,
@@ -88,3 +89,13 @@ export const trustProxySchema = z
       return z.NEVER;
     }
   });
+
+/** The internal port cannot be the API port. */
+export function checkInternalPort(
+  env: { PORT: number; INTERNAL_PORT?: number | undefined },
+  ctx: z.RefinementCtx,
+) {
+  if (env.INTERNAL_PORT !== undefined && env.INTERNAL_PORT === env.PORT) {
+    ctx.addIssue({ code: 'custom', path: ['INTERNAL_PORT'], message: 'must differ from PORT' });
+  }
+}

@@ -10,7 +10,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { notFound, problemHandler } from '@authstack/http-problem';
 import { type Logger, type Metrics, requestId } from '@authstack/telemetry';
-import type { Express } from 'express';
+import express, { type Express } from 'express';
 
 export interface Stoppable {
   /** Readiness must turn false at once. */
@@ -155,32 +155,72 @@ export { ConfigError, resolveFileVariables } from '@authstack/config';
 
 /**
  * `serve(create)` turns a service factory into `start(config, options)`: build the service, then listen on the
- * configured host and port with graceful shutdown.
+ * configured host and port with graceful shutdown. A service with an `internalApp` (metrics, and what other services
+ * read) serves it on `internalPort` of the same host, a port of its own that a network policy can open to
+ * monitoring and in-cluster readers without opening the API port to them; it closes when the service stops.
  */
 export function serve<
-  C extends { port: number; host: string; shutdownTimeout: number },
+  C extends { port: number; host: string; shutdownTimeout: number; internalPort?: number | undefined },
   O,
-  S extends Stoppable & { app: RequestListener },
+  S extends Stoppable & { app: RequestListener; internalApp?: RequestListener | undefined },
 >(create: (config: C, options: O) => Promise<S>) {
-  return async (config: C, options: O = {} as O): Promise<Listening & { service: S }> => {
+  return async (
+    config: C,
+    options: O = {} as O,
+  ): Promise<Listening & { service: S; internalUrl: string | undefined }> => {
     const service = await create(config, options);
-    const listening = await listen(service.app, service, {
-      port: config.port,
-      host: config.host,
-      shutdownTimeoutSec: config.shutdownTimeout,
+    let internal: Server | undefined;
+    if (service.internalApp && config.internalPort !== undefined) {
+      internal = createServer(service.internalApp);
+      const server = internal;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.internalPort, config.host, () => resolve());
+      }).catch(async (error: unknown) => {
+        await service.close();
+        throw error;
+      });
+    }
+    const closeInternal = () =>
+      new Promise<void>((resolve) => {
+        if (!internal?.listening) return resolve();
+        internal.close(() => resolve());
+        internal.closeAllConnections();
+      });
+    const listening = await listen(
+      service.app,
+      {
+        ...service,
+        markShuttingDown: () => service.markShuttingDown(),
+        close: async () => {
+          await closeInternal();
+          await service.close();
+        },
+      },
+      { port: config.port, host: config.host, shutdownTimeoutSec: config.shutdownTimeout },
+    ).catch(async (error: unknown) => {
+      await closeInternal();
+      throw error;
     });
-    return { ...listening, service };
+    return { ...listening, service, internalUrl: internal && urlOf(internal, config.host) };
   };
 }
 
+const urlOf = (server: Server, hostName: string) => {
+  const host = hostName.includes(':') ? `[${hostName}]` : hostName;
+  return `http://${host}:${(server.address() as AddressInfo).port}`;
+};
+
 /**
  * The routes every service has, outside the request log: `/healthz` (alive, with the build), `/readyz` (dependencies
- * reachable), `/metrics` (Prometheus). And the tail every service ends with: 404 for unknown paths, and
- * problem+json for every error, logging 5xx with their cause.
+ * reachable), `/metrics` (Prometheus; left out with `metrics: false` when the service serves it on its internal
+ * port, see `internalApp`). And the tail every service ends with: 404 for unknown paths, and problem+json for every
+ * error, logging 5xx with their cause.
  */
 export function operationalRoutes(
   app: Express,
   deps: { ready: () => Promise<boolean>; metrics: Metrics; build?: BuildInfo | undefined },
+  options: { metrics?: boolean } = {},
 ): void {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', ...deps.build });
@@ -189,7 +229,24 @@ export function operationalRoutes(
     const ready = await deps.ready();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready' });
   });
+  if (options.metrics !== false) app.get('/metrics', deps.metrics.handler);
+}
+
+/**
+ * The app a service serves on its internal port (`INTERNAL_PORT`): `/metrics`, then whatever `routes` adds (auth: its
+ * JWKS for the in-cluster verifiers), then the same 404 and problem+json tail. No client address is read here, so
+ * `TRUST_PROXY` does not apply.
+ */
+export function internalApp(
+  deps: { metrics: Metrics; logger: Logger },
+  routes: (app: Express) => void = () => {},
+): Express {
+  const app = express();
+  app.disable('x-powered-by');
   app.get('/metrics', deps.metrics.handler);
+  routes(app);
+  errorRoutes(app, deps.logger);
+  return app;
 }
 
 export function errorRoutes(app: Express, logger: Logger): void {

@@ -113,7 +113,12 @@ export function createRedisCluster(
     lazyConnect: true,
     enableOfflineQueue: false,
     clusterRetryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-    redisOptions: { ...credentialsFrom(url), maxRetriesPerRequest: 1, connectTimeout: 2_000 },
+    redisOptions: {
+      ...credentialsFrom(url),
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+      disableClientInfo: true, // as createRedis: the ACL users are granted no CLIENT SETINFO
+    },
   });
   cluster.on('error', () => {}); // reconnection is automatic; readiness reports the state
   return cluster;

@@ -47,6 +47,9 @@ export function createRedis(target: string | RedisTarget): RedisClient {
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+    // No CLIENT SETINFO on connect: each service's Redis user is granted only the commands it uses
+    // (infra/redis/service-users.acl), and a library tag is not one of them.
+    disableClientInfo: true,
   };
   const redis = sentinel
     ? new Redis({ ...options, ...sentinelOptions(url, sentinel) })

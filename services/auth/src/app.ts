@@ -4,7 +4,7 @@
  */
 import { authDocument } from '@authstack/contract/openapi';
 import { requireJsonBody } from '@authstack/http-problem';
-import { type BuildInfo, errorRoutes, operationalRoutes } from '@authstack/lifecycle';
+import { type BuildInfo, errorRoutes, internalApp, operationalRoutes } from '@authstack/lifecycle';
 import { httpLogger, type Logger, type Metrics } from '@authstack/telemetry';
 import { requireAuth, type Verifier, VerifyError } from '@authstack/verifier';
 import express, { type Express } from 'express';
@@ -31,6 +31,8 @@ export interface AppDeps {
   verifier: Verifier;
   /** Readiness: every dependency reachable and not shutting down. */
   ready: () => Promise<boolean>;
+  /** `/metrics` is served on the internal port (`buildInternalApp`), not here. */
+  internalMetrics?: boolean;
 }
 
 export function buildApp(deps: AppDeps): Express {
@@ -39,7 +41,7 @@ export function buildApp(deps: AppDeps): Express {
   app.set('trust proxy', deps.config.trustProxy);
   app.set('query parser', 'simple');
 
-  operationalRoutes(app, deps);
+  operationalRoutes(app, deps, { metrics: !deps.internalMetrics });
 
   app.use(httpLogger(deps.logger));
   app.use(deps.metrics.middleware);
@@ -73,3 +75,10 @@ export function buildApp(deps: AppDeps): Express {
   errorRoutes(app, deps.logger);
   return app;
 }
+
+/**
+ * What auth serves on `INTERNAL_PORT`: `/metrics`, and the JWKS and metadata for the verifiers inside the cluster,
+ * so they read the keys without reaching the API port (only the gateway does, and only it may set the client address).
+ */
+export const buildInternalApp = (deps: Pick<AppDeps, 'metrics' | 'logger' | 'keyring' | 'config'>): Express =>
+  internalApp(deps, (app) => app.use(wellKnownRoutes(deps.keyring, deps.config)));

@@ -7,9 +7,11 @@
 import {
   audienceSchema,
   ConfigError,
+  checkInternalPort,
   checkRedis,
   type Env,
   hostSchema,
+  internalPortSchema,
   issuerSchema,
   logLevelSchema,
   parseEnvironment,
@@ -70,6 +72,7 @@ export const configSchema = z
       .describe(
         'Port the service listens on (`make dev` passes AUTH_PORT to auth, RESOURCE_PORT and RESOURCE_SESSION_PORT to the resources).',
       ),
+    INTERNAL_PORT: internalPortSchema,
     LOG_LEVEL: logLevelSchema,
     DATABASE_URL: z
       .url({ protocol: /^postgres(ql)?$/ })
@@ -251,6 +254,7 @@ export const configSchema = z
   })
   .superRefine((env, ctx) => {
     checkRedis(env, ctx);
+    checkInternalPort(env, ctx);
     if (env.REDIS_WAIT_REPLICAS > 0 && env.REDIS_CLUSTER_NODES !== undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -305,6 +309,8 @@ type Parsed = z.infer<typeof configSchema>;
 export interface AuthConfig {
   host: string;
   port: number;
+  /** `/metrics` and the JWKS on a port of their own; unset: `/metrics` on `port`. */
+  internalPort: number | undefined;
   logLevel: Parsed['LOG_LEVEL'];
   databaseUrl: string;
   dbPoolMax: number;
@@ -346,6 +352,7 @@ export function loadConfig(rawEnv: Env = process.env): Readonly<AuthConfig> {
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,
+    internalPort: e.INTERNAL_PORT,
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     dbPoolMax: e.DB_POOL_MAX,

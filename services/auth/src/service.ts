@@ -8,9 +8,10 @@ import { createRedis } from '@authstack/redis';
 import { createLogger, type Logger } from '@authstack/telemetry';
 import { createVerifier, localKeySet } from '@authstack/verifier';
 import type { Express } from 'express';
-import { buildApp } from './app.ts';
+import { buildApp, buildInternalApp } from './app.ts';
 import type { AuthConfig } from './config.ts';
 import { bootstrapAdmin } from './domain/accounts.ts';
+import { settleRevocations } from './domain/admin.ts';
 import type { UseCaseDeps } from './domain/deps.ts';
 import type { Bcrypt } from './domain/passwords.ts';
 import { KeyDecryptionError, KeyIntegrityError } from './keys/crypto.ts';
@@ -23,6 +24,8 @@ import { createUseCases } from './use-cases.ts';
 
 export interface AuthService {
   app: Express;
+  /** `/metrics` and the JWKS on `INTERNAL_PORT`, when set. */
+  internalApp: Express | undefined;
   /** Package version and commit: on /healthz and in the start-up log. */
   build: BuildInfo;
   config: Readonly<AuthConfig>;
@@ -44,6 +47,8 @@ export interface ServiceOptions {
   bcrypt?: Bcrypt;
   /** The hash time admission control plans with, in ms; measured at start-up (one hash at BCRYPT_COST) when unset. */
   hashMs?: number;
+  /** How often queued session revocations are retried, in ms (default 5 s). */
+  revocationRetryMs?: number;
 }
 
 export async function createAuthService(
@@ -94,6 +99,18 @@ export async function createAuthService(
     throw error;
   }
 
+  // Revocations an account change queued but could not carry out (Redis failed after the commit): at start-up,
+  // then on a timer, until done. Every replica may run them; ending sessions twice is harmless.
+  let settling: Promise<unknown> = Promise.resolve();
+  const settle = () => {
+    settling = settleRevocations(useCases, { limit: 100 }).catch((error: unknown) =>
+      logger.warn({ err: error }, 'queued session revocations not carried out yet; retrying'),
+    );
+  };
+  settle();
+  const revocationRetry = setInterval(settle, options.revocationRetryMs ?? 5_000);
+  revocationRetry.unref();
+
   const verifier = createVerifier({
     issuer: config.issuer,
     audience: config.audience,
@@ -115,9 +132,22 @@ export async function createAuthService(
     return dbUp && redisUp;
   };
   const build = buildInfo('auth', new URL('../package.json', import.meta.url));
-  const app = buildApp({ build, config, logger, metrics, useCases, keyring, sessions, verifier, ready });
+  const internalMetrics = config.internalPort !== undefined;
+  const app = buildApp({
+    build,
+    config,
+    logger,
+    metrics,
+    useCases,
+    keyring,
+    sessions,
+    verifier,
+    ready,
+    internalMetrics,
+  });
   return {
     app,
+    internalApp: internalMetrics ? buildInternalApp({ metrics, logger, keyring, config }) : undefined,
     build,
     config,
     logger,
@@ -130,6 +160,8 @@ export async function createAuthService(
     },
     close: async () => {
       shuttingDown = true;
+      clearInterval(revocationRetry);
+      await settling;
       await closeConnections();
     },
   };

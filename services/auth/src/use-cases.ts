@@ -15,6 +15,7 @@ import { type AuthMetrics, tracedBcrypt } from './metrics.ts';
 import type { Db } from './store/db.ts';
 import { createEventStore } from './store/events.ts';
 import { createLimits } from './store/limits.ts';
+import { createRevocationStore } from './store/revocations.ts';
 import { createSessionStore } from './store/sessions.ts';
 import { createUserStore } from './store/users.ts';
 
@@ -75,6 +76,7 @@ export async function createUseCases(
     users,
     events: createEventStore(db),
     sessions,
+    revocations: createRevocationStore(db),
     keyring,
     limits: createLimits(redis, config.redisKeyPrefix, config.limits),
     admission,

@@ -48,7 +48,7 @@ describe('no session survives an account change that lands during login', () => 
     const user = await registerAndLogin(stack.auth.url);
     const admin = { userId: stack.admin.user.id, username: 'chief' };
     const hooked = changeAfterRead(deps(), () =>
-      updateUser(deps(), admin, user.user.id, { disabled: true }, meta),
+      updateUser(stack.auth.service.useCases, admin, user.user.id, { disabled: true }, meta),
     );
 
     await assert.rejects(

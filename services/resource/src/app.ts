@@ -5,7 +5,7 @@
  */
 import type { TrustProxy } from '@authstack/config';
 import { resourceDocument } from '@authstack/contract/openapi';
-import { type BuildInfo, errorRoutes, operationalRoutes } from '@authstack/lifecycle';
+import { type BuildInfo, errorRoutes, internalApp, operationalRoutes } from '@authstack/lifecycle';
 import { httpLogger, type Logger, type Metrics } from '@authstack/telemetry';
 import { type AccessTokenClaims, requireAuth, requireRole, type Verifier } from '@authstack/verifier';
 import express, { type Express, type RequestHandler } from 'express';
@@ -21,6 +21,8 @@ export interface AppDeps {
   /** Session mode: throws `VerifyError('session_revoked')` or a 503 when the session cannot be confirmed. */
   sessionCheck?: (claims: AccessTokenClaims) => Promise<void>;
   ready: () => Promise<boolean>;
+  /** `/metrics` is served on the internal port (`buildInternalApp`), not here. */
+  internalMetrics?: boolean;
   /** The study console's endpoints (`routes/study.ts`). */
   study: {
     verifyMode: 'stateless' | 'session';
@@ -41,7 +43,7 @@ export function buildApp(deps: AppDeps): Express {
   app.disable('etag');
   app.set('trust proxy', deps.trustProxy);
 
-  operationalRoutes(app, deps);
+  operationalRoutes(app, deps, { metrics: !deps.internalMetrics });
 
   app.use(httpLogger(deps.logger));
   app.use(deps.metrics.middleware);
@@ -87,3 +89,6 @@ export function buildApp(deps: AppDeps): Express {
   errorRoutes(app, deps.logger);
   return app;
 }
+
+/** What the resource serves on `INTERNAL_PORT`: `/metrics` only. */
+export const buildInternalApp = (deps: Pick<AppDeps, 'metrics' | 'logger'>): Express => internalApp(deps);

@@ -7,8 +7,10 @@
 import {
   audienceSchema,
   ConfigError,
+  checkInternalPort,
   checkRedis,
   hostSchema,
+  internalPortSchema,
   issuerSchema,
   logLevelSchema,
   parseEnvironment,
@@ -40,6 +42,7 @@ export const configSchema = z
       .describe(
         'Port the service listens on (`make dev` passes AUTH_PORT to auth, RESOURCE_PORT and RESOURCE_SESSION_PORT to the resources).',
       ),
+    INTERNAL_PORT: internalPortSchema,
     LOG_LEVEL: logLevelSchema,
     JWT_ISSUER: issuerSchema,
     JWT_AUDIENCE: audienceSchema,
@@ -100,13 +103,18 @@ export const configSchema = z
       ),
     SHUTDOWN_TIMEOUT: shutdownTimeoutSchema,
   })
-  .superRefine(checkRedis);
+  .superRefine((env, ctx) => {
+    checkRedis(env, ctx);
+    checkInternalPort(env, ctx);
+  });
 
 type Parsed = z.infer<typeof configSchema>;
 
 export interface ResourceConfig {
   host: string;
   port: number;
+  /** `/metrics` on a port of their own; unset: `/metrics` on `port`. */
+  internalPort: number | undefined;
   logLevel: Parsed['LOG_LEVEL'];
   issuer: string;
   audience: string;
@@ -131,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,
+    internalPort: e.INTERNAL_PORT,
     logLevel: e.LOG_LEVEL,
     issuer: e.JWT_ISSUER.replace(/\/$/, ''),
     audience: e.JWT_AUDIENCE,

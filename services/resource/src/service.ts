@@ -11,12 +11,14 @@ import {
   VerifyError,
 } from '@authstack/verifier';
 import type { Express } from 'express';
-import { buildApp } from './app.ts';
+import { buildApp, buildInternalApp } from './app.ts';
 import type { ResourceConfig } from './config.ts';
 import { createResourceMetrics } from './metrics.ts';
 
 export interface ResourceService {
   app: Express;
+  /** `/metrics` on `INTERNAL_PORT`, when set. */
+  internalApp: Express | undefined;
   /** Package version and commit: on /healthz and in the start-up log. */
   build: BuildInfo;
   logger: Logger;
@@ -128,6 +130,7 @@ export async function createResourceService(
     verifier,
     trustProxy: config.trustProxy,
     ready,
+    internalMetrics: config.internalPort !== undefined,
     study: {
       verifyMode: config.verifyMode,
       results: metrics.results,
@@ -138,6 +141,7 @@ export async function createResourceService(
   });
   return {
     app,
+    internalApp: config.internalPort !== undefined ? buildInternalApp({ metrics, logger }) : undefined,
     build,
     logger,
     verifier,

@@ -9,7 +9,7 @@ import {
   type ImportAccount,
   ROLES,
 } from '@authstack/contract';
-import { audit } from './audit.ts';
+import { type AuditRecord, audit, withRequest } from './audit.ts';
 import type { UseCaseDeps } from './deps.ts';
 import { invalidCursor, lastAdmin, notAdmin, sessionNotFound, userNotFound } from './errors.ts';
 import type { RequestMeta } from './request-meta.ts';
@@ -77,12 +77,15 @@ export async function listUsers(
 
 /**
  * Change a user's roles and/or disabled flag. In the same transaction the actor must still be an active admin
- * (403 otherwise: their token may predate a demotion), and no change may leave no active admin (409
- * `last_admin`), whoever makes it. Removing a role or disabling ends every session of the user at once;
- * re-enabling is audited like disabling.
+ * (403 otherwise: their token may predate a demotion), no change may leave no active admin (409 `last_admin`),
+ * whoever makes it, and the change's audit events are written. Removing a role or disabling ends every session of
+ * the user: the revocation is queued in that transaction too and carried out at once; when Redis fails after the
+ * commit the admin gets 503, and the revocation is carried out by the admin's retry (whatever it asks) or by
+ * `settleRevocations` on its timer, so a saved change is never left unenforced. Re-enabling is audited like
+ * disabling.
  */
 export async function updateUser(
-  deps: Pick<UseCaseDeps, 'users' | 'sessions' | 'events'>,
+  deps: Pick<UseCaseDeps, 'users' | 'sessions' | 'revocations'>,
   actor: { userId: string; username: string },
   userId: string,
   patch: { roles?: string[] | undefined; disabled?: boolean | undefined },
@@ -93,46 +96,70 @@ export async function updateUser(
     userId,
     actor.userId,
     { roles, disabled: patch.disabled },
-    ({ actor: current, before, activeAdminsAfter }) => {
+    ({ actor: current, before, after, activeAdminsAfter }) => {
       if (!current || current.disabled || !current.roles.includes('admin')) throw notAdmin();
       const wasActiveAdmin = before.roles.includes('admin') && !before.disabled;
       if (wasActiveAdmin && activeAdminsAfter === 0) throw lastAdmin();
+      const rolesChanged = roles !== undefined && before.roles.join() !== after.roles.join();
+      const events: AuditRecord[] = [];
+      if (rolesChanged) {
+        events.push({
+          type: 'role_change',
+          userId: after.id,
+          username: after.username,
+          details: { from: before.roles, to: after.roles, by: actor.username },
+        });
+      }
+      if (after.disabled && !before.disabled) {
+        events.push({
+          type: 'user_disabled',
+          userId: after.id,
+          username: after.username,
+          details: { by: actor.username },
+        });
+      }
+      if (before.disabled && !after.disabled) {
+        events.push({
+          type: 'user_enabled',
+          userId: after.id,
+          username: after.username,
+          details: { by: actor.username },
+        });
+      }
+      return {
+        events: events.map((event) => withRequest(meta, event)),
+        revoke: {
+          // Ends sessions created before the change; a login racing with it re-reads the account (see `login`).
+          endSessions: after.disabled || before.roles.some((role) => !after.roles.includes(role)),
+          // Cookie sessions: the next request mints a token with the new roles (no cached one with the old), and
+          // the cookie gets a new value (a privilege change).
+          privilegesChanged: rolesChanged,
+        },
+      };
     },
   );
   if (!result) throw userNotFound();
-  const { before, after } = result;
-  const rolesRemoved = before.roles.filter((role) => !after.roles.includes(role));
-  const disabledNow = after.disabled && !before.disabled;
-  // Ends sessions created before the change; a login racing with it re-reads the account (see `login`).
-  const revoked = rolesRemoved.length > 0 || after.disabled ? await deps.sessions.revokeAll(after.id) : 0;
-  if (roles && before.roles.join() !== after.roles.join()) {
-    // Cookie sessions: the next request mints a token with the new roles (no cached one with the old), and the
-    // cookie gets a new value (a privilege change).
-    await deps.sessions.privilegesChanged(after.id);
-    await audit(deps, meta, {
-      type: 'role_change',
-      userId: after.id,
-      username: after.username,
-      details: { from: before.roles, to: after.roles, by: actor.username, revoked },
-    });
-  }
-  if (disabledNow) {
-    await audit(deps, meta, {
-      type: 'user_disabled',
-      userId: after.id,
-      username: after.username,
-      details: { by: actor.username, revoked },
-    });
-  }
-  if (before.disabled && !after.disabled) {
-    await audit(deps, meta, {
-      type: 'user_enabled',
-      userId: after.id,
-      username: after.username,
-      details: { by: actor.username },
-    });
-  }
+  await settleRevocations(deps, { userId: result.after.id });
+  const { after } = result;
   return { id: after.id, username: after.username, roles: after.roles, disabled: after.disabled };
+}
+
+/**
+ * Carry out the revocations account changes queued (for one account, or a batch of the oldest): end the sessions,
+ * tell the cookie sessions, then drop the queued row. Redis failing leaves the row for the next attempt (503 from
+ * here). Run after every change, and by the service at start-up and on a timer.
+ */
+export async function settleRevocations(
+  deps: Pick<UseCaseDeps, 'revocations' | 'sessions'>,
+  filter: { userId: string } | { limit: number },
+): Promise<number> {
+  const pending = await deps.revocations.pending(filter);
+  for (const revocation of pending) {
+    if (revocation.endSessions) await deps.sessions.revokeAll(revocation.userId);
+    if (revocation.privilegesChanged) await deps.sessions.privilegesChanged(revocation.userId);
+    await deps.revocations.done(revocation);
+  }
+  return pending.length;
 }
 
 export async function rotateSigningKey(

@@ -10,12 +10,14 @@ import type { RequestMeta } from './request-meta.ts';
 /** An audit event as a use case states it: everything but the request's own fields. */
 export type AuditRecord = Omit<AuthEvent, 'ip' | 'userAgent' | 'requestId'>;
 
+/** `event` with the fields of the request it came from (none outside a request). */
+export const withRequest = (meta: RequestMeta | undefined, event: AuditRecord): AuthEvent =>
+  meta ? { ...event, ip: meta.ip, userAgent: meta.userAgent, requestId: meta.requestId } : event;
+
 export function audit(
   deps: { events: EventStore },
   meta: RequestMeta | undefined,
   event: AuditRecord,
 ): Promise<void> {
-  return deps.events.record(
-    meta ? { ...event, ip: meta.ip, userAgent: meta.userAgent, requestId: meta.requestId } : event,
-  );
+  return deps.events.record(withRequest(meta, event));
 }

@@ -5,6 +5,7 @@
 import type { Keyring } from '../keys/keyring.ts';
 import type { EventStore } from '../store/events.ts';
 import type { Limits } from '../store/limits.ts';
+import type { RevocationStore } from '../store/revocations.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import type { UserStore } from '../store/users.ts';
 import type { Admission } from './admission.ts';
@@ -15,6 +16,8 @@ export interface UseCaseDeps {
   users: UserStore;
   events: EventStore;
   sessions: SessionStore;
+  /** Session revocations queued by account changes, carried out after their commit (see `settleRevocations`). */
+  revocations: RevocationStore;
   keyring: Keyring;
   limits: Limits;
   /** Admission control in front of bcrypt: 503 `overloaded` before any work when the queue is full. */

@@ -1,5 +1,6 @@
 /** SQL for the audit trail. Events never carry passwords or tokens. */
 import { type AuthEventType, EVENT_TYPES } from '@authstack/contract';
+import type pg from 'pg';
 import type { Db } from './db.ts';
 import { withDb } from './db.ts';
 
@@ -33,6 +34,27 @@ export interface StoredEvent {
   details: Record<string, unknown>;
 }
 
+/**
+ * Write `event` on `db` or on a transaction's client, so an event can be committed (or rolled back) together with
+ * the change it records.
+ */
+export async function insertEvent(db: Pick<pg.ClientBase, 'query'>, event: AuthEvent): Promise<void> {
+  if (!isEventType(event.type)) throw new TypeError(`unknown audit event type: ${String(event.type)}`);
+  await db.query(
+    `INSERT INTO auth_events (type, user_id, username, ip, user_agent, request_id, details)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [
+      event.type,
+      event.userId ?? null,
+      event.username ?? null,
+      event.ip ?? null,
+      event.userAgent?.slice(0, 512) ?? null,
+      event.requestId ?? null,
+      JSON.stringify(event.details ?? {}),
+    ],
+  );
+}
+
 export function createEventStore(db: Db) {
   return {
     /** Newest first; `before` is the last id of the previous page. */
@@ -56,23 +78,8 @@ export function createEventStore(db: Db) {
       });
     },
 
-    async record(event: AuthEvent): Promise<void> {
-      if (!isEventType(event.type)) throw new TypeError(`unknown audit event type: ${String(event.type)}`);
-      return withDb(async () => {
-        await db.query(
-          `INSERT INTO auth_events (type, user_id, username, ip, user_agent, request_id, details)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [
-            event.type,
-            event.userId ?? null,
-            event.username ?? null,
-            event.ip ?? null,
-            event.userAgent?.slice(0, 512) ?? null,
-            event.requestId ?? null,
-            JSON.stringify(event.details ?? {}),
-          ],
-        );
-      });
+    record(event: AuthEvent): Promise<void> {
+      return withDb(() => insertEvent(db, event));
     },
   };
 }

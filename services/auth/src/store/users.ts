@@ -1,6 +1,14 @@
 /** SQL for accounts. The only place that knows the `users` table. */
 import type { Db } from './db.ts';
 import { transaction, withDb } from './db.ts';
+import { type AuthEvent, insertEvent } from './events.ts';
+import { queueRevocation } from './revocations.ts';
+
+/** What an account change writes with it: its audit events, and the revocation it queues (see revocations.ts). */
+export interface AccountChangeEffects {
+  events: AuthEvent[];
+  revoke: { endSessions: boolean; privilegesChanged: boolean };
+}
 
 export interface UserRow {
   id: string;
@@ -131,15 +139,21 @@ export function createUserStore(db: Db) {
 
     /**
      * Change roles and/or the disabled flag in one transaction that first locks every admin row (in id
-     * order), so concurrent admin changes are serialised. `guard` sees the actor and the target as they
-     * were, and the number of active admins after the change, and may throw to cancel it. Disabling or
+     * order), so concurrent admin changes are serialised. `decide` sees the actor and the target as they
+     * were and are, and the number of active admins after the change; it may throw to cancel the change, and
+     * returns the audit events and the session revocation the change owes, which commit with it. Disabling or
      * re-enabling moves the credentials version.
      */
     update(
       id: string,
       actorId: string,
       patch: { roles?: string[] | undefined; disabled?: boolean | undefined },
-      guard: (change: { actor: UserRow | undefined; before: UserRow; activeAdminsAfter: number }) => void,
+      decide: (change: {
+        actor: UserRow | undefined;
+        before: UserRow;
+        after: UserRow;
+        activeAdminsAfter: number;
+      }) => AccountChangeEffects,
     ): Promise<{ before: UserRow; after: UserRow } | undefined> {
       return withDb(() =>
         transaction(db, async (client) => {
@@ -162,7 +176,16 @@ export function createUserStore(db: Db) {
           const admins = await client.query<{ n: number }>(
             `SELECT count(*)::int AS n FROM users WHERE 'admin' = ANY(roles) AND NOT disabled`,
           );
-          guard({ actor: actor.rows[0], before, activeAdminsAfter: admins.rows[0]!.n });
+          const effects = decide({
+            actor: actor.rows[0],
+            before,
+            after,
+            activeAdminsAfter: admins.rows[0]!.n,
+          });
+          for (const event of effects.events) await insertEvent(client, event);
+          if (effects.revoke.endSessions || effects.revoke.privilegesChanged) {
+            await queueRevocation(client, id, effects.revoke);
+          }
           return { before, after };
         }),
       );
