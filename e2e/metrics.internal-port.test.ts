@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ConfigError, loadConfig as loadAuthConfig } from '@authstack/auth/config';
+import { registerAndLogin, startAuthFixture } from '@authstack/auth/testing';
+import { loadConfig as loadResourceConfig } from '@authstack/resource/config';
+import { startTestResource } from '@authstack/resource/testing';
 import { freePort, http, useFixture } from '@authstack/testing';
-import { ConfigError, loadConfig as loadAuthConfig } from '../services/auth/src/config.ts';
-import { registerAndLogin, startAuthFixture } from '../services/auth/test/support.ts';
-import { loadConfig as loadResourceConfig } from '../services/resource/src/config.ts';
-import { startTestResource } from '../services/resource/test/support.ts';
 
 const text = async (url: string) => {
   const res = await fetch(url);

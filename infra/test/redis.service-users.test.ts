@@ -14,12 +14,12 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { STRONG_PASSWORD, type TestAuth, username } from '@authstack/auth/testing';
+import { type Login, patchUser, startWithAdmin } from '@authstack/auth/testing/admin';
+import { startTestResource, type TestResource } from '@authstack/resource/testing';
 import { eventually, freePort, http, type JsonResponse, suiteScope, useTempDir } from '@authstack/testing';
 import { type RedisGroup, startRedisGroup } from '@authstack/testing/redis-group';
 import { Redis } from 'ioredis';
-import { type Login, patchUser, startWithAdmin } from '../../services/auth/test/admin-support.ts';
-import { STRONG_PASSWORD, type TestAuth, username } from '../../services/auth/test/support.ts';
-import { startTestResource, type TestResource } from '../../services/resource/test/support.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RULES_FILE = join(ROOT, 'infra/redis/service-users.acl');
