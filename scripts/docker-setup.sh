@@ -53,7 +53,12 @@ fi
 if ! docker info >/dev/null 2>&1; then
   say "starting dockerd (log: /var/log/authstack-dockerd.log)"
   command -v containerd >/dev/null || die "containerd missing"
-  nohup dockerd >/var/log/authstack-dockerd.log 2>&1 &
+  # Started with every descriptor above stderr closed: a caller's lock (flock on a file) must not be inherited by a
+  # daemon that outlives it, or the lock is held until the daemon stops.
+  (
+    for fd in /proc/$BASHPID/fd/*; do fd="${fd##*/}"; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+    exec nohup dockerd >/var/log/authstack-dockerd.log 2>&1
+  ) &
   for _ in $(seq 1 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
   docker info >/dev/null 2>&1 || { tail -n 30 /var/log/authstack-dockerd.log >&2; die "dockerd did not start"; }
 fi
