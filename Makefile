@@ -18,6 +18,10 @@ $(NODE_MODULES): package-lock.json
 	@echo "make: node_modules is missing or older than package-lock.json; running make install"
 	$(NODE24) npm ci --no-audit --no-fund
 	@touch $(NODE_MODULES)
+# The same as a shell step, for recipes that need node_modules on one branch only (seed, unseed, scenarios).
+ENSURE_NODE_MODULES = { [ -f $(NODE_MODULES) ] && [ ! package-lock.json -nt $(NODE_MODULES) ]; } || \
+  { echo "make: node_modules is missing or older than package-lock.json; running make install" && \
+  $(NODE24) npm ci --no-audit --no-fund && touch $(NODE_MODULES); }
 
 test: ## every check: natively when this host has the toolchain, else in the test container (needs only Docker)
 	@if missing="$$(bash scripts/test-toolchain.sh)"; then $(MAKE) --no-print-directory test-native; \
@@ -82,13 +86,13 @@ LOAD_TEST_USERS_CLI := services/auth/src/cli/load-test-users.ts
 seed: ## USERS=N load-test accounts straight into PostgreSQL (container stack when up, else native), users file for k6
 	@mkdir -p load-tests/data load-tests/results
 	@umask 077; if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) exec -T auth node $(LOAD_TEST_USERS_CLI) seed $(USERS) > $(USERS_FILE).tmp; else \
-	  $(MAKE) --no-print-directory $(NODE_MODULES) && \
+	  $(ENSURE_NODE_MODULES) && \
 	  $(NODE24) . scripts/lib.sh && load_env .env && node $(LOAD_TEST_USERS_CLI) seed $(USERS) > $(USERS_FILE).tmp; fi
 	@mv $(USERS_FILE).tmp $(USERS_FILE) && echo "wrote $(USERS_FILE)"
 
 unseed: ## remove every load-test account and its sessions (container stack when up, else native)
 	@if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) exec -T auth node $(LOAD_TEST_USERS_CLI) unseed; else \
-	  $(MAKE) --no-print-directory $(NODE_MODULES) && \
+	  $(ENSURE_NODE_MODULES) && \
 	  $(NODE24) . scripts/lib.sh && load_env .env && node $(LOAD_TEST_USERS_CLI) unseed; fi
 	@rm -f $(USERS_FILE)
 
@@ -164,7 +168,7 @@ logs-tail: ## the container stack's states and last 100 log lines of each servic
 
 scenarios: ## the client scenarios: in the client container when the stack is up (no Node needed), else with local Node
 	@if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) run --rm client scenarios; else \
-	  $(MAKE) --no-print-directory $(NODE_MODULES) && $(NODE24) . scripts/lib.sh && load_env .env && \
+	  $(ENSURE_NODE_MODULES) && $(NODE24) . scripts/lib.sh && load_env .env && \
 	  BASE_URL="$${BASE_URL:-https://localhost:8443}" CA_FILE="$${CA_FILE:-certs/ca.crt}" \
 	  node services/client/src/cli.ts scenarios; fi
 

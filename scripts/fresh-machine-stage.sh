@@ -67,7 +67,7 @@ docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v "$work:$work" -w
     for tool in node npm openssl nginx chromium wrk redis-server; do
       if command -v "$tool" >/dev/null; then echo "fresh-machine: $tool is on this machine" >&2; exit 1; fi
     done
-    git clone -q authstack.bundle authstack && cd authstack
+    git -c advice.detachedHead=false clone -q authstack.bundle authstack && cd authstack
     echo "fresh-machine: $(git log -1 --format="%h %s"); docker $(docker version -f "{{.Client.Version}}"), $(docker compose version)"
     s=$(date +%s); make up; echo "fresh-machine: make up took $(($(date +%s) - s)) s"
     s=$(date +%s); make test; echo "fresh-machine: make test took $(($(date +%s) - s)) s"
