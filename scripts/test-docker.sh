@@ -26,6 +26,8 @@ if [ -z "${BUILD_CA_FILE:-}" ] && [ -s /etc/ssl/certs/ca-certificates.crt ]; the
 fi
 compose() { docker compose -p "$TEST_PROJECT" -f docker-compose.test.yml "$@"; }
 
+# The node_modules volume is mounted inside the checkout: made here first, so the mount point belongs to you, not root.
+mkdir -p node_modules
 bash scripts/test-image.sh test || die "the test image"
 cleanup() { compose down --remove-orphans >/dev/null 2>&1 || true; }
 trap cleanup EXIT
