@@ -20,10 +20,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { testScope, useTempDir } from '@authstack/testing';
+import { POSTGRES_SHM_BYTES } from '@authstack/testing/global-setup';
 import { Ajv } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
-import { POSTGRES_SHM_BYTES } from '../../packages/testing/src/global-setup.ts';
 import { renderDockerfile, SERVICES } from '../build/dockerfiles.ts';
 import { renderGateway } from '../nginx/render.ts';
 
