@@ -72,7 +72,10 @@ docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v "$work:$work" -w
     s=$(date +%s); make up; echo "fresh-machine: make up took $(($(date +%s) - s)) s"
     s=$(date +%s); make test; echo "fresh-machine: make test took $(($(date +%s) - s)) s"
   ' 2>&1 | tee "$log" || status=$?
-[ "$status" -eq 0 ] || die "make up or make test failed inside the machine (exit $status; see above)"
+if [ "$status" -ne 0 ]; then
+  grep -E '^fresh-machine: make (up|test) took' "$log" || true
+  die "make up or make test failed inside the machine (exit $status; see above)"
+fi
 
 say "summary"
 grep -E '^fresh-machine: make (up|test) took' "$log"
