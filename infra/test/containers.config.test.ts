@@ -327,8 +327,8 @@ describe('docker-compose.yml', () => {
     });
     assert.deepEqual(redisLogin('resource'), { file: undefined, secrets: [] });
     const makeEnv = readFileSync(join(ROOT, 'scripts/make-env.sh'), 'utf8');
-    assert.match(makeEnv, /put redis_auth_url "redis:\/\/auth:/);
-    assert.match(makeEnv, /put redis_resource_url "redis:\/\/resource:/);
+    assert.match(makeEnv, /derived redis_auth_url redis_auth_password "redis:\/\/auth:/);
+    assert.match(makeEnv, /derived redis_resource_url redis_resource_password "redis:\/\/resource:/);
   });
 
   it('redis requires a password and keeps an append-only file; postgres keeps a named volume', () => {
