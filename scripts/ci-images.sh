@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CI only: makes the upstream images that docker-compose.yml, the Dockerfiles and the testcontainers set-up name
+# CI only: makes the upstream images that docker-compose.yml, docker-compose.test.yml, the Dockerfiles (the test
+# image's too) and the testcontainers set-up name
 # available on a machine that cannot pull from a registry. For each pinned tag: use it when it is present or can be
 # pulled; otherwise build a LOOK-ALIKE under the same tag from infra/ci-lookalikes/<name>/ on a Debian base image made
 # with debootstrap. Users never need this: they get the official images. Differences: docs/testing.md.
@@ -17,8 +18,9 @@ mkdir -p "$CACHE"
 
 # The pinned tags, read from where they are used so they cannot drift.
 mapfile -t TAGS < <({
-  grep -hoE '^\s*image:\s*(postgres|redis|nginx|prom/prometheus|nginx/nginx-prometheus-exporter):[^ ]+' docker-compose.yml | awk '{print $2}'
-  grep -hoE '^ARG NODE_IMAGE=\S+' services/*/Dockerfile | cut -d= -f2
+  grep -hoE '^\s*image:\s*(postgres|redis|nginx|prom/prometheus|nginx/nginx-prometheus-exporter):[^ ]+' \
+    docker-compose.yml docker-compose.test.yml | awk '{print $2}'
+  grep -hoE '^ARG NODE_IMAGE=\S+' services/*/Dockerfile infra/test-image/Dockerfile | cut -d= -f2
   grep -hoE "Container\('(postgres|redis):[^']+'\)" packages/testing/src/global-setup.ts | sed -E "s/.*\('([^']+)'\)/\1/"
 } | sort -u)
 [ ${#TAGS[@]} -gt 0 ] || die "found no pinned image tags"

@@ -12,14 +12,27 @@
 #   5. the testcontainers path: the auth suite with no DATABASE_URL / REDIS_URL;
 #   6. `make down`, and no container of the project left running.
 # It uses a project name and ports of its own, so a stack a developer has up is left alone, and removes its
-# containers and volumes at the end (also on failure).
+# containers and volumes at the end (also on failure). On any failure it first prints, for each of its containers
+# (the compose project's and the testcontainers the suite started), the state (status, exit code, OOM kill,
+# restarts, health) and the last log lines (STAGE_LOG_LINES, default 40), so a crash is explained, not guessed.
+# Failure drills (to see that output): STAGE_BREAK=postgres starts PostgreSQL with an invalid setting (make up fails);
+# STAGE_KILL_TESTCONTAINERS_POSTGRES_AFTER=N kills the testcontainers' PostgreSQL N seconds into step 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 say() { echo "container-stage: [$(($(date +%s) - started))s] $*"; }
-die() { echo "container-stage: FAILED: $*" >&2; exit 1; }
+die() { echo "container-stage: FAILED: $*" >&2; diagnose; exit 1; }
 
 export COMPOSE_PROJECT_NAME="${STAGE_PROJECT:-authstack-ci}"
+# The testcontainers of step 4 carry this label and are kept when stopped, so their logs can be read after a failure.
+export AUTHSTACK_TESTCONTAINERS_RUN="$COMPOSE_PROJECT_NAME-$$"
+diagnose() {
+  bash scripts/stage-diagnose.sh --label "org.authstack.testcontainers-run=$AUTHSTACK_TESTCONTAINERS_RUN" "$COMPOSE_PROJECT_NAME" || true
+}
+if [ "${STAGE_BREAK:-}" = postgres ]; then
+  echo "container-stage: STAGE_BREAK=postgres: PostgreSQL is started with an invalid setting, so the stage fails" >&2
+  export COMPOSE_FILE=docker-compose.yml:infra/container-test/break-postgres.yml
+fi
 export GATEWAY_HTTPS_PORT="${STAGE_HTTPS_PORT:-18443}" GATEWAY_HTTP_PORT="${STAGE_HTTP_PORT:-18080}"
 export BACKEND_SUBNET="${STAGE_BACKEND_SUBNET:-172.30.250.0/24}" GATEWAY_BACKEND_IP="${STAGE_GATEWAY_IP:-172.30.250.10}"
 export BACKEND_IP_RANGE="${STAGE_BACKEND_IP_RANGE:-172.30.250.128/25}"
@@ -30,6 +43,8 @@ if [ -z "${BUILD_CA_FILE:-}" ] && [ -s /etc/ssl/certs/ca-certificates.crt ]; the
 fi
 
 cleanup() {
+  local kept; kept="$(docker ps -aq --filter "label=org.authstack.testcontainers-run=$AUTHSTACK_TESTCONTAINERS_RUN" 2>/dev/null || true)"
+  [ -z "$kept" ] || docker rm -f -v $kept >/dev/null 2>&1 || true
   docker compose --profile tools --profile load --profile observability down -v --remove-orphans >/dev/null 2>&1 || true
   # the ha profile's volumes are declared in its own file
   COMPOSE_FILE=docker-compose.yml:docker-compose.ha.yml docker compose down -v --remove-orphans >/dev/null 2>&1 || true
@@ -73,12 +88,25 @@ docker compose --profile observability down --remove-orphans >/dev/null || die "
 ) || die "the ha profile's failover drill"
 
 say "4. the testcontainers path: the auth suite without DATABASE_URL and REDIS_URL"
+if [ -n "${STAGE_KILL_TESTCONTAINERS_POSTGRES_AFTER:-}" ]; then
+  (
+    for _ in $(seq 1 240); do
+      id="$(docker ps -q --filter "label=org.authstack.testcontainers-run=$AUTHSTACK_TESTCONTAINERS_RUN" --filter ancestor=postgres:16.6-alpine)"
+      [ -n "$id" ] && break; sleep 0.5
+    done
+    sleep "$STAGE_KILL_TESTCONTAINERS_POSTGRES_AFTER"
+    echo "container-stage: STAGE_KILL_TESTCONTAINERS_POSTGRES_AFTER: killing the testcontainers' PostgreSQL $id" >&2
+    docker kill "$id" >/dev/null
+  ) &
+fi
 (
   unset DATABASE_URL REDIS_URL
-  export TESTCONTAINERS_RYUK_DISABLED=true
+  export TESTCONTAINERS_RYUK_DISABLED=true AUTHSTACK_TESTCONTAINERS_KEEP=1
   node --import tsx --test --test-global-setup=packages/testing/src/global-setup.ts --test-concurrency=2 \
     --test-timeout=120000 "services/auth/test/**/*.test.ts"
 ) || die "the auth suite on testcontainers"
+kept="$(docker ps -aq --filter "label=org.authstack.testcontainers-run=$AUTHSTACK_TESTCONTAINERS_RUN")"
+[ -z "$kept" ] || docker rm -f -v $kept >/dev/null
 
 say "5. make down"
 make down || die "make down"

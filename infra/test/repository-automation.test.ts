@@ -4,7 +4,7 @@
  * configuration. Neither can run here; these tests keep them valid and honest.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,10 @@ interface Step {
   run?: string;
 }
 const workflow = parse(workflowText) as { jobs: Record<string, { steps: Step[] }> };
+/** The k6 the compose file pins (the `k6` service's grafana/k6 tag). */
+const k6ImageVersion = /^\s*image:\s*grafana\/k6:(\S+)$/m.exec(
+  readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'),
+)![1]!;
 
 describe('the GitHub Actions workflow', () => {
   it('when parsed with GitHub workflow schema, then it has no errors', () => {
@@ -50,8 +54,43 @@ describe('the GitHub Actions workflow', () => {
       assert.ok(target, `"${run}" is not a make target`);
       assert.ok(makeTargets.has(target[1]!), `make ${target[1]} does not exist`);
     }
-    for (const needed of ['make test', 'make audit', 'make test-containers'])
+    for (const needed of ['make test-docker', 'make audit', 'make test-containers'])
       assert.ok(runs.includes(needed), `${needed} is not run`);
+  });
+
+  it('when the k6 job runs, then every k6 script runs with the real k6 of the compose file, through actions pinned by commit', () => {
+    const k6 = workflow.jobs.k6!.steps as (Step & { with?: Record<string, string> })[];
+    const actions = k6.filter((s) => s.uses?.startsWith('grafana/'));
+    for (const action of actions) assert.match(action.uses!, /^grafana\/(setup|run)-k6-action@[0-9a-f]{40}$/);
+    const setup = actions.find((s) => s.uses!.startsWith('grafana/setup-k6-action@'));
+    assert.equal(setup?.with?.['k6-version'], k6ImageVersion, 'the grafana/k6 tag of docker-compose.yml');
+    const ran = actions
+      .filter((s) => s.uses!.startsWith('grafana/run-k6-action@'))
+      .flatMap((s) => s.with!.path!.split('\n'))
+      .map((path) => path.trim())
+      .filter(Boolean)
+      .sort();
+    const scripts = readdirSync(join(ROOT, 'load-tests'))
+      .filter((name) => /^\d\d-.*\.ts$/.test(name))
+      .map((name) => `load-tests/${name}`);
+    assert.deepEqual(ran, scripts);
+    assert.ok(scripts.length >= 5);
+  });
+
+  it('when the scripts are type-checked, then @types/k6 has the major version of the pinned k6 image', () => {
+    const types = (
+      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+        devDependencies: Record<string, string>;
+      }
+    ).devDependencies['@types/k6']!;
+    const installed = (
+      JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+        packages: Record<string, { version: string }>;
+      }
+    ).packages['node_modules/@types/k6']!.version;
+    const major = k6ImageVersion.split('.')[0];
+    assert.match(types, new RegExp(`^[~^]?${major}\\.`), `package.json's @types/k6 ${types}`);
+    assert.equal(installed.split('.')[0], major, `package-lock.json's @types/k6 ${installed}`);
   });
 
   it('when it scans images, then high and critical findings fail the job', () => {

@@ -6,9 +6,11 @@
 import { execFileSync } from 'node:child_process';
 
 interface Stoppable {
-  stop(): Promise<unknown>;
+  stop(options?: { remove?: boolean; removeVolumes?: boolean }): Promise<unknown>;
 }
 const started: Stoppable[] = [];
+/** 256 MB of /dev/shm, as `shm_size` of the postgres service in docker-compose.yml (Docker's default is 64 MB). */
+export const POSTGRES_SHM_BYTES = 256 * 1024 * 1024;
 
 function dockerAvailable(): boolean {
   try {
@@ -28,9 +30,16 @@ export async function globalSetup(): Promise<void> {
   }
   const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
   const { RedisContainer } = await import('@testcontainers/redis');
+  // Labelled with the run (AUTHSTACK_TESTCONTAINERS_RUN) so the container stage can find them, print their logs and
+  // states when the suite fails, and remove them.
+  const labels = { 'org.authstack.testcontainers-run': process.env.AUTHSTACK_TESTCONTAINERS_RUN ?? 'local' };
   const [postgres, redis] = await Promise.all([
-    new PostgreSqlContainer('postgres:16.6-alpine').start(),
-    new RedisContainer('redis:7.4.2-alpine').start(),
+    // The compose stack's PostgreSQL settings (docker-compose.yml): the same shared memory size.
+    new PostgreSqlContainer('postgres:16.6-alpine')
+      .withSharedMemorySize(POSTGRES_SHM_BYTES)
+      .withLabels(labels)
+      .start(),
+    new RedisContainer('redis:7.4.2-alpine').withLabels(labels).start(),
   ]);
   started.push(postgres, redis);
   process.env.DATABASE_URL = postgres.getConnectionUri();
@@ -38,5 +47,8 @@ export async function globalSetup(): Promise<void> {
 }
 
 export async function globalTeardown(): Promise<void> {
-  await Promise.all(started.map((container) => container.stop()));
+  // AUTHSTACK_TESTCONTAINERS_KEEP=1 (the container stage): stopped but not removed, so their logs and exit states can
+  // still be read after a failed run; the stage removes them.
+  const remove = process.env.AUTHSTACK_TESTCONTAINERS_KEEP !== '1';
+  await Promise.all(started.map((container) => container.stop({ remove, removeVolumes: remove })));
 }
