@@ -349,6 +349,23 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
     await assertNothingStored();
   });
 
+  it('when an admin change gets no answer, then the admin result says so and the page raises no error', async () => {
+    await page.click('#list-users');
+    await usersShown(/^page 1:/);
+    const target = seededNames[0]!;
+    // The network fails for this one request: the browser's fetch rejects, as when a connection is cut.
+    await page.route('**/auth/admin/users/*', (route) =>
+      route.request().method() === 'PATCH' ? route.abort('connectionreset') : route.fallback(),
+    );
+    try {
+      await page.getByRole('button', { name: `Make admin ${target}` }).click();
+      await until('#admin-result', /^Error: Failed to fetch$/);
+    } finally {
+      await page.unroute('**/auth/admin/users/*');
+    }
+    assert.equal(await text(`#users tr[data-user="${target}"] td:nth-child(2)`), 'user');
+  });
+
   it('when the run is over, then no CSP violation and no page error happened', () => {
     assert.deepEqual(cspViolations, []);
     assert.deepEqual(pageErrors, []);

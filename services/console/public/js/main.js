@@ -419,14 +419,17 @@ async function showUsers() {
       change.type = 'button';
       change.textContent = label;
       change.setAttribute('aria-label', `${label} ${user.username}`);
-      change.addEventListener('click', async () => {
-        const done = await call('PATCH', `/auth/admin/users/${encodeURIComponent(user.id)}`, {
-          token: state.access ?? '',
-          body: patch,
-        });
-        report('admin-result', done);
-        if (done.status === 200) await showUsers(); // the same page again, with the change
-      });
+      change.addEventListener(
+        'click',
+        guarded(async () => {
+          const done = await call('PATCH', `/auth/admin/users/${encodeURIComponent(user.id)}`, {
+            token: state.access ?? '',
+            body: patch,
+          });
+          report('admin-result', done);
+          if (done.status === 200) await showUsers(); // the same page again, with the change
+        }, 'admin-result'),
+      );
       actions.append(change);
     }
     row.append(actions);
@@ -505,12 +508,18 @@ async function stats() {
   }
 }
 
-/** Run a handler; an exception becomes a message, never an unhandled rejection. @param {() => Promise<unknown>} fn */
-const guarded = (fn) => () => {
-  fn().catch((/** @type {unknown} */ error) =>
-    say('status', `Error: ${error instanceof Error ? error.message : String(error)}`),
-  );
-};
+/**
+ * Run a handler; an exception (a request that got no answer: `fetch` rejects) becomes a message in the element
+ * `where`, never an unhandled rejection.
+ * @param {() => Promise<unknown>} fn @param {string} [where]
+ */
+const guarded =
+  (fn, where = 'status') =>
+  () => {
+    fn().catch((/** @type {unknown} */ error) =>
+      say(where, `Error: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  };
 
 el('account-form').addEventListener('submit', (event) => {
   event.preventDefault();
@@ -518,7 +527,7 @@ el('account-form').addEventListener('submit', (event) => {
 });
 el('user-search-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  guarded(findUser)();
+  guarded(findUser, 'admin-result')();
 });
 const handlers = /** @type {Record<string, () => Promise<unknown>>} */ ({
   register,
@@ -540,7 +549,11 @@ const handlers = /** @type {Record<string, () => Promise<unknown>>} */ ({
   'show-jwks': showJwks,
   stats,
 });
-for (const [id, handler] of Object.entries(handlers)) el(id).addEventListener('click', guarded(handler));
+/** Handlers of the admin section: their failures show where their answers do. */
+const ADMIN = new Set(['list-users', 'users-next', 'users-prev', 'list-events', 'rotate-key']);
+for (const [id, handler] of Object.entries(handlers)) {
+  el(id).addEventListener('click', guarded(handler, ADMIN.has(id) ? 'admin-result' : 'status'));
+}
 for (const forgeButton of document.querySelectorAll('button.forge')) {
   forgeButton.addEventListener(
     'click',
