@@ -600,28 +600,40 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
       () => JSON.stringify({ username: blocked, password: PASSWORD }),
       '10.3.0.2',
     );
-    // The 429 row's last requests may still hold slots (an over-the-limit login holds one for its Redis round trip):
-    // a holder shed by them would leave the queue short of full, and the row waiting for it.
+    // The 429 row's last requests may still hold slots (an over-the-limit login holds one for its Redis round trip),
+    // and requests the row's connections sent before it ended may be admitted after it: a holder shed by them
+    // (503 `overloaded`) tries again until the queue is full.
     const admission = refusing.service.useCases.admission;
     await until(() => admission.inFlight() === 0, 'the 429 row to finish');
     gate.close();
     const capacity = admission.plan.capacity;
-    const held = Array.from({ length: capacity }, (_, n) =>
-      fetch(`${refusing.url}/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.3.1.${n}` },
-        body: JSON.stringify({ username: `holder${n}`, password: PASSWORD }),
-      }).then((res) => res.arrayBuffer()),
-    );
-    await until(() => gate.waiting() >= capacity, `${capacity} logins to hold the queue full`);
+    let opened = false;
+    const hold = async (n: number): Promise<number> => {
+      for (;;) {
+        const res = await fetch(`${refusing.url}/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.3.1.${n}` },
+          body: JSON.stringify({ username: `holder${n}`, password: PASSWORD }),
+        });
+        await res.arrayBuffer();
+        if (res.status !== 503 || opened) return res.status;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    // Settled, never rejected: a holder that fails while the row waits must not end the process as an unhandled
+    // rejection (which would hide why the row stopped); it is reported after the row.
+    const holders = Promise.allSettled(Array.from({ length: capacity }, (_, n) => hold(n)));
     try {
+      await until(() => gate.waiting() >= capacity, `${capacity} logins to hold the queue full`);
       await refusal('shed (503 overloaded)', 503, (n) =>
         JSON.stringify({ username: `ovshed${n % 64}`, password: PASSWORD }),
       );
     } finally {
+      opened = true;
       gate.open();
-      await Promise.all(held);
     }
+    const failed = (await holders).find((result) => result.status === 'rejected');
+    if (failed) throw new Error('bench: a login holding the queue failed', { cause: failed.reason });
 
     return {
       connections: {

@@ -349,6 +349,61 @@ describe('the study console in chromium, through the HTTPS gateway', () => {
     await assertNothingStored();
   });
 
+  it('when an admin change and the list after it each get no answer once, then the page tries them again and the change shows', async () => {
+    // What chromium does to requests in flight when the machine's network changes (an interface comes or goes, as
+    // when containers start): the connection is dropped and fetch rejects. Here the first try of each fails.
+    await page.click('#list-users');
+    await usersShown(/^page 1:/);
+    const target = seededNames[1]!;
+    const tries = { PATCH: 0, GET: 0 };
+    await page.route('**/auth/admin/users**', (route) => {
+      const method = route.request().method() as 'PATCH' | 'GET';
+      tries[method] = (tries[method] ?? 0) + 1;
+      return tries[method] === 1 ? route.abort('connectionclosed') : route.fallback();
+    });
+    try {
+      await page.getByRole('button', { name: `Disable ${target}` }).click();
+      await until(`#users tr[data-user="${target}"] td:nth-child(3)`, /^yes$/);
+    } finally {
+      await page.unroute('**/auth/admin/users**');
+    }
+    assert.deepEqual(tries, { PATCH: 2, GET: 2 });
+    assert.match(await text('#admin-result'), /^200 /);
+  });
+
+  it('when an admin change never gets an answer, then after its retries the admin result says so and the page raises no error', async () => {
+    const target = seededNames[0]!;
+    let tries = 0;
+    await page.route('**/auth/admin/users/*', (route) => {
+      if (route.request().method() !== 'PATCH') return route.fallback();
+      tries += 1;
+      return route.abort('connectionreset');
+    });
+    try {
+      await page.getByRole('button', { name: `Make admin ${target}` }).click();
+      await until('#admin-result', /^Error: Failed to fetch$/);
+    } finally {
+      await page.unroute('**/auth/admin/users/*');
+    }
+    assert.equal(tries, 3);
+    assert.equal(await text(`#users tr[data-user="${target}"] td:nth-child(2)`), 'user');
+  });
+
+  it('when a key rotation (a POST) gets no answer, then it is not sent again and the admin result says so', async () => {
+    let tries = 0;
+    await page.route('**/auth/admin/keys/rotate', (route) => {
+      tries += 1;
+      return route.abort('connectionreset');
+    });
+    try {
+      await page.click('#rotate-key');
+      await until('#admin-result', /^Error: Failed to fetch$/);
+    } finally {
+      await page.unroute('**/auth/admin/keys/rotate');
+    }
+    assert.equal(tries, 1);
+  });
+
   it('when the run is over, then no CSP violation and no page error happened', () => {
     assert.deepEqual(cspViolations, []);
     assert.deepEqual(pageErrors, []);

@@ -32,10 +32,19 @@ const say = (id, text) => {
 /** @param {string} id @returns {HTMLButtonElement} */
 const button = (id) => /** @type {HTMLButtonElement} */ (el(id));
 
+/** Waits before each further try of a request that got no answer (see `call`). */
+const RETRY_DELAYS_MS = [250, 1000];
+
 /**
  * One call to the API through the gateway; problem+json bodies are read the same way as success bodies.
+ *
+ * A request that got no answer at all (`fetch` rejects: the connection was closed, or the browser dropped its
+ * connections because the machine's network changed, as chromium does when an interface comes or goes) is tried
+ * again, twice at most, when repeating it cannot do more than doing it once: GET, HEAD, DELETE, and a PATCH that sets
+ * values (`options.idempotent`). A POST (login, refresh, rotation, logout) is never repeated: a refresh token sent
+ * twice is reuse, and ends the session. An answer, whatever its status, is never retried.
  * @param {string} method @param {string} path
- * @param {{ body?: unknown, token?: string }} [options]
+ * @param {{ body?: unknown, token?: string, idempotent?: boolean }} [options]
  * @returns {Promise<Answer>}
  */
 async function call(method, path, options = {}) {
@@ -43,13 +52,26 @@ async function call(method, path, options = {}) {
   const headers = { accept: 'application/json' };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const response = await fetch(path, {
-    method,
-    headers,
-    credentials: 'omit',
-    cache: 'no-store',
-    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-  });
+  const repeatable = options.idempotent ?? ['GET', 'HEAD', 'DELETE'].includes(method);
+  const send = () =>
+    fetch(path, {
+      method,
+      headers,
+      credentials: 'omit',
+      cache: 'no-store',
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    });
+  let response;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      response = await send();
+      break;
+    } catch (error) {
+      const delay = RETRY_DELAYS_MS[attempt];
+      if (!repeatable || delay === undefined) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
   const text = await response.text();
   let body;
   try {
@@ -419,14 +441,19 @@ async function showUsers() {
       change.type = 'button';
       change.textContent = label;
       change.setAttribute('aria-label', `${label} ${user.username}`);
-      change.addEventListener('click', async () => {
-        const done = await call('PATCH', `/auth/admin/users/${encodeURIComponent(user.id)}`, {
-          token: state.access ?? '',
-          body: patch,
-        });
-        report('admin-result', done);
-        if (done.status === 200) await showUsers(); // the same page again, with the change
-      });
+      change.addEventListener(
+        'click',
+        guarded(async () => {
+          // The patch sets values (roles, disabled): sending it twice leaves what sending it once does.
+          const done = await call('PATCH', `/auth/admin/users/${encodeURIComponent(user.id)}`, {
+            token: state.access ?? '',
+            body: patch,
+            idempotent: true,
+          });
+          report('admin-result', done);
+          if (done.status === 200) await showUsers(); // the same page again, with the change
+        }, 'admin-result'),
+      );
       actions.append(change);
     }
     row.append(actions);
@@ -505,12 +532,18 @@ async function stats() {
   }
 }
 
-/** Run a handler; an exception becomes a message, never an unhandled rejection. @param {() => Promise<unknown>} fn */
-const guarded = (fn) => () => {
-  fn().catch((/** @type {unknown} */ error) =>
-    say('status', `Error: ${error instanceof Error ? error.message : String(error)}`),
-  );
-};
+/**
+ * Run a handler; an exception (a request that got no answer: `fetch` rejects) becomes a message in the element
+ * `where`, never an unhandled rejection.
+ * @param {() => Promise<unknown>} fn @param {string} [where]
+ */
+const guarded =
+  (fn, where = 'status') =>
+  () => {
+    fn().catch((/** @type {unknown} */ error) =>
+      say(where, `Error: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  };
 
 el('account-form').addEventListener('submit', (event) => {
   event.preventDefault();
@@ -518,7 +551,7 @@ el('account-form').addEventListener('submit', (event) => {
 });
 el('user-search-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  guarded(findUser)();
+  guarded(findUser, 'admin-result')();
 });
 const handlers = /** @type {Record<string, () => Promise<unknown>>} */ ({
   register,
@@ -540,7 +573,11 @@ const handlers = /** @type {Record<string, () => Promise<unknown>>} */ ({
   'show-jwks': showJwks,
   stats,
 });
-for (const [id, handler] of Object.entries(handlers)) el(id).addEventListener('click', guarded(handler));
+/** Handlers of the admin section: their failures show where their answers do. */
+const ADMIN = new Set(['list-users', 'users-next', 'users-prev', 'list-events', 'rotate-key']);
+for (const [id, handler] of Object.entries(handlers)) {
+  el(id).addEventListener('click', guarded(handler, ADMIN.has(id) ? 'admin-result' : 'status'));
+}
 for (const forgeButton of document.querySelectorAll('button.forge')) {
   forgeButton.addEventListener(
     'click',
