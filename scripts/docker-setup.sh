@@ -2,7 +2,7 @@
 # Makes a Docker engine with the Compose v2 and buildx plugins available on this machine, then starts
 # dockerd when it is not answering. Idempotent: quick when everything is already there.
 #   bash scripts/docker-setup.sh        (make docker-setup)
-#   bash scripts/docker-setup.sh --debs (only the Docker CLI's and Compose's .deb files; prints their folder)
+#   bash scripts/docker-setup.sh --debs (only the Docker CLI's, Compose's and buildx's .deb files; prints their folder)
 # Debian bookworm ships the engine (docker.io 20.10) but not the Compose v2 / buildx CLI plugins; those come
 # from the next Debian release's packages (docker-compose, docker-buildx), whose .deb files install here.
 # Needs root and Debian's package mirrors. Users with Docker Desktop or docker-ce need none of this.
@@ -47,10 +47,10 @@ fetch_debs() {
     || { tail -n 20 "$CACHE/apt-trixie.log" >&2; die "apt-get download ${missing_debs[*]}"; }
 }
 
-# --debs: only fetch the Docker CLI and the Compose v2 plugin's .deb files (the fresh-machine stage's image installs
+# --debs: only fetch the Docker CLI's, the Compose v2 plugin's and the buildx plugin's .deb files (the fresh-machine stage's image installs
 # them) and print the folder that holds them.
 if [ "${1:-}" = --debs ]; then
-  fetch_debs docker-cli docker-compose
+  fetch_debs docker-cli docker-compose docker-buildx
   echo "$CACHE/debs"
   exit 0
 fi

@@ -30,12 +30,12 @@ bash scripts/docker-setup.sh >/dev/null || die "no Docker engine"
 bash scripts/ci-images.sh 2>/dev/null || die "the pinned images or their look-alikes (bash scripts/ci-images.sh)"
 
 say "the machine: $image (make, git, Docker CLI, Compose v2)"
-debs="$(bash scripts/docker-setup.sh --debs)" || die "the Docker CLI and Compose .deb files"
+debs="$(bash scripts/docker-setup.sh --debs)" || die "the Docker CLI, Compose and buildx .deb files"
 base_id="$(docker image inspect -f '{{.Id}}' authstack-ci/bookworm:minbase)"
-hash="$( (sha256sum infra/fresh-machine/Dockerfile; cd "$debs" && sha256sum docker-cli_*.deb docker-compose_*.deb; echo "$base_id") | sha256sum | cut -c1-16)"
+hash="$( (sha256sum infra/fresh-machine/Dockerfile; cd "$debs" && sha256sum docker-cli_*.deb docker-compose_*.deb docker-buildx_*.deb; echo "$base_id") | sha256sum | cut -c1-16)"
 if [ "$(docker image inspect -f '{{index .Config.Labels "authstack.ci.hash"}}' "$image" 2>/dev/null)" != "$hash" ]; then
   ctx="$(mktemp -d)"
-  mkdir "$ctx/debs" && cp "$debs"/docker-cli_*.deb "$debs"/docker-compose_*.deb "$ctx/debs/" && cp infra/fresh-machine/Dockerfile "$ctx/"
+  mkdir "$ctx/debs" && cp "$debs"/docker-cli_*.deb "$debs"/docker-compose_*.deb "$debs"/docker-buildx_*.deb "$ctx/debs/" && cp infra/fresh-machine/Dockerfile "$ctx/"
   DOCKER_BUILDKIT=1 docker build -q --label "authstack.ci.hash=$hash" -t "$image" "$ctx" >"$CACHE/build-fresh-machine.log" 2>&1 \
     || { tail -n 30 "$CACHE/build-fresh-machine.log" >&2; rm -rf "$ctx"; die "building $image"; }
   rm -rf "$ctx"
@@ -68,7 +68,7 @@ docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v "$work:$work" -w
       if command -v "$tool" >/dev/null; then echo "fresh-machine: $tool is on this machine" >&2; exit 1; fi
     done
     git -c advice.detachedHead=false clone -q authstack.bundle authstack && cd authstack
-    echo "fresh-machine: $(git log -1 --format="%h %s"); docker $(docker version -f "{{.Client.Version}}"), $(docker compose version)"
+    echo "fresh-machine: $(git log -1 --format="%h %s"); docker $(docker version -f "{{.Client.Version}}"), $(docker compose version), buildx $(docker buildx version | cut -d" " -f2)"
     s=$(date +%s); make up; echo "fresh-machine: make up took $(($(date +%s) - s)) s"
     s=$(date +%s); make test; echo "fresh-machine: make test took $(($(date +%s) - s)) s"
   ' 2>&1 | tee "$log" || status=$?
