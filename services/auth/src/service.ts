@@ -11,12 +11,12 @@ import type { Express } from 'express';
 import { buildApp, buildInternalApp } from './app.ts';
 import type { AuthConfig } from './config.ts';
 import { bootstrapAdmin } from './domain/accounts.ts';
-import { settleRevocations } from './domain/admin.ts';
 import type { UseCaseDeps } from './domain/deps.ts';
 import type { Bcrypt } from './domain/passwords.ts';
 import { KeyDecryptionError, KeyIntegrityError } from './keys/crypto.ts';
 import { type Keyring, keyringFromConfig } from './keys/keyring.ts';
 import { createAuthMetrics } from './metrics.ts';
+import { startRevocationRetry } from './revocation-retry.ts';
 import { createPool, type Db } from './store/db.ts';
 import type { SessionStore } from './store/sessions.ts';
 import { createSigningKeyStore } from './store/signing-keys.ts';
@@ -56,12 +56,6 @@ export async function createAuthService(
   options: ServiceOptions = {},
 ): Promise<AuthService> {
   const logger = options.logger ?? createLogger({ service: 'auth', level: config.logLevel });
-  if (config.bcryptCost < 10) {
-    logger.warn(
-      { bcrypt_cost: config.bcryptCost },
-      'BCRYPT_COST below 10 is for tests only; use 12 or more in production',
-    );
-  }
   const now = options.now ?? Date.now;
   const db = createPool(config.databaseUrl, config.dbPoolMax, (error) =>
     logger.warn({ err: error }, 'postgres closed an idle connection; the next query reconnects'),
@@ -99,17 +93,7 @@ export async function createAuthService(
     throw error;
   }
 
-  // Revocations an account change queued but could not carry out (Redis failed after the commit): at start-up,
-  // then on a timer, until done. Every replica may run them; ending sessions twice is harmless.
-  let settling: Promise<unknown> = Promise.resolve();
-  const settle = () => {
-    settling = settleRevocations(useCases, { limit: 100 }).catch((error: unknown) =>
-      logger.warn({ err: error }, 'queued session revocations not carried out yet; retrying'),
-    );
-  };
-  settle();
-  const revocationRetry = setInterval(settle, options.revocationRetryMs ?? 5_000);
-  revocationRetry.unref();
+  const revocationRetry = startRevocationRetry(useCases, logger, options.revocationRetryMs ?? 5_000);
 
   const verifier = createVerifier({
     issuer: config.issuer,
@@ -120,17 +104,12 @@ export async function createAuthService(
   });
   const { sessions } = useCases;
   let shuttingDown = false;
-  const ready = async () => {
-    if (shuttingDown) return false;
-    const [dbUp, redisUp] = await Promise.all([
-      db.query('SELECT 1').then(
-        () => true,
-        () => false,
-      ),
-      sessions.ping(),
-    ]);
-    return dbUp && redisUp;
-  };
+  const dbUp = () =>
+    db.query('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+  const ready = async () => !shuttingDown && (await Promise.all([dbUp(), sessions.ping()])).every(Boolean);
   const build = buildInfo('auth', new URL('../package.json', import.meta.url));
   const internalMetrics = config.internalPort !== undefined;
   const app = buildApp({
@@ -160,8 +139,7 @@ export async function createAuthService(
     },
     close: async () => {
       shuttingDown = true;
-      clearInterval(revocationRetry);
-      await settling;
+      await revocationRetry.stop();
       await closeConnections();
     },
   };

@@ -35,6 +35,12 @@ export async function createUseCases(
 ): Promise<UseCaseDeps> {
   const { db, redis, keyring } = open;
   const { logger, metrics } = observability;
+  if (config.bcryptCost < 10) {
+    logger.warn(
+      { bcrypt_cost: config.bcryptCost },
+      'BCRYPT_COST below 10 is for tests only; use 12 or more in production',
+    );
+  }
   const users = createUserStore(db);
   const passwords = createPasswordHasher({
     pepper: config.passwordPepper,
