@@ -13,18 +13,26 @@ export function startRevocationRetry(
   everyMs: number,
 ): { stop(): Promise<void> } {
   let settling: Promise<void> = Promise.resolve();
+  let running = false;
   let failing = false;
   const settle = () => {
-    settling = settleRevocations(useCases, { limit: 100 }).then(
-      () => {
-        if (failing) logger.info('queued session revocations carried out again');
-        failing = false;
-      },
-      (error: unknown) => {
-        if (!failing) logger.warn({ err: error }, 'queued session revocations not carried out yet; retrying');
-        failing = true;
-      },
-    );
+    if (running) return; // a slow settle is not joined by a second one on the same replica
+    running = true;
+    settling = settleRevocations(useCases, { limit: 100 })
+      .then(
+        () => {
+          if (failing) logger.info('queued session revocations carried out again');
+          failing = false;
+        },
+        (error: unknown) => {
+          if (!failing)
+            logger.warn({ err: error }, 'queued session revocations not carried out yet; retrying');
+          failing = true;
+        },
+      )
+      .finally(() => {
+        running = false;
+      });
   };
   settle();
   const timer = setInterval(settle, everyMs);

@@ -154,11 +154,18 @@ export async function settleRevocations(
   filter: { userId: string } | { limit: number },
 ): Promise<number> {
   const pending = await deps.revocations.pending(filter);
+  // One row that keeps failing must not hold back the others: each is tried, the first failure reported after.
+  let failure: unknown;
   for (const revocation of pending) {
-    if (revocation.endSessions) await deps.sessions.revokeAll(revocation.userId);
-    if (revocation.privilegesChanged) await deps.sessions.privilegesChanged(revocation.userId);
-    await deps.revocations.done(revocation);
+    try {
+      if (revocation.endSessions) await deps.sessions.revokeAll(revocation.userId);
+      if (revocation.privilegesChanged) await deps.sessions.privilegesChanged(revocation.userId);
+      await deps.revocations.done(revocation);
+    } catch (error) {
+      failure ??= error;
+    }
   }
+  if (failure !== undefined) throw failure;
   return pending.length;
 }
 

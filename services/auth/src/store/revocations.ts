@@ -29,7 +29,7 @@ export async function queueRevocation(
      ON CONFLICT (user_id) DO UPDATE
        SET end_sessions = pending_revocations.end_sessions OR EXCLUDED.end_sessions,
            privileges_changed = pending_revocations.privileges_changed OR EXCLUDED.privileges_changed,
-           version = pending_revocations.version + 1, queued_at = now()`,
+           version = nextval('pending_revocations_version_seq'), queued_at = now()`,
     [userId, work.endSessions, work.privilegesChanged],
   );
 }
