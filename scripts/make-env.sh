@@ -77,20 +77,32 @@ make_secret redis_auth_password 48 random_hex 24
 make_secret redis_resource_password 48 random_hex 24
 derived redis_auth_url redis_auth_password "redis://auth:$(get redis_auth_password)@redis:6379/0"
 derived redis_resource_url redis_resource_password "redis://resource:$(get redis_resource_password)@redis:6379/0"
-key_prefix="$(old REDIS_KEY_PREFIX)"
+# The key prefix as the services will read it: the environment's, else .env's (compose reads the shell too).
+key_prefix="${REDIS_KEY_PREFIX:-$(old REDIS_KEY_PREFIX)}"
 service_users() {
   sed -e '/^#/d' -e '/^[[:space:]]*$/d' infra/redis/service-users.acl | while read -r name rules; do
+    [ -s "$secret_dir/redis_${name}_password" ] || { echo "env: no secrets/redis_${name}_password for the Redis user $name" >&2; exit 1; }
     printf 'user %s on >%s %s\n' "$name" "$(get "redis_${name}_password")" "${rules//\{prefix\}/${key_prefix:-authstack:}}"
   done
 }
-users="$(service_users)" || die "could not read infra/redis/service-users.acl"
-derived redis.acl redis_password "$(printf '%s\n' "user default on >$(get redis_password) ~* &* +@all" "$users")"
+users="$(service_users)" || die "could not make the Redis users from infra/redis/service-users.acl"
+# The ACL files hold no secret of their own: they follow the rules and the key prefix, so they are written again
+# whenever what they would hold differs (a changed rule or prefix reaches an existing checkout).
+acl() { # NAME SOURCE VALUE
+  local file="$secret_dir/$1"
+  if [ -e "$file" ] && [ "$(cat "$file")" != "$3" ]; then
+    (umask 022 && printf '%s\n' "$3" > "$file.tmp" && mv "$file.tmp" "$file")
+    echo "env: wrote $file again (the Redis users' rules or the key prefix changed)"
+  fi
+  derived "$1" "$2" "$3"
+}
+acl redis.acl redis_password "$(printf '%s\n' "user default on >$(get redis_password) ~* &* +@all" "$users")"
 # The ha profile (docker-compose.ha.yml): replicas log in to the primary as `replication`, Sentinels to every data node
 # as `sentinel` (the commands they need, after the Redis Sentinel documentation), clients to the Sentinels with theirs.
 make_secret redis_replication_password 48 random_hex 24
 make_secret redis_sentinel_node_password 48 random_hex 24
 make_secret redis_sentinel_password 48 random_hex 24
-derived redis_ha.acl redis_sentinel_node_password "$(printf '%s\n' \
+acl redis_ha.acl redis_sentinel_node_password "$(printf '%s\n' \
   "user default on >$(get redis_password) ~* &* +@all" \
   "$users" \
   "user replication on >$(get redis_replication_password) -@all +psync +replconf +ping" \

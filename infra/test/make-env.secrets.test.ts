@@ -126,6 +126,43 @@ describe('make env with openssl on PATH', () => {
   });
 });
 
+describe('make env keeps the Redis ACL files current', () => {
+  it("when the key prefix or the users' rules change, then the ACL files are written again and no secret changes", (t) => {
+    const root = checkout(useTempDir(testScope(t), 'authstack-make-env'));
+    assert.equal(run(root, 'scripts/make-env.sh').status, 0);
+    const before = secrets(root);
+    assert.match(before['redis.acl']!, /%R~authstack:session:\*/);
+
+    const prefixed = run(root, 'scripts/make-env.sh', process.env.PATH, { REDIS_KEY_PREFIX: 'other:' });
+    assert.equal(prefixed.status, 0, prefixed.stderr);
+    assert.match(prefixed.stdout, /wrote secrets\/redis\.acl again/);
+    const after = secrets(root);
+    for (const file of ['redis.acl', 'redis_ha.acl']) {
+      assert.match(after[file]!, /%R~other:session:\*/, file);
+      assert.doesNotMatch(after[file]!, /authstack:/, file);
+    }
+    for (const [name, value] of Object.entries(before)) {
+      if (!name.endsWith('.acl')) assert.equal(after[name], value, `secrets/${name} unchanged`);
+    }
+
+    const rules = join(root, 'infra/redis/service-users.acl');
+    writeFileSync(rules, readFileSync(rules, 'utf8').replace('+exists', '+exists +ttl'));
+    const ruled = run(root, 'scripts/make-env.sh', process.env.PATH, { REDIS_KEY_PREFIX: 'other:' });
+    assert.equal(ruled.status, 0, ruled.stderr);
+    assert.match(secrets(root)['redis.acl']!, /\+ttl/);
+  });
+
+  it('when a user in the rules has no password file, then it stops naming the file', (t) => {
+    const root = checkout(useTempDir(testScope(t), 'authstack-make-env'));
+    const rules = join(root, 'infra/redis/service-users.acl');
+    writeFileSync(rules, `${readFileSync(rules, 'utf8')}\nnewcomer resetkeys ~{prefix}new:* -@all +get\n`);
+    const result = run(root, 'scripts/make-env.sh');
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /no secrets\/redis_newcomer_password for the Redis user newcomer/);
+    assert.doesNotMatch(secrets(root)['redis.acl'] ?? '', /user newcomer on > /);
+  });
+});
+
 describe('make env refuses a secret file it cannot trust', () => {
   for (const [name, content] of [
     ['redis_password', ''],
