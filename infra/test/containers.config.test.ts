@@ -406,7 +406,7 @@ describe('docker-compose.ha.yml (the ha profile: Redis with Sentinel)', () => {
       assert.ok(file, `${name} comes from a file in secrets/`);
       assert.match(
         makeEnv,
-        new RegExp(`^(make_secret|derived) ${file[1]!.replace('.', '\\.')} `, 'm'),
+        new RegExp(`^(make_secret|derived|acl) ${file[1]!.replace('.', '\\.')} `, 'm'),
         `make env writes ${file[1]}`,
       );
     }
