@@ -7,21 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { suiteScope, testScope, useTempDir } from '@authstack/testing';
+import { pathWithout, suiteScope, testScope, useTempDir } from '@authstack/testing';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -65,24 +55,6 @@ function checkout(dir: string): string {
     cpSync(join(ROOT, file), join(root, file));
   }
   return root;
-}
-
-/** A PATH with every command of this machine's PATH except `left out`, plus fake ones (name -> shell body). */
-function pathWithout(dir: string, leftOut: string[], fakes: Record<string, string> = {}): string {
-  const bin = join(dir, 'bin');
-  mkdirSync(bin, { recursive: true });
-  for (const [name, body] of Object.entries(fakes)) {
-    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
-    chmodSync(join(bin, name), 0o755);
-  }
-  for (const from of (process.env.PATH ?? '').split(':').filter(Boolean)) {
-    if (!existsSync(from)) continue;
-    for (const name of readdirSync(from)) {
-      if (leftOut.includes(name) || existsSync(join(bin, name))) continue;
-      symlinkSync(join(from, name), join(bin, name));
-    }
-  }
-  return bin;
 }
 
 function run(root: string, script: string, PATH = process.env.PATH, env: Record<string, string> = {}) {

@@ -8,21 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { testScope, useTempDir } from '@authstack/testing';
+import { pathWithout, testScope, useTempDir } from '@authstack/testing';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TOOLCHAIN = ['node', 'npm', 'nginx', 'openssl', 'wrk', 'redis-server'];
@@ -59,22 +49,8 @@ function checkout(dir: string, nodeModules: 'missing' | 'current'): string {
 }
 
 /** PATH: fakes first, then every command of this machine except the toolchain's and docker. */
-function fakePath(dir: string, fakes: Record<string, string>): string {
-  const bin = join(dir, 'bin');
-  mkdirSync(bin, { recursive: true });
-  for (const [name, body] of Object.entries(fakes)) {
-    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
-    chmodSync(join(bin, name), 0o755);
-  }
-  for (const from of (process.env.PATH ?? '').split(':').filter(Boolean)) {
-    if (!existsSync(from)) continue;
-    for (const name of readdirSync(from)) {
-      if ([...TOOLCHAIN, 'docker'].includes(name) || existsSync(join(bin, name))) continue;
-      symlinkSync(join(from, name), join(bin, name));
-    }
-  }
-  return bin;
-}
+const fakePath = (dir: string, fakes: Record<string, string>) =>
+  pathWithout(dir, [...TOOLCHAIN, 'docker'], fakes);
 
 const WHOLE_TOOLCHAIN = {
   node: 'echo 24',

@@ -40,6 +40,18 @@ export const shutdownTimeoutSchema = z.coerce
   .default(10)
   .describe('Seconds to let in-flight requests finish after SIGTERM (1..120).');
 
+/** `PORT`: the API port; each service has its own default (auth 3001, the resource 3002). */
+export const portSchema = (port: number) =>
+  z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(port)
+    .describe(
+      'Port the service listens on (`make dev` passes AUTH_PORT to auth, RESOURCE_PORT and RESOURCE_SESSION_PORT to the resources).',
+    );
+
 /**
  * `INTERNAL_PORT`: unset, `/metrics` is served on the API port; set, `/metrics` (and auth's JWKS) move to this port
  * of their own (`@authstack/lifecycle`'s `internalApp`), so a network policy can open them to monitoring and to the

@@ -14,6 +14,7 @@ export {
   internalPortSchema,
   issuerSchema,
   logLevelSchema,
+  portSchema,
   redisKeyPrefixSchema,
   shutdownTimeoutSchema,
 } from './fields.ts';

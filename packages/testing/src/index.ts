@@ -8,6 +8,7 @@
  * - `tcp-proxy.ts`: a TCP proxy a test can cut or freeze, free ports;
  * - `eventually.ts`: polling for what happens on its own time;
  * - `http.ts`: plain HTTP with JSON in and out;
+ * - `shell.ts`: a PATH without some commands and with fakes, for spawned scripts;
  * - `fixture.ts`: scopes whose teardowns run last-in first-out, and the fixtures built on the above.
  */
 export * from './database.ts';
@@ -16,4 +17,5 @@ export * from './fixture.ts';
 export * from './http.ts';
 export * from './infra.ts';
 export * from './redis.ts';
+export * from './shell.ts';
 export * from './tcp-proxy.ts';

@@ -15,6 +15,7 @@ import {
   issuerSchema,
   logLevelSchema,
   parseEnvironment,
+  portSchema,
   REDIS_FILE_VARIABLES,
   redisFields,
   redisKeyPrefixSchema,
@@ -63,15 +64,7 @@ const kek = z
 export const configSchema = z
   .object({
     HOST: hostSchema,
-    PORT: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .max(65535)
-      .default(3001)
-      .describe(
-        'Port the service listens on (`make dev` passes AUTH_PORT to auth, RESOURCE_PORT and RESOURCE_SESSION_PORT to the resources).',
-      ),
+    PORT: portSchema(3001),
     INTERNAL_PORT: internalPortSchema,
     LOG_LEVEL: logLevelSchema,
     DATABASE_URL: z

@@ -14,6 +14,7 @@ import {
   issuerSchema,
   logLevelSchema,
   parseEnvironment,
+  portSchema,
   REDIS_FILE_VARIABLES,
   redisFields,
   redisKeyPrefixSchema,
@@ -33,15 +34,7 @@ const ALGORITHMS = ['RS256', 'ES256'] as const;
 export const configSchema = z
   .object({
     HOST: hostSchema,
-    PORT: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .max(65535)
-      .default(3002)
-      .describe(
-        'Port the service listens on (`make dev` passes AUTH_PORT to auth, RESOURCE_PORT and RESOURCE_SESSION_PORT to the resources).',
-      ),
+    PORT: portSchema(3002),
     INTERNAL_PORT: internalPortSchema,
     LOG_LEVEL: logLevelSchema,
     JWT_ISSUER: issuerSchema,
