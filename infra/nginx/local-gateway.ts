@@ -5,7 +5,6 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eventually } from '@authstack/testing';
 import { renderGateway } from './render.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -66,6 +65,20 @@ export async function startGateway(options: {
    */
   clientAddressHeader?: string;
 }): Promise<Gateway> {
+  // A free port can be taken by another process between freePort() and nginx's bind (tests start gateways in
+  // parallel): nginx then exits with "Address already in use", and the start is tried again on new ports.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOnFreePorts(options);
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt === 3) throw error;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startOnFreePorts(options: Parameters<typeof startGateway>[0]): Promise<Gateway> {
   const [httpsPort, httpPort, healthPort] = [await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'authstack-nginx-'));
   const conf = renderGateway(dir, {
@@ -100,12 +113,24 @@ export async function startGateway(options: {
   });
   const exited = new Promise<void>((resolve) => nginx.once('exit', () => resolve()));
   try {
-    await eventually(async () => {
-      if (nginx.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
-      return (await fetch(`http://127.0.0.1:${healthPort}/healthz`)).ok;
-    }, 10_000);
+    for (const deadline = Date.now() + 10_000; ; ) {
+      if (nginx.exitCode !== null) {
+        if (/Address already in use/.test(stderr)) throw new PortTaken(stderr);
+        throw new Error(`nginx exited: ${stderr}`);
+      }
+      // Never follow a redirect: a 301 would come from another gateway holding this port.
+      const res = await fetch(`http://127.0.0.1:${healthPort}/healthz`, { redirect: 'manual' }).catch(
+        () => undefined,
+      );
+      if (res?.status === 200 && nginx.exitCode === null) break;
+      if (Date.now() > deadline)
+        throw new Error(`nginx did not answer on its health port within 10 s: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   } catch (error) {
     nginx.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
     throw error;
   }
   return {
