@@ -118,7 +118,7 @@ load: ## k6 on the container stack, load limits: SCRIPT=01-login PROFILE=average
 	@echo "reports in load-tests/results/; 'make up' restores the human limits"
 
 observe: ## the observability profile: Prometheus :9090, Grafana :3000 (dashboard authstack), Jaeger :16686, on 127.0.0.1
-	$(COMPOSE) --profile observability up -d --wait
+	$(COMPOSE) -f docker-compose.yml -f docker-compose.observability.yml --profile observability up -d --wait
 	@echo "Grafana http://127.0.0.1:$${GRAFANA_PORT:-3000} (anonymous viewer; admin password in secrets/grafana_admin_password)"
 
 certs: ## a local CA and the gateway's server certificate in certs/ (git-ignored)
