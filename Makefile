@@ -85,13 +85,13 @@ LOAD_TEST_USERS_CLI := services/auth/src/cli/load-test-users.ts
 
 seed: ## USERS=N load-test accounts straight into PostgreSQL (container stack when up, else native), users file for k6
 	@mkdir -p load-tests/data load-tests/results
-	@umask 077; if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) exec -T auth node $(LOAD_TEST_USERS_CLI) seed $(USERS) > $(USERS_FILE).tmp; else \
+	@umask 077; if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) $(STACK_FILES) exec -T auth node $(LOAD_TEST_USERS_CLI) seed $(USERS) > $(USERS_FILE).tmp; else \
 	  $(ENSURE_NODE_MODULES) && \
 	  $(NODE24) . scripts/lib.sh && load_env .env && node $(LOAD_TEST_USERS_CLI) seed $(USERS) > $(USERS_FILE).tmp; fi
 	@mv $(USERS_FILE).tmp $(USERS_FILE) && echo "wrote $(USERS_FILE)"
 
 unseed: ## remove every load-test account and its sessions (container stack when up, else native)
-	@if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) exec -T auth node $(LOAD_TEST_USERS_CLI) unseed; else \
+	@if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) $(STACK_FILES) exec -T auth node $(LOAD_TEST_USERS_CLI) unseed; else \
 	  $(ENSURE_NODE_MODULES) && \
 	  $(NODE24) . scripts/lib.sh && load_env .env && node $(LOAD_TEST_USERS_CLI) unseed; fi
 	@rm -f $(USERS_FILE)
@@ -99,26 +99,29 @@ unseed: ## remove every load-test account and its sessions (container stack when
 SCRIPT ?= 01-login
 PROFILE ?= smoke
 RATE ?= 8
-# The raised limits of docker-compose.load.yml, except for the credential-stuffing script: it tests the human limits.
-# While the observability profile runs, recreating the gateway must recreate the exporter in its network namespace.
+# The stack that runs (plain or ha, with the observability profile: STACK_FILES) and the raised limits of
+# docker-compose.load.yml, except for the credential-stuffing script: it tests the human limits. While the
+# observability profile runs, recreating the gateway must recreate the exporter in its network namespace: the profile
+# is part of STACK_FILES.
 OBSERVING = $(shell docker compose ps --status running -q prometheus 2>/dev/null)
-LOAD_COMPOSE = $(COMPOSE) -f docker-compose.yml $(if $(findstring credential-stuffing,$(SCRIPT)),,-f docker-compose.load.yml)
+LOAD_COMPOSE = $(COMPOSE) $(STACK_FILES) $(if $(findstring credential-stuffing,$(SCRIPT)),,-f docker-compose.load.yml)
 
-up-load: ## the running container stack with the raised limits of docker-compose.load.yml (what make load runs k6 against); make up restores the human limits
-	$(COMPOSE) -f docker-compose.yml -f docker-compose.load.yml up -d --wait
+up-load: ## the running container stack (plain or ha, observed or not) with the raised limits of docker-compose.load.yml (what make load runs k6 against); make up restores the human limits
+	$(COMPOSE) $(STACK_FILES) -f docker-compose.load.yml up -d --wait
 
 load: ## k6 on the container stack, load limits: SCRIPT=01-login PROFILE=average RATE=8 [K6_ARGS='-e MAX_RATE=80'] (make seed first)
 	@test -f $(USERS_FILE) || { echo "make load: no $(USERS_FILE); run make seed USERS=1000 first" >&2; exit 1; }
 	@test -f load-tests/$(SCRIPT).ts || { echo "make load: no load-tests/$(SCRIPT).ts" >&2; exit 1; }
 	@mkdir -p load-tests/results
-	$(LOAD_COMPOSE) $(if $(OBSERVING),--profile observability) up -d --wait
-	K6_USER=$$(id -u):$$(id -g) K6_PROFILE=$(PROFILE) K6_RATE=$(RATE) K6_DURATION=$${DURATION:-} \
-	  K6_REPORT=$(SCRIPT)-$(PROFILE)-$$(date -u +%Y%m%dT%H%M%SZ) \
-	  $(LOAD_COMPOSE) --profile load run --rm k6 run $(if $(OBSERVING),-o experimental-prometheus-rw) $(K6_ARGS) /load-tests/$(SCRIPT).ts
+	$(LOAD_COMPOSE) up -d --wait
+	report=$(SCRIPT)-$(PROFILE)-$$(date -u +%Y%m%dT%H%M%SZ); \
+	K6_USER=$$(id -u):$$(id -g) K6_PROFILE=$(PROFILE) K6_RATE=$(RATE) K6_DURATION=$${DURATION:-} K6_REPORT=$$report \
+	  $(LOAD_COMPOSE) --profile load run --rm k6 run --tag testid=$$report \
+	  $(if $(OBSERVING),-o experimental-prometheus-rw) $(K6_ARGS) /load-tests/$(SCRIPT).ts
 	@echo "reports in load-tests/results/; 'make up' restores the human limits"
 
-observe: ## the observability profile: Prometheus :9090, Grafana :3000 (dashboard authstack), Jaeger :16686, on 127.0.0.1
-	$(COMPOSE) -f docker-compose.yml -f docker-compose.observability.yml --profile observability up -d --wait
+observe: ## the observability profile on the stack that runs (plain or ha): Prometheus :9090, Grafana :3000 (dashboards authstack and k6), Jaeger :16686, on 127.0.0.1
+	$(COMPOSE) $(shell bash scripts/stack-files.sh --observe) up -d --wait
 	@echo "Grafana http://127.0.0.1:$${GRAFANA_PORT:-3000} (anonymous viewer; admin password in secrets/grafana_admin_password)"
 
 certs: ## a local CA and the gateway's server certificate in certs/ (git-ignored)
@@ -128,23 +131,26 @@ COMPOSE := docker compose
 # The commit the images report on /healthz (unknown outside a git checkout).
 export BUILD_COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 STACK_RUNNING = $(shell docker compose ps --status running -q gateway 2>/dev/null)
+# The compose arguments of the stack that runs (scripts/stack-files.sh: plain or ha, and the observability override
+# and profile while Prometheus runs), asked once per make run, when a recipe first needs them.
+STACK_FILES = $(eval STACK_FILES := $(shell bash scripts/stack-files.sh))$(STACK_FILES)
 
-up: ## the container stack: env and certs when missing, build, start, wait, then run the client scenarios
+up: ## the plain container stack (and the observability profile when it runs): env and certs when missing, build, start, wait, then the client scenarios
 	@docker info >/dev/null 2>&1 || { echo "make up: no Docker engine answers; use 'make dev' for the native stack" >&2; exit 1; }
 	@bash scripts/make-env.sh
 	@bash infra/certs/make-certs.sh
 	$(COMPOSE) --profile tools build
-	$(COMPOSE) $(if $(OBSERVING),--profile observability) up -d --wait
+	$(COMPOSE) $(shell bash scripts/stack-files.sh plain) up -d --wait
 	$(COMPOSE) run --rm client scenarios
 
 COMPOSE_HA := $(COMPOSE) -f docker-compose.yml -f docker-compose.ha.yml
 
-up-ha: ## the container stack with Redis Sentinel (primary, two replicas, three Sentinels; docker-compose.ha.yml), then the scenarios
+up-ha: ## the container stack with Redis Sentinel (primary, two replicas, three Sentinels; docker-compose.ha.yml; and the observability profile when it runs), then the scenarios
 	@docker info >/dev/null 2>&1 || { echo "make up-ha: no Docker engine answers" >&2; exit 1; }
 	@bash scripts/make-env.sh
 	@bash infra/certs/make-certs.sh
 	$(COMPOSE) --profile tools build
-	$(COMPOSE_HA) up -d --wait
+	$(COMPOSE) $(shell bash scripts/stack-files.sh ha) up -d --wait
 	$(COMPOSE_HA) run --rm client scenarios
 
 down: ## stop the container stack (also the ha profile's) and remove its containers (volumes are kept; add -v by hand to drop them)

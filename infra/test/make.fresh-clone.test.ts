@@ -37,7 +37,7 @@ function checkout(dir: string, nodeModules: 'missing' | 'current'): string {
   const root = join(dir, 'checkout');
   mkdirSync(join(root, 'scripts'), { recursive: true });
   cpSync(join(ROOT, 'Makefile'), join(root, 'Makefile'));
-  for (const script of ['test-toolchain.sh', 'node24.sh', 'lib.sh'])
+  for (const script of ['test-toolchain.sh', 'node24.sh', 'lib.sh', 'stack-files.sh'])
     cpSync(join(ROOT, 'scripts', script), join(root, 'scripts', script));
   writeFileSync(join(root, 'package-lock.json'), '{}\n');
   utimesSync(join(root, 'package-lock.json'), new Date(1_000_000_000_000), new Date(1_000_000_000_000));
@@ -91,7 +91,7 @@ describe('make on a fresh clone', () => {
       const root = checkout(dir, 'missing');
       const result = make(root, fakePath(dir, WHOLE_TOOLCHAIN), ['-n', target]);
       // The branch that runs Node in a container of the running stack needs no node_modules here: left out.
-      const out = result.stdout.replace(/docker compose (exec|run) [^;]*;/g, '');
+      const out = result.stdout.replace(/docker compose (?:(?:-f|--profile) \S+ )*(exec|run) [^;]*;/g, '');
       const install = out.indexOf('npm ci --no-audit --no-fund');
       assert.ok(install >= 0, `${out}${result.stderr}`);
       // The first command that needs node_modules comes after the install.
