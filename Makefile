@@ -118,7 +118,7 @@ load: ## k6 on the container stack, load limits: SCRIPT=01-login PROFILE=average
 	K6_USER=$$(id -u):$$(id -g) K6_PROFILE=$(PROFILE) K6_RATE=$(RATE) K6_DURATION=$${DURATION:-} K6_REPORT=$$report \
 	  $(LOAD_COMPOSE) --profile load run --rm k6 run --tag testid=$$report \
 	  $(if $(OBSERVING),-o experimental-prometheus-rw) $(K6_ARGS) /load-tests/$(SCRIPT).ts
-	@echo "reports in load-tests/results/; 'make up' restores the human limits"
+	@echo "reports in load-tests/results/ (observing: Grafana's k6 dashboard, Test run = the report's name); 'make up' (or 'make up-ha') restores the human limits"
 
 observe: ## the observability profile on the stack that runs (plain or ha): Prometheus :9090, Grafana :3000 (dashboards authstack and k6), Jaeger :16686, on 127.0.0.1
 	$(COMPOSE) $(shell bash scripts/stack-files.sh --observe) up -d --wait
