@@ -43,6 +43,13 @@ describe('revocation: stateless versus session mode', () => {
     assert.equal(res.status, 503);
     assert.equal(res.body.code, 'service_unavailable');
     assert.equal((await http(`${viaProxy.url}/readyz`)).status, 503);
+    const metrics = await (await fetch(`${viaProxy.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /^dependency_ready\{dependency="redis",service="resource"\} 0$/m,
+      'what the alert reads',
+    );
+    assert.match(metrics, /^dependency_ready\{dependency="jwks",service="resource"\} 1$/m);
     assert.equal(
       (await http(`${stack.stateless.url}/api/protected`, { token: user.access_token })).status,
       200,

@@ -18,7 +18,7 @@ mkdir -p "$CACHE"
 
 # The pinned tags, read from where they are used so they cannot drift.
 mapfile -t TAGS < <({
-  grep -hoE '^\s*image:\s*(postgres|redis|nginx|prom/prometheus|nginx/nginx-prometheus-exporter):[^ ]+' \
+  grep -hoE '^\s*image:\s*(postgres|redis|nginx|prom/prometheus|prom/blackbox-exporter|nginx/nginx-prometheus-exporter):[^ ]+' \
     docker-compose.yml docker-compose.test.yml | awk '{print $2}'
   grep -hoE '^ARG NODE_IMAGE=\S+' services/*/Dockerfile infra/test-image/Dockerfile | cut -d= -f2
   grep -hoE "Container\('(postgres|redis):[^']+'\)" packages/testing/src/global-setup.ts | sed -E "s/.*\('([^']+)'\)/\1/"

@@ -70,7 +70,7 @@ node --import tsx --test --test-reporter=spec --test-timeout=600000 infra/contai
   || die "the drills"
 
 say "3b. the observability profile: Prometheus and the nginx exporter (Grafana and Jaeger: checked statically)"
-docker compose --profile observability up -d --wait prometheus nginx-exporter || die "the observability profile"
+docker compose --profile observability up -d --wait prometheus nginx-exporter blackbox-exporter || die "the observability profile"
 node --import tsx --test --test-reporter=spec --test-timeout=300000 infra/container-test/observability.profile.test.ts \
   || die "the observability profile's checks"
 

@@ -3,7 +3,8 @@
 # line and exits 1 when any is missing, 0 when none is. `make test` runs natively when none is, else in the test
 # container (make test-docker).
 #   Node 24: on PATH, in scripts/node24.sh's cache, or fetchable by it (npm on PATH);
-#   nginx, openssl, wrk, redis-server: on PATH; chromium: CHROMIUM_PATH or /usr/bin/chromium (the console's test).
+#   nginx, openssl, wrk, redis-server: on PATH; chromium: CHROMIUM_PATH or /usr/bin/chromium (the console's test);
+#   promtool (the alert rules' tests): on PATH or extracted into the cache (scripts/promtool.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -16,6 +17,7 @@ if ! { command -v node >/dev/null 2>&1 && [ "$(node_major node)" = 24 ]; } &&
 fi
 for tool in nginx openssl wrk redis-server; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=("chromium (${CHROMIUM_PATH:-/usr/bin/chromium})")
+bash scripts/promtool.sh >/dev/null 2>&1 || missing+=("promtool (bash scripts/promtool.sh --install)")
 if [ ${#missing[@]} -gt 0 ]; then
   (IFS=','; echo "${missing[*]}" | sed 's/,/, /g')
   exit 1

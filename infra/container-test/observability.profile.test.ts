@@ -1,9 +1,12 @@
 /**
- * The observability profile in the container stage: Prometheus and the nginx exporter from the compose file (CI
- * look-alikes where the upstream images cannot be pulled), started by `scripts/container-stage.sh` after `make up`
- * and the drills. Prometheus must find every auth and resource replica and the exporter `up`, and hold the login
- * metrics of the scenarios that ran; `promtool check config` must pass on the shipped configuration. Grafana and
- * Jaeger are checked statically (`infra/test/observability.config.test.ts`): no image of them can run here.
+ * The observability profile in the container stage: Prometheus, the nginx exporter and the blackbox exporter from the
+ * compose file (CI look-alikes where the upstream images cannot be pulled), started by `scripts/container-stage.sh`
+ * after `make up` and the drills. Prometheus must scrape every target of its configuration (every auth, resource and
+ * resource-session replica, both exporters, itself) with each one `up`, the gateway probe must succeed with the
+ * certificate's expiry, every alert of infra/observability/rules must be loaded and evaluated without error, and the
+ * login metrics of the scenarios must be there; `promtool check config` must pass on the shipped configuration (rule
+ * files included). The loaded alerts and the targets are printed. Grafana and Jaeger are checked statically
+ * (`infra/test/observability.config.test.ts`).
  *
  * Environment (set by the stage script): COMPOSE_PROJECT_NAME, PROMETHEUS_PORT (published on 127.0.0.1).
  */
@@ -12,6 +15,7 @@ import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { alertingRules, ruleFiles } from '../test/alert-rules.ts';
 import { containers } from './stack.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,12 +30,28 @@ interface Sample {
   metric: Record<string, string>;
   value: [number, string];
 }
-async function query(promql: string): Promise<Sample[]> {
-  const res = await fetch(`${PROMETHEUS}/api/v1/query?query=${encodeURIComponent(promql)}`);
+async function api<T>(path: string): Promise<T> {
+  const res = await fetch(`${PROMETHEUS}/api/v1/${path}`);
   assert.equal(res.status, 200);
-  const body = (await res.json()) as { status: string; data: { result: Sample[] } };
+  const body = (await res.json()) as { status: string; data: T };
   assert.equal(body.status, 'success');
-  return body.data.result;
+  return body.data;
+}
+const query = async (promql: string) =>
+  (await api<{ result: Sample[] }>(`query?query=${encodeURIComponent(promql)}`)).result;
+
+interface Target {
+  labels: { job: string; instance: string };
+  scrapeUrl: string;
+  health: 'up' | 'down' | 'unknown';
+  lastError: string;
+}
+interface LoadedRule {
+  name: string;
+  type: string;
+  health: 'ok' | 'err' | 'unknown';
+  state?: string;
+  lastError?: string;
 }
 
 /** Polls until `check` passes or the deadline: Prometheus scrapes every 5 s and refreshes DNS every 10 s. */
@@ -56,22 +76,79 @@ describe('the observability profile', { concurrency: false }, () => {
       '/etc/prometheus/prometheus.yml',
     );
     assert.match(out, /SUCCESS/);
+    for (const file of ruleFiles()) {
+      const name = file.split('/').at(-1);
+      assert.match(out, new RegExp(`/etc/prometheus/rules/${name}\\n\\s+SUCCESS`), `${name} checked`);
+    }
   });
 
-  it('when Prometheus has scraped, then every auth and resource replica and the nginx exporter are up', async () => {
-    const expected = { auth: await replicas('auth'), resource: await replicas('resource'), nginx: 1 };
-    assert.ok(expected.auth >= 1 && expected.resource >= 1);
-    await eventually('every target up', async () => {
-      const up = await query('up');
-      const byJob = (job: string) => up.filter((s) => s.metric.job === job);
-      return (Object.entries(expected) as [string, number][]).every(
-        ([job, count]) => byJob(job).length === count && byJob(job).every((s) => s.value[1] === '1'),
-      );
-    });
-    const up = await query('up');
-    console.log(
-      `# targets up: ${up.map((s) => `${s.metric.job}@${s.metric.instance}=${s.value[1]}`).join(', ')}`,
+  it('when the blackbox exporter checks its configuration, then it is valid', async () => {
+    await compose(
+      'exec',
+      '-T',
+      'blackbox-exporter',
+      '/bin/blackbox_exporter',
+      '--config.check',
+      '--config.file=/etc/blackbox_exporter/blackbox.yml',
     );
+  });
+
+  it('when Prometheus has scraped, then every target of its configuration is active and up (resource-session and the gateway probe included)', async () => {
+    const expected: Record<string, number> = {
+      auth: await replicas('auth'),
+      resource: await replicas('resource'),
+      'resource-session': await replicas('resource-session'),
+      nginx: 1,
+      'gateway-probe': 1,
+      'blackbox-exporter': 1,
+      prometheus: 1,
+    };
+    assert.ok(expected['resource-session']! >= 1);
+    let targets: Target[] = [];
+    const byJob = (job: string) => targets.filter((t) => t.labels.job === job);
+    await eventually('every target active and up', async () => {
+      targets = (await api<{ activeTargets: Target[] }>('targets?state=active')).activeTargets;
+      return Object.entries(expected).every(
+        ([job, count]) => byJob(job).length === count && byJob(job).every((t) => t.health === 'up'),
+      );
+    }).finally(() => {
+      console.log('# Prometheus targets (/api/v1/targets):');
+      for (const t of targets)
+        console.log(
+          `#   ${t.labels.job.padEnd(18)} ${t.health.padEnd(5)} ${t.scrapeUrl}${t.lastError ? ` (${t.lastError})` : ''}`,
+        );
+    });
+    assert.deepEqual([...new Set(targets.map((t) => t.labels.job))].sort(), Object.keys(expected).sort());
+  });
+
+  it('when the blackbox exporter probes the gateway, then the probe succeeds over trusted TLS and gives the certificate expiry', async () => {
+    await eventually('the gateway probe succeeded', async () => {
+      const success = await query('probe_success{job="gateway-probe"}');
+      return success.length === 1 && success[0]!.value[1] === '1';
+    });
+    const [left] = await query('probe_ssl_earliest_cert_expiry{job="gateway-probe"} - time()');
+    const days = Number(left!.value[1]) / 86400;
+    console.log(`# gateway certificate: ${days.toFixed(1)} days left (${left!.metric.instance})`);
+    assert.ok(days > 14, 'the certificate make certs wrote is far from the CertificateExpiresSoon threshold');
+  });
+
+  it('when Prometheus has evaluated its rules, then every alert of the rule files is loaded and healthy', async () => {
+    const expected = alertingRules().map((rule) => rule.alert);
+    let loaded: LoadedRule[] = [];
+    await eventually('every alert loaded and evaluated', async () => {
+      const { groups } = await api<{ groups: { name: string; file: string; rules: LoadedRule[] }[] }>(
+        'rules?type=alert',
+      );
+      loaded = groups.flatMap((group) => group.rules);
+      return expected.every((name) => loaded.some((rule) => rule.name === name && rule.health === 'ok'));
+    }).finally(() => {
+      console.log('# Prometheus alerting rules (/api/v1/rules):');
+      for (const rule of loaded)
+        console.log(
+          `#   ${rule.name.padEnd(24)} health=${rule.health} state=${rule.state}${rule.lastError ? ` (${rule.lastError})` : ''}`,
+        );
+    });
+    assert.deepEqual(loaded.map((rule) => rule.name).sort(), [...expected].sort());
   });
 
   it("when the scenarios have run, then Prometheus holds auth's login metrics and the gateway's connections", async () => {

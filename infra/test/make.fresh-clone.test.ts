@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { pathWithout, testScope, useTempDir } from '@authstack/testing';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TOOLCHAIN = ['node', 'npm', 'nginx', 'openssl', 'wrk', 'redis-server'];
+const TOOLCHAIN = ['node', 'npm', 'nginx', 'openssl', 'wrk', 'redis-server', 'promtool'];
 
 /** The targets whose recipe runs Node (node, npm, npx) through scripts/node24.sh, read from the Makefile. */
 function nodeTargets(): string[] {
@@ -37,7 +37,7 @@ function checkout(dir: string, nodeModules: 'missing' | 'current'): string {
   const root = join(dir, 'checkout');
   mkdirSync(join(root, 'scripts'), { recursive: true });
   cpSync(join(ROOT, 'Makefile'), join(root, 'Makefile'));
-  for (const script of ['test-toolchain.sh', 'node24.sh', 'lib.sh', 'stack-files.sh'])
+  for (const script of ['test-toolchain.sh', 'node24.sh', 'lib.sh', 'stack-files.sh', 'promtool.sh'])
     cpSync(join(ROOT, 'scripts', script), join(root, 'scripts', script));
   writeFileSync(join(root, 'package-lock.json'), '{}\n');
   utimesSync(join(root, 'package-lock.json'), new Date(1_000_000_000_000), new Date(1_000_000_000_000));
@@ -59,6 +59,7 @@ const WHOLE_TOOLCHAIN = {
   wrk: 'exit 0',
   'redis-server': 'exit 0',
   chromium: 'exit 0',
+  promtool: 'exit 0',
 };
 
 function make(root: string, PATH: string, args: string[], chromium = join(PATH, 'chromium')) {
@@ -127,7 +128,7 @@ describe('make test chooses where the suite runs', () => {
     assert.equal(result.status, 0, result.stderr);
     assert.match(
       result.stdout,
-      /not on this host: Node 24, nginx, openssl, wrk, redis-server, chromium \(\/nonexistent\/chromium\); running the suite in the test container/,
+      /not on this host: Node 24, nginx, openssl, wrk, redis-server, chromium \(\/nonexistent\/chromium\), promtool \(bash scripts\/promtool\.sh --install\); running the suite in the test container/,
     );
     assert.match(result.stdout, /bash scripts\/test-docker\.sh/);
     assert.doesNotMatch(result.stdout, /npm test/);
@@ -141,6 +142,25 @@ describe('make test chooses where the suite runs', () => {
       'test',
     ]);
     assert.match(result.stdout, /not on this host: wrk; running the suite in the test container/);
+  });
+
+  it('when promtool is not on PATH but scripts/promtool.sh extracted it into the cache, then it runs here', (t) => {
+    const dir = useTempDir(testScope(t), 'authstack-make');
+    const root = checkout(dir, 'current');
+    const { promtool: _promtool, ...withoutPromtool } = WHOLE_TOOLCHAIN;
+    const PATH = fakePath(dir, { ...withoutPromtool, docker: 'exit 0' });
+    const missing = make(root, PATH, ['-n', 'test']);
+    assert.match(
+      missing.stdout,
+      /not on this host: promtool \(bash scripts\/promtool\.sh --install\); running/,
+    );
+    const cached = join(root, '.cache/authstack/promtool'); // HOME is the checkout
+    mkdirSync(cached, { recursive: true });
+    writeFileSync(join(cached, 'promtool'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const result = make(root, PATH, ['-n', 'test']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /npm test/);
+    assert.doesNotMatch(result.stdout, /bash scripts\/test-docker\.sh/);
   });
 
   it('when tools are missing and no Docker engine answers, then it stops and says what to do', (t) => {

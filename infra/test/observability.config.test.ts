@@ -9,6 +9,7 @@ import { useResource } from '@authstack/resource/testing';
 import { http } from '@authstack/testing';
 import { parse } from 'yaml';
 import { verifierEnv } from '../../e2e/support.ts';
+import { alertingRules, findPromtool } from './alert-rules.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OBS = join(ROOT, 'infra/observability');
@@ -18,11 +19,14 @@ interface Compose {
   services: Record<
     string,
     {
+      image?: string;
       profiles?: string[];
       volumes?: string[];
       command?: string[];
+      environment?: Record<string, string>;
       networks?: string[];
       network_mode?: string;
+      restart?: string;
     }
   >;
 }
@@ -31,12 +35,18 @@ const compose = parse(read('docker-compose.yml'), { merge: true }) as Compose;
 interface ScrapeConfig {
   job_name: string;
   metrics_path?: string;
+  params?: Record<string, string[]>;
   dns_sd_configs?: { names: string[]; type: string; port: number }[];
   static_configs?: { targets: string[] }[];
+  relabel_configs?: { source_labels?: string[]; target_label: string; replacement?: string }[];
 }
 const prometheus = parse(readFileSync(join(OBS, 'prometheus.yml'), 'utf8')) as {
   global: Record<string, string>;
+  rule_files: string[];
   scrape_configs: ScrapeConfig[];
+};
+const blackbox = parse(readFileSync(join(OBS, 'blackbox.yml'), 'utf8')) as {
+  modules: Record<string, { prober: string; http?: { tls_config?: { ca_file?: string } } }>;
 };
 
 interface Panel {
@@ -69,6 +79,41 @@ const K6_METRICS = [
   'k6_vus',
 ];
 const PROMETHEUS_METRICS = ['up'];
+/** What the blackbox exporter's HTTP prober gives per probe (the alerts read these). */
+const BLACKBOX_METRICS = ['probe_success', 'probe_ssl_earliest_cert_expiry', 'probe_http_status_code'];
+
+/**
+ * The compose services that serve Prometheus metrics, as host:port seen from Prometheus: every long-running service
+ * of the auth and resource images (their PORT), every exporter of the profile (its --web.listen-address; one in
+ * another service's network namespace is reached by that service's name), and Prometheus itself.
+ */
+function metricsEndpoints(): Map<string, string> {
+  const endpoints = new Map<string, string>();
+  for (const [name, service] of Object.entries(compose.services)) {
+    const image = service.image ?? '';
+    if (/^authstack\/(auth|resource):/.test(image) && service.restart !== 'no')
+      endpoints.set(name, `${name}:${service.environment?.PORT}`);
+    if (service.profiles?.includes('observability') && /exporter/.test(image)) {
+      const port = service.command
+        ?.map((arg) => /^--web\.listen-address=:(\d+)$/.exec(arg)?.[1])
+        .find(Boolean);
+      const host = service.network_mode?.replace(/^service:/, '') ?? name;
+      endpoints.set(name, `${host}:${port}`);
+    }
+  }
+  endpoints.set('prometheus', 'localhost:9090');
+  return endpoints;
+}
+
+/** Every host:port a scrape job reaches: DNS names with their port, static targets, a relabelled __address__. */
+function scrapedAddresses(job: ScrapeConfig): string[] {
+  const relabelled = job.relabel_configs?.find((r) => r.target_label === '__address__')?.replacement;
+  if (relabelled) return [relabelled];
+  return [
+    ...(job.dns_sd_configs ?? []).flatMap((sd) => sd.names.map((name) => `${name}:${sd.port}`)),
+    ...(job.static_configs ?? []).flatMap((sc) => sc.targets),
+  ];
+}
 
 const PROMQL_WORDS = new Set([
   'by',
@@ -105,6 +150,7 @@ describe('the observability profile, checked statically', () => {
   const auth = useAuth();
   const resource = useResource(() => verifierEnv(auth));
   const exposed = new Set<string>();
+  const exposition: string[] = [];
 
   before(async () => {
     // Exercise each labelled series once: logins (right and wrong), a refresh, reuse, verifications.
@@ -118,7 +164,9 @@ describe('the observability profile, checked statically', () => {
     await http(`${resource.url}/api/protected`, { token: session.access_token });
     await http(`${resource.url}/api/protected`, { token: 'not.a.token' });
     for (const url of [auth.url, resource.url]) {
+      await fetch(`${url}/readyz`); // sets dependency_ready
       const text = await (await fetch(`${url}/metrics`)).text();
+      exposition.push(...text.split('\n'));
       for (const line of text.split('\n')) {
         const name = /^([A-Za-z_:][A-Za-z0-9_:]*)[{ ]/.exec(line)?.[1];
         if (name) exposed.add(name);
@@ -126,13 +174,16 @@ describe('the observability profile, checked statically', () => {
     }
   });
 
-  it('prometheus.yml finds every auth and resource replica by DNS on their ports, and nginx through the exporter', (t) => {
+  it('prometheus.yml finds every auth, resource and resource-session replica by DNS on their ports, and nginx through the exporter', () => {
     const job = (name: string) => prometheus.scrape_configs.find((c) => c.job_name === name);
     assert.deepEqual(job('auth')?.dns_sd_configs, [
       { names: ['auth'], type: 'A', port: 3001, refresh_interval: '10s' },
     ]);
     assert.deepEqual(job('resource')?.dns_sd_configs, [
       { names: ['resource'], type: 'A', port: 3002, refresh_interval: '10s' },
+    ]);
+    assert.deepEqual(job('resource-session')?.dns_sd_configs, [
+      { names: ['resource-session'], type: 'A', port: 3002, refresh_interval: '10s' },
     ]);
     assert.deepEqual(job('nginx')?.static_configs, [{ targets: ['gateway:9113'] }]);
     assert.ok(compose.services['nginx-exporter']!.command!.includes('--web.listen-address=:9113'));
@@ -147,18 +198,97 @@ describe('the observability profile, checked statically', () => {
         './infra/observability/prometheus.yml:/etc/prometheus/prometheus.yml:ro',
       ),
     );
-    for (const name of ['prometheus', 'nginx-exporter', 'grafana', 'jaeger'])
+    for (const name of ['prometheus', 'nginx-exporter', 'blackbox-exporter', 'grafana', 'jaeger'])
       assert.deepEqual(compose.services[name]!.profiles, ['observability'], name);
-    // promtool, when this machine has it (Debian package `prometheus`), checks what the structure above cannot.
-    const promtool = spawnSync(
-      'promtool',
+    // promtool (scripts/promtool.sh; make test has it) checks what the structure above cannot. The rule files are
+    // mounted at another path: alerts.promtool.test.ts checks them.
+    const promtool = findPromtool();
+    assert.ok(
+      'path' in promtool,
+      `make test needs promtool: ${'missing' in promtool ? promtool.missing : ''}`,
+    );
+    const check = spawnSync(
+      promtool.path,
       ['check', 'config', '--syntax-only', join(OBS, 'prometheus.yml')],
       {
         encoding: 'utf8',
       },
     );
-    if (promtool.error) t.diagnostic('promtool not installed: the structure was checked, not promtool');
-    else assert.equal(promtool.status, 0, promtool.stdout + promtool.stderr);
+    assert.equal(check.status, 0, check.stdout + check.stderr);
+  });
+
+  it('every compose service that serves /metrics, and Prometheus itself, has a scrape job', () => {
+    const endpoints = metricsEndpoints();
+    // The derivation above found what this stack serves metrics from (so the check below can fail).
+    assert.deepEqual([...endpoints.keys()].sort(), [
+      'auth',
+      'blackbox-exporter',
+      'nginx-exporter',
+      'prometheus',
+      'resource',
+      'resource-session',
+    ]);
+    const scraped = new Set(prometheus.scrape_configs.flatMap(scrapedAddresses));
+    const unscraped = [...endpoints].filter(([, address]) => !scraped.has(address));
+    assert.deepEqual(unscraped, [], 'services with metrics and no scrape job');
+    const jobs = prometheus.scrape_configs.map((c) => c.job_name);
+    assert.equal(new Set(jobs).size, jobs.length, 'job names are unique');
+  });
+
+  it('the gateway probe goes through the blackbox exporter, trusting only the stack CA mounted read-only', () => {
+    const probe = prometheus.scrape_configs.find((c) => c.job_name === 'gateway-probe')!;
+    assert.equal(probe.metrics_path, '/probe');
+    const module = probe.params?.module?.[0] ?? '';
+    assert.equal(blackbox.modules[module]?.prober, 'http');
+    assert.deepEqual(probe.static_configs, [{ targets: ['https://gateway:8443/console/'] }]);
+    // The standard relabelling: the URL becomes ?target= and the instance label; the exporter is scraped.
+    assert.deepEqual(probe.relabel_configs, [
+      { source_labels: ['__address__'], target_label: '__param_target' },
+      { source_labels: ['__param_target'], target_label: 'instance' },
+      { target_label: '__address__', replacement: 'blackbox-exporter:9115' },
+    ]);
+    const exporter = compose.services['blackbox-exporter']!;
+    const caFile = blackbox.modules[module]?.http?.tls_config?.ca_file;
+    assert.ok(exporter.volumes!.includes(`./certs/ca.crt:${caFile}:ro`), `the CA at ${caFile}`);
+    const config = exporter.command!.find((arg) => arg.startsWith('--config.file='))!.split('=')[1];
+    assert.ok(exporter.volumes!.includes(`./infra/observability/blackbox.yml:${config}:ro`));
+    assert.ok(exporter.networks!.includes('edge'), 'a client of the gateway');
+    assert.ok(compose.services.prometheus!.networks!.includes('edge'), 'Prometheus reaches the exporter');
+  });
+
+  it('Prometheus loads every rule file: the rules folder mounted read-only where rule_files looks', () => {
+    assert.deepEqual(prometheus.rule_files, ['/etc/prometheus/rules/*.yml']);
+    assert.ok(
+      compose.services.prometheus!.volumes!.includes('./infra/observability/rules:/etc/prometheus/rules:ro'),
+    );
+  });
+
+  it('every metric an alert queries is exposed by a service, an exporter or Prometheus, with the label values it matches', () => {
+    const known = new Set([...exposed, ...EXPORTER_METRICS, ...BLACKBOX_METRICS, ...PROMETHEUS_METRICS]);
+    const rules = alertingRules();
+    const queried = rules.flatMap((rule) =>
+      metricNames(rule.expr).map((name) => ({ name, alert: rule.alert })),
+    );
+    assert.deepEqual(
+      queried.filter(({ name }) => !known.has(name)),
+      [],
+    );
+    // An exact label match on a service's own metric names a value the service gives (job and instance are
+    // Prometheus's). The services were exercised above: a login, a refresh reuse, a readiness check.
+    const matchers = rules.flatMap((rule) =>
+      [...rule.expr.matchAll(/([A-Za-z_:][A-Za-z0-9_:]*)\{([^}]*)\}/g)].flatMap(([, name, labels]) =>
+        [...labels!.matchAll(/(\w+)="([^"]*)"/g)]
+          .filter(([, label]) => label !== 'job' && label !== 'instance')
+          .map(([, label, value]) => ({ alert: rule.alert, name: name!, label: label!, value: value! })),
+      ),
+    );
+    const own = matchers.filter((m) => exposed.has(m.name));
+    assert.ok(own.length >= 4, JSON.stringify(matchers));
+    for (const m of own)
+      assert.ok(
+        exposition.some((line) => line.startsWith(`${m.name}{`) && line.includes(`${m.label}="${m.value}"`)),
+        `${m.alert}: no ${m.name} series with ${m.label}="${m.value}"`,
+      );
   });
 
   it('Grafana is provisioned with the Prometheus data source and the dashboard file the panels use', () => {

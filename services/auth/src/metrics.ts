@@ -1,11 +1,11 @@
 /**
  * The auth service's Prometheus metrics, beside the shared HTTP ones (`createMetrics`): bcrypt time, login outcomes,
- * refresh reuse, cookie exchanges, and admission control (its plan as gauges, what it admits and sheds). Also
- * bcrypt's trace spans.
+ * refresh reuse, cookie exchanges, admission control (its plan as gauges, what it admits and sheds), and what the
+ * last readiness check found of PostgreSQL and Redis. Also bcrypt's trace spans.
  */
 import { createMetrics, type Metrics, withSpan } from '@authstack/telemetry';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import type { Admission, AdmissionObserver } from './domain/admission.ts';
+import type { Admission, AdmissionObserver, AdmissionOp, ShedReason } from './domain/admission.ts';
 import type { Observe } from './domain/deps.ts';
 import type { Bcrypt } from './domain/passwords.ts';
 
@@ -16,6 +16,8 @@ export interface AuthMetrics extends Metrics {
   admission: AdmissionObserver;
   /** Gauges of admission control's plan and state; once, after it exists. */
   watch(admission: Admission): void;
+  /** What a readiness check (`/readyz`) found of one dependency. */
+  dependencyReady(dependency: 'postgres' | 'redis', ready: boolean): void;
 }
 
 export function createAuthMetrics(): AuthMetrics {
@@ -55,6 +57,19 @@ export function createAuthMetrics(): AuthMetrics {
     name: 'auth_bcrypt_shed_total',
     help: 'Password-hashing operations shed (503 overloaded), by operation and reason (budget, client, account)',
     labelNames: ['op', 'reason'] as const,
+    registers,
+  });
+  // Every admission series from zero, so a rate sees the first one and the shed ratio's denominator always exists.
+  const ops = Object.keys({ login: 1, register: 1, password_change: 1 } satisfies Record<AdmissionOp, 1>);
+  const reasons = Object.keys({ budget: 1, client: 1, account: 1 } satisfies Record<ShedReason, 1>);
+  for (const op of ops) {
+    bcryptAdmitted.inc({ op }, 0);
+    for (const reason of reasons) bcryptShed.inc({ op, reason }, 0);
+  }
+  const dependencies = new Gauge({
+    name: 'dependency_ready',
+    help: 'Whether the last readiness check (/readyz) reached the dependency: 1 yes, 0 no',
+    labelNames: ['dependency'] as const,
     registers,
   });
 
@@ -99,6 +114,7 @@ export function createAuthMetrics(): AuthMetrics {
       ] as const;
       for (const [name, help, value] of settings) new Gauge({ name, help, registers }).set(value);
     },
+    dependencyReady: (dependency, ready) => dependencies.set({ dependency }, ready ? 1 : 0),
   };
 }
 

@@ -109,7 +109,13 @@ export async function createAuthService(
       () => true,
       () => false,
     );
-  const ready = async () => !shuttingDown && (await Promise.all([dbUp(), sessions.ping()])).every(Boolean);
+  const ready = async () => {
+    if (shuttingDown) return false;
+    const [postgres, redis] = await Promise.all([dbUp(), sessions.ping()]);
+    metrics.dependencyReady('postgres', postgres);
+    metrics.dependencyReady('redis', redis);
+    return postgres && redis;
+  };
   const build = buildInfo('auth', new URL('../package.json', import.meta.url));
   const internalMetrics = config.internalPort !== undefined;
   const app = buildApp({

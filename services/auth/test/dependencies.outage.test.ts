@@ -23,6 +23,15 @@ const target = (url: string) => {
   return { host: parsed.hostname, port: Number(parsed.port) };
 };
 
+/** `dependency_ready` by dependency, as /metrics reports it after the last readiness check. */
+async function dependencyReady(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const found: Record<string, number> = {};
+  for (const match of text.matchAll(/^dependency_ready\{[^}]*dependency="(\w+)"[^}]*\} (\d+)$/gm))
+    found[match[1]!] = Number(match[2]);
+  return found;
+}
+
 describe('when PostgreSQL or Redis is unreachable', () => {
   const scope = suiteScope();
   let auth: TestAuth;
@@ -58,10 +67,12 @@ describe('when PostgreSQL or Redis is unreachable', () => {
     assert.equal(res.body.access_token, undefined);
     assert.ok(res.headers.get('retry-after'));
     assert.equal((await http(`${auth.url}/readyz`)).status, 503);
+    assert.deepEqual(await dependencyReady(auth.url), { postgres: 1, redis: 0 }, 'what the alert reads');
     assert.equal((await http(`${auth.url}/healthz`)).status, 200, 'alive even when a dependency is not');
     await redisProxy.restore();
     await eventually(async () => (await login()).status === 200, 10_000, 200);
     assert.equal((await http(`${auth.url}/readyz`)).status, 200);
+    assert.deepEqual(await dependencyReady(auth.url), { postgres: 1, redis: 1 });
   });
 
   it('PostgreSQL down: login and register answer 503, never 401 or 500, then recover', async () => {
@@ -76,6 +87,7 @@ describe('when PostgreSQL or Redis is unreachable', () => {
     });
     assert.equal(reg.status, 503);
     assert.equal((await http(`${auth.url}/readyz`)).status, 503);
+    assert.deepEqual(await dependencyReady(auth.url), { postgres: 0, redis: 1 }, 'what the alert reads');
     assert.doesNotMatch(JSON.stringify(loginRes.body), /ECONNREFUSED|postgres|pg/i);
     await pgProxy.restore();
     await eventually(async () => (await login()).status === 200, 10_000, 200);

@@ -1,6 +1,7 @@
 /**
  * The resource service's Prometheus metrics, beside the shared HTTP ones (`createMetrics`): token verifications by
- * result, JWKS fetches, the verified-token cache, and session-mode checks. Verifications and session checks are
+ * result, JWKS fetches, the verified-token cache, session-mode checks, and what the last readiness check found of the
+ * key set and (session mode) Redis. Verifications and session checks are
  * also tallied in memory for the study console's JSON summary (GET /api/stats).
  */
 import { createMetrics, type Metrics } from '@authstack/telemetry';
@@ -17,6 +18,8 @@ export interface ResourceMetrics extends Metrics {
   sessionChecks(): Record<string, number>;
   /** Gauges of the verifier's token cache; once, after it exists. */
   watchCache(verifier: Pick<Verifier, 'stats'>): void;
+  /** What a readiness check (`/readyz`) found of one dependency: the key set (`jwks`), Redis in session mode. */
+  dependencyReady(dependency: 'jwks' | 'redis', ready: boolean): void;
 }
 
 export function createResourceMetrics(): ResourceMetrics {
@@ -34,10 +37,18 @@ export function createResourceMetrics(): ResourceMetrics {
     labelNames: ['outcome'] as const,
     registers,
   });
+  // Both outcomes from zero, so a rate sees the first failure (the JWKS alert compares them).
+  for (const outcome of ['ok', 'error']) jwksFetches.inc({ outcome }, 0);
   const sessionChecks = new Counter({
     name: 'resource_session_checks_total',
     help: 'Session-mode checks of a verified token by result (alive or revoked)',
     labelNames: ['result'] as const,
+    registers,
+  });
+  const dependencies = new Gauge({
+    name: 'dependency_ready',
+    help: 'Whether the last readiness check (/readyz) reached the dependency: 1 yes, 0 no',
+    labelNames: ['dependency'] as const,
     registers,
   });
   const results: Record<string, number> = {};
@@ -56,6 +67,7 @@ export function createResourceMetrics(): ResourceMetrics {
     },
     results: () => ({ ...results }),
     sessionChecks: () => ({ ...sessionResults }),
+    dependencyReady: (dependency, ready) => dependencies.set({ dependency }, ready ? 1 : 0),
     watchCache(verifier) {
       new Gauge({
         name: 'resource_verified_token_cache',

@@ -114,12 +114,16 @@ export async function createResourceService(
 
   let shuttingDown = false;
   const ready = async () => {
-    if (shuttingDown || !keys.ready()) return false;
-    if (!redis) return true;
-    return redis.ping().then(
+    if (shuttingDown) return false;
+    const jwks = keys.ready();
+    metrics.dependencyReady('jwks', jwks);
+    if (!redis) return jwks;
+    const redisUp = await redis.ping().then(
       (pong) => pong === 'PONG',
       () => false,
     );
+    metrics.dependencyReady('redis', redisUp);
+    return jwks && redisUp;
   };
 
   const build = buildInfo('resource', new URL('../package.json', import.meta.url));
