@@ -2,8 +2,9 @@
  * The observability profile in the container stage: Prometheus and the nginx exporter from the compose file (CI
  * look-alikes where the upstream images cannot be pulled), started by `scripts/container-stage.sh` after `make up`
  * and the drills. Prometheus must find every auth and resource replica and the exporter `up`, and hold the login
- * metrics of the scenarios that ran; `promtool check config` must pass on the shipped configuration. Grafana and
- * Jaeger are checked statically (`infra/test/observability.config.test.ts`): no image of them can run here.
+ * metrics of the scenarios that ran; `promtool check config` must pass on the shipped configuration. Grafana is
+ * checked statically (`infra/test/observability.config.test.ts`): no image of it can run here. Jaeger's traces:
+ * `traces.profile.test.ts`.
  *
  * Environment (set by the stage script): COMPOSE_PROJECT_NAME, PROMETHEUS_PORT (published on 127.0.0.1).
  */
