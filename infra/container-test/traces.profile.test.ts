@@ -118,6 +118,38 @@ const tag = (span: JaegerSpan, key: string) => span.tags.find((t) => t.key === k
 /** A Redis command's span (newer semantic conventions first). */
 const isRedis = (span: JaegerSpan) => (tag(span, 'db.system.name') ?? tag(span, 'db.system')) === 'redis';
 
+/**
+ * Polls Jaeger until the trace holds a server span of `service` whose descendants `complete` accepts. When it does
+ * not come, the failure says what was received (services and span count; the whole tree is in the traces file).
+ */
+async function waitForTrace(
+  traceId: string,
+  service: string,
+  what: string,
+  complete: (below: JaegerSpan[]) => boolean,
+): Promise<Tree> {
+  let tree: Tree | undefined;
+  try {
+    await eventually(
+      what,
+      async () => {
+        const trace = await traceById(traceId);
+        if (!trace) return false;
+        tree = new Tree(trace);
+        const server = tree.servers(service)[0];
+        return server !== undefined && complete(tree.descendants(server));
+      },
+      90,
+    );
+  } catch (error) {
+    const received = tree
+      ? `${tree.spans.length} spans of ${[...new Set(tree.spans.map((s) => tree!.service(s)))].join(', ')}`
+      : 'no trace';
+    assert.fail(`${(error as Error).message}; received: ${received} (the tree: ${TRACES_FILE})`);
+  }
+  return tree!;
+}
+
 describe('traces of the container stack, as Jaeger received them', { concurrency: false }, () => {
   const login = traceContext();
   const stateless = traceContext();
@@ -169,32 +201,24 @@ describe('traces of the container stack, as Jaeger received them', { concurrency
   });
 
   it("when Jaeger is asked for the login's trace, then auth's server span has a bcrypt span and a Redis command below it", async () => {
-    let tree: Tree | undefined;
-    await eventually(
+    const tree = await waitForTrace(
+      login.traceId,
+      'auth',
       "the login's trace with auth's bcrypt and Redis spans",
-      async () => {
-        const trace = await traceById(login.traceId);
-        if (!trace) return false;
-        tree = new Tree(trace);
-        const server = tree.servers('auth')[0];
-        if (!server) return false;
-        const below = tree.descendants(server);
-        return below.some((s) => s.operationName.startsWith('bcrypt.')) && below.some(isRedis);
-      },
-      90,
+      (below) => below.some((s) => s.operationName.startsWith('bcrypt.')) && below.some(isRedis),
     );
-    trees.set(titles[0]![0], tree!);
-    const [server] = tree!.servers('auth');
+    trees.set(titles[0]![0], tree);
+    const [server] = tree.servers('auth');
     assert.ok(
-      tree!.descendants(server!).some((s) => s.operationName === 'bcrypt.compare'),
+      tree.descendants(server!).some((s) => s.operationName === 'bcrypt.compare'),
       'bcrypt.compare below the server span',
     );
     assert.deepEqual(
-      tree!.spans.filter(isRedis).map((s) => tag(s, 'db.statement') ?? tag(s, 'db.query.text') ?? ''),
-      tree!.spans.filter(isRedis).map((s) => s.operationName),
+      tree.spans.filter(isRedis).map((s) => tag(s, 'db.statement') ?? tag(s, 'db.query.text') ?? ''),
+      tree.spans.filter(isRedis).map((s) => s.operationName),
       "a Redis span's statement is its command's name, never its arguments",
     );
-    const received = JSON.stringify(tree!.trace);
+    const received = JSON.stringify(tree.trace);
     assert.ok(!received.includes(PASSWORD), 'no password in any span');
     assert.ok(!received.includes(token), 'no token in any span');
     const services = await jaeger<string[]>('/api/services');
@@ -202,43 +226,31 @@ describe('traces of the container stack, as Jaeger received them', { concurrency
   });
 
   it("when Jaeger is asked for the session-checked call's trace, then resource-session's Redis command is below its server span", async () => {
-    let tree: Tree | undefined;
-    await eventually(
+    const tree = await waitForTrace(
+      session.traceId,
+      'resource-session',
       "the session-checked call's trace with resource-session's Redis command",
-      async () => {
-        const trace = await traceById(session.traceId);
-        if (!trace) return false;
-        tree = new Tree(trace);
-        const server = tree.servers('resource-session')[0];
-        return server !== undefined && tree.descendants(server).some(isRedis);
-      },
-      90,
+      (below) => below.some(isRedis),
     );
-    trees.set(titles[2]![0], tree!);
-    const [server] = tree!.servers('resource-session');
-    const redis = tree!.descendants(server!).filter(isRedis);
-    assert.ok(redis.every((s) => tree!.service(s) === 'resource-session'));
+    trees.set(titles[2]![0], tree);
+    const [server] = tree.servers('resource-session');
+    const redis = tree.descendants(server!).filter(isRedis);
+    assert.ok(redis.every((s) => tree.service(s) === 'resource-session'));
   });
 
   it("when Jaeger is asked for the stateless call's trace, then it holds the resource's spans and no span of auth", async () => {
-    let tree: Tree | undefined;
-    await eventually(
+    await waitForTrace(
+      stateless.traceId,
+      'resource',
       "the stateless call's trace with the resource's token verification",
-      async () => {
-        const trace = await traceById(stateless.traceId);
-        if (!trace) return false;
-        tree = new Tree(trace);
-        const server = tree.servers('resource')[0];
-        return server !== undefined && tree.descendants(server).some((s) => s.operationName === 'jwt.verify');
-      },
-      90,
+      (below) => below.some((s) => s.operationName === 'jwt.verify'),
     );
     // Auth's exporter works (the login's trace arrived); whatever auth would have done for this call is sent by now.
     const wait = lastCall + FLUSHED_MS - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    tree = new Tree((await traceById(stateless.traceId))!);
+    const tree = new Tree((await traceById(stateless.traceId))!);
     trees.set(titles[1]![0], tree);
-    const services = new Set(tree.spans.map((s) => tree!.service(s)));
+    const services = new Set(tree.spans.map((s) => tree.service(s)));
     assert.deepEqual([...services], ['resource'], `services in the trace: ${[...services].join(', ')}`);
     assert.ok(
       tree.spans.every((s) => !isRedis(s)),
