@@ -71,8 +71,16 @@ describe('the CI look-alike of Jaeger', () => {
   let jaeger: RunningJaeger;
   let otlp: string;
   let query: string;
+  const logged: string[] = [];
   before(async () => {
-    jaeger = await startJaeger({ host: '127.0.0.1', otlpPort: 0, queryPort: 0, healthPort: 0, maxSpans: 6 });
+    jaeger = await startJaeger({
+      host: '127.0.0.1',
+      otlpPort: 0,
+      queryPort: 0,
+      healthPort: 0,
+      maxSpans: 6,
+      log: (line) => logged.push(line),
+    });
     otlp = `http://127.0.0.1:${jaeger.ports.otlp}/v1/traces`;
     query = `http://127.0.0.1:${jaeger.ports.query}`;
   });
@@ -159,6 +167,12 @@ describe('the CI look-alike of Jaeger', () => {
     assert.match(
       ((await res.json()) as { message: string }).message,
       /OTEL_EXPORTER_OTLP_PROTOCOL=http\/json/,
+    );
+    const line = JSON.parse(logged.at(-1)!) as { status: number; contentType: string };
+    assert.deepEqual(
+      [line.status, line.contentType],
+      [415, 'application/x-protobuf'],
+      'the refusal is logged',
     );
   });
 

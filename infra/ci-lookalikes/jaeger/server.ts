@@ -311,29 +311,51 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
-function otlpHandler(store: SpanStore) {
+type Log = (line: string) => void;
+
+/**
+ * An export refused: answered with OTLP's status shape and logged (status, message, content type; never the body),
+ * so a stage that finds no trace reads why in this container's log.
+ */
+function refuse(
+  log: Log,
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+): void {
+  const contentType = req.headers['content-type'] ?? '';
+  log(JSON.stringify({ msg: 'OTLP export refused', status, reason: message, contentType }));
+  send(res, status, { code, message });
+}
+
+function otlpHandler(store: SpanStore, log: Log) {
   return async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '').split('?')[0];
-    if (path !== '/v1/traces') return send(res, 404, { code: 5, message: `no OTLP endpoint at ${path}` });
-    if (req.method !== 'POST') return send(res, 405, { code: 12, message: 'POST OTLP/HTTP to /v1/traces' });
+    if (path !== '/v1/traces') return refuse(log, req, res, 404, 5, `no OTLP endpoint at ${path}`);
+    if (req.method !== 'POST') return refuse(log, req, res, 405, 12, 'POST OTLP/HTTP to /v1/traces');
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') {
       req.resume();
-      return send(res, 415, {
-        code: 3,
-        message:
-          `unsupported content type '${type}': this CI look-alike of Jaeger receives OTLP/HTTP JSON only ` +
+      return refuse(
+        log,
+        req,
+        res,
+        415,
+        3,
+        `unsupported content type '${type}': this CI look-alike of Jaeger receives OTLP/HTTP JSON only ` +
           '(application/json); set OTEL_EXPORTER_OTLP_PROTOCOL=http/json',
-      });
+      );
     }
     let body = await readBody(req);
-    if (!body) return send(res, 413, { code: 8, message: `request body over ${MAX_BODY} bytes` });
+    if (!body) return refuse(log, req, res, 413, 8, `request body over ${MAX_BODY} bytes`);
     let request: ExportRequest;
     try {
       if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
       request = JSON.parse(body.toString('utf8')) as ExportRequest;
     } catch {
-      return send(res, 400, { code: 3, message: 'the body is not OTLP JSON' });
+      return refuse(log, req, res, 400, 3, 'the body is not OTLP JSON');
     }
     const { spans, rejected } = translate(request);
     store.add(spans);
@@ -387,6 +409,8 @@ export interface JaegerOptions {
   queryPort?: number;
   healthPort?: number;
   maxSpans?: number;
+  /** Where refused exports are reported (default stderr). */
+  log?: Log;
 }
 export interface RunningJaeger {
   store: SpanStore;
@@ -401,7 +425,9 @@ export async function startJaeger(options: JaegerOptions = {}): Promise<RunningJ
   const started = new Date().toISOString();
   const servers: Server[] = [
     createServer((req, res) => {
-      otlpHandler(store)(req, res).catch(() => send(res, 500, { code: 13, message: 'internal error' }));
+      otlpHandler(store, options.log ?? ((line) => console.error(line)))(req, res).catch(() =>
+        send(res, 500, { code: 13, message: 'internal error' }),
+      );
     }),
     createServer(queryHandler(store)),
     createServer((req, res) =>
