@@ -122,6 +122,9 @@ load: ## k6 on the container stack, load limits: SCRIPT=01-login PROFILE=average
 
 observe: ## the observability profile on the stack that runs (plain or ha): Prometheus :9090, Grafana :3000 (dashboards authstack and k6), Jaeger :16686, on 127.0.0.1
 	$(COMPOSE) $(shell bash scripts/stack-files.sh --observe) up -d --wait
+	@# nginx resolves auth's and the resources' addresses when it starts, and the override has just recreated them;
+	@# the exporter lives in the gateway's network namespace, so it is recreated with it.
+	$(COMPOSE) $(shell bash scripts/stack-files.sh --observe) up -d --wait --force-recreate --no-deps gateway nginx-exporter
 	@echo "Grafana http://127.0.0.1:$${GRAFANA_PORT:-3000} (anonymous viewer; admin password in secrets/grafana_admin_password)"
 
 certs: ## a local CA and the gateway's server certificate in certs/ (git-ignored)

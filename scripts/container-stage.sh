@@ -7,7 +7,8 @@
 #   3. a plain `docker compose up -d --wait`;
 #   4. the drills (infra/container-test): secrets, isolation, Redis auth, database role, ports, tutorial paths, image
 #      contents, scaling and failover, Redis and PostgreSQL restarts, auth down; then the observability profile
-#      (Prometheus finds every replica, promtool check config); then the ha profile (docker-compose.ha.yml, Redis
+#      (Prometheus finds every replica, promtool check config), and the traces of a login and of protected calls in
+#      its Jaeger; then the ha profile (docker-compose.ha.yml, Redis
 #      with Sentinel) and its failover drill: the primary killed under a request loop, figures printed;
 #   5. the testcontainers path: the auth suite with no DATABASE_URL / REDIS_URL;
 #   6. `make down`, and no container of the project left running.
@@ -36,7 +37,7 @@ fi
 export GATEWAY_HTTPS_PORT="${STAGE_HTTPS_PORT:-18443}" GATEWAY_HTTP_PORT="${STAGE_HTTP_PORT:-18080}"
 export BACKEND_SUBNET="${STAGE_BACKEND_SUBNET:-172.30.250.0/24}" GATEWAY_BACKEND_IP="${STAGE_GATEWAY_IP:-172.30.250.10}"
 export BACKEND_IP_RANGE="${STAGE_BACKEND_IP_RANGE:-172.30.250.128/25}"
-export PROMETHEUS_PORT="${STAGE_PROMETHEUS_PORT:-19090}" GRAFANA_PORT="${STAGE_GRAFANA_PORT:-13000}" JAEGER_PORT="${STAGE_JAEGER_PORT:-16687}"
+export PROMETHEUS_PORT="${STAGE_PROMETHEUS_PORT:-19090}" GRAFANA_PORT="${STAGE_GRAFANA_PORT:-13000}" JAEGER_UI_PORT="${STAGE_JAEGER_PORT:-16687}"
 # Builds behind a TLS-intercepting proxy (as on CI's machines) need the system's CA bundle for npm ci.
 if [ -z "${BUILD_CA_FILE:-}" ] && [ -s /etc/ssl/certs/ca-certificates.crt ]; then
   export BUILD_CA_FILE=/etc/ssl/certs/ca-certificates.crt
@@ -69,10 +70,21 @@ say "3. the drills"
 node --import tsx --test --test-reporter=spec --test-timeout=600000 infra/container-test/stack.drills.test.ts \
   || die "the drills"
 
-say "3b. the observability profile: Prometheus and the nginx exporter (Grafana and Jaeger: checked statically)"
-docker compose --profile observability up -d --wait prometheus nginx-exporter blackbox-exporter || die "the observability profile"
+# The observability profile's services that run here (Grafana has no image: checked statically); add new ones here.
+OBSERVABILITY_SERVICES=(prometheus nginx-exporter blackbox-exporter jaeger)
+say "3b. the observability profile: ${OBSERVABILITY_SERVICES[*]}"
+docker compose --profile observability up -d --wait "${OBSERVABILITY_SERVICES[@]}" || die "the observability profile"
 node --import tsx --test --test-reporter=spec --test-timeout=300000 infra/container-test/observability.profile.test.ts \
   || die "the observability profile's checks"
+# Then as `make observe` runs it: docker-compose.observability.yml on top recreates auth and both resources with
+# tracing on (after the metrics checks: recreated, they start their counters from zero). nginx resolves the services'
+# names when it starts, and the exporter lives in its network namespace: both are recreated after them.
+say "3b. traces: the stack recreated with docker-compose.observability.yml, a login and protected calls in Jaeger"
+observe() { docker compose -f docker-compose.yml -f docker-compose.observability.yml --profile observability "$@"; }
+observe up -d --wait "${OBSERVABILITY_SERVICES[@]}" auth resource resource-session || die "the stack with tracing on"
+observe up -d --wait --force-recreate --no-deps gateway nginx-exporter || die "the gateway after the services"
+node --import tsx --test --test-reporter=spec --test-timeout=300000 infra/container-test/traces.profile.test.ts \
+  || die "the traces (test-results/container-stage/traces.txt)"
 
 say "3c. the ha profile (Redis with Sentinel) and the failover drill"
 docker compose --profile observability down --remove-orphans >/dev/null || die "down before the ha profile"

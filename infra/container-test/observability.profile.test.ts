@@ -5,8 +5,8 @@
  * resource-session replica, both exporters, itself) with each one `up`, the gateway probe must succeed with the
  * certificate's expiry, every alert of infra/observability/rules must be loaded and evaluated without error, and the
  * login metrics of the scenarios must be there; `promtool check config` must pass on the shipped configuration (rule
- * files included). The loaded alerts and the targets are printed. Grafana and Jaeger are checked statically
- * (`infra/test/observability.config.test.ts`).
+ * files included). The loaded alerts and the targets are printed. Grafana is checked statically
+ * (`infra/test/observability.config.test.ts`): no image of it can run here. Jaeger's traces: `traces.profile.test.ts`.
  *
  * Environment (set by the stage script): COMPOSE_PROJECT_NAME, PROMETHEUS_PORT (published on 127.0.0.1).
  */

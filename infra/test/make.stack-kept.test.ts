@@ -128,9 +128,9 @@ type Checkout = ReturnType<typeof checkout>;
 const makeN = (where: Checkout, target: string[], stack: StackName, project?: string) =>
   composeCalls(run(where, ['make', '--no-print-directory', '-n', ...target], STACKS[stack], project));
 
-/** The one compose call of a recipe whose command starts with `command`. */
-function call(calls: ComposeCall[], command: string): ComposeCall {
-  const found = calls.filter((c) => c.command.startsWith(command));
+/** The one compose call of a recipe whose command starts with `command` (or is `command`, when exact). */
+function call(calls: ComposeCall[], command: string, exact = false): ComposeCall {
+  const found = calls.filter((c) => (exact ? c.command === command : c.command.startsWith(command)));
   assert.equal(found.length, 1, `one "${command}" in ${JSON.stringify(calls)}`);
   return found[0]!;
 }
@@ -217,8 +217,14 @@ describe('make keeps the container stack it finds', () => {
   it('when make observe runs, then the stack that runs is kept and gets the observability override and profile', (t) => {
     const where = checkout(t);
     for (const stack of stacks) {
-      const up = call(makeN(where, ['observe'], stack), 'up ');
+      const calls = makeN(where, ['observe'], stack);
+      const up = call(calls, 'up -d --wait', true);
       assert.deepEqual({ files: up.files, profiles: up.profiles }, stackOf(expected[stack].ha, true), stack);
+      // nginx resolves the recreated services' addresses only when it starts: the gateway (and the exporter in its
+      // network namespace) is recreated after them, in the same stack.
+      const gateway = call(calls, 'up -d --wait --force-recreate');
+      assert.match(gateway.command, /--no-deps gateway nginx-exporter$/, stack);
+      assert.deepEqual({ files: gateway.files, profiles: gateway.profiles }, stackOf(expected[stack].ha, true), stack);
     }
   });
 
