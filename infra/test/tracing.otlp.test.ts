@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { before, describe, it } from 'node:test';
@@ -16,18 +17,30 @@ interface Attribute {
 }
 interface Span {
   service: string;
+  /** The resource's attributes (service.name, OTEL_RESOURCE_ATTRIBUTES, the detectors'). */
+  resource: Record<string, string | number | boolean | undefined>;
   traceId: string;
+  spanId: string;
+  parentSpanId: string;
   name: string;
   kind: number;
+  /** Unix time in ms (from startTimeUnixNano). */
+  start: number;
   attributes: Record<string, string | number | boolean | undefined>;
 }
 const SERVER = 2;
+const CLIENT = 3;
 /** The database a client span talks to (newer semantic conventions first). */
 const dbSystem = (span: Span) => span.attributes['db.system.name'] ?? span.attributes['db.system'];
+const attributeValue = (a: Attribute) =>
+  a.value.stringValue ?? (a.value.intValue === undefined ? a.value.boolValue : Number(a.value.intValue));
+const attributes = (list: Attribute[] | undefined) =>
+  Object.fromEntries((list ?? []).map((a) => [a.key, attributeValue(a)]));
 
 /** An OTLP/HTTP (JSON) receiver: what a collector or Jaeger would get. */
 function otlpReceiver() {
   const spans: Span[] = [];
+  const contentTypes = new Set<string>();
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => {
@@ -35,39 +48,55 @@ function otlpReceiver() {
     });
     req.on('end', () => {
       if (req.method === 'POST' && req.url === '/v1/traces') {
+        contentTypes.add(String(req.headers['content-type']));
         const payload = JSON.parse(body) as {
           resourceSpans: {
             resource: { attributes: Attribute[] };
             scopeSpans: {
-              spans: { traceId: string; name: string; kind: number; attributes?: Attribute[] }[];
+              spans: {
+                traceId: string;
+                spanId: string;
+                parentSpanId?: string;
+                name: string;
+                kind: number;
+                startTimeUnixNano: string;
+                attributes?: Attribute[];
+              }[];
             }[];
           }[];
         };
         for (const resourceSpans of payload.resourceSpans) {
-          const service = resourceSpans.resource.attributes.find((a) => a.key === 'service.name')?.value
-            .stringValue;
+          const resource = attributes(resourceSpans.resource.attributes);
           for (const scope of resourceSpans.scopeSpans)
             for (const span of scope.spans)
               spans.push({
-                service: service ?? '',
+                service: String(resource['service.name'] ?? ''),
+                resource,
                 traceId: span.traceId,
+                spanId: span.spanId,
+                parentSpanId: span.parentSpanId ?? '',
                 name: span.name,
                 kind: span.kind,
-                attributes: Object.fromEntries(
-                  (span.attributes ?? []).map((a) => [
-                    a.key,
-                    a.value.stringValue ??
-                      (a.value.intValue === undefined ? a.value.boolValue : Number(a.value.intValue)),
-                  ]),
-                ),
+                start: Number(BigInt(span.startTimeUnixNano) / 1_000_000n),
+                attributes: attributes(span.attributes),
               });
         }
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
-  return { spans, server };
+  return { spans, contentTypes, server };
 }
+
+/** Whether `span` lies under `ancestor` in `trace` (following parentSpanId). */
+function descendsFrom(span: Span, ancestor: Span, trace: Span[]): boolean {
+  const byId = new Map(trace.map((s) => [s.spanId, s]));
+  for (let parent = byId.get(span.parentSpanId); parent; parent = byId.get(parent.parentSpanId))
+    if (parent.spanId === ancestor.spanId) return true;
+  return false;
+}
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 /** A service as its container runs it: `node --import @authstack/telemetry/tracing services/<name>/src/server.ts`. */
 async function startService(name: string, env: Record<string, string | undefined>) {
@@ -100,19 +129,30 @@ async function startService(name: string, env: Record<string, string | undefined
   };
 }
 
+/** The receiver, listening; closed when `scope` ends. Its URL is what OTEL_EXPORTER_OTLP_ENDPOINT names. */
+async function listeningReceiver(scope: ReturnType<typeof suiteScope>) {
+  const receiver = otlpReceiver();
+  await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+  scope.defer(() => new Promise((resolve) => receiver.server.close(resolve)));
+  return { ...receiver, endpoint: `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}` };
+}
+
 describe('OpenTelemetry tracing, on when OTEL_EXPORTER_OTLP_ENDPOINT is set', () => {
   const scope = suiteScope();
-  let receiver: ReturnType<typeof otlpReceiver>;
+  /** Set through OTEL_RESOURCE_ATTRIBUTES, read by the SDK, nowhere in the project's code. */
+  const environmentName = `tracing-test-${hex(4)}`;
+  let receiver: Awaited<ReturnType<typeof listeningReceiver>>;
   let auth: Awaited<ReturnType<typeof startService>>;
   let resource: Awaited<ReturnType<typeof startService>>;
   let token = '';
 
   before(async () => {
-    receiver = otlpReceiver();
-    await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
-    scope.defer(() => new Promise((resolve) => receiver.server.close(resolve)));
-    const endpoint = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}`;
-    const tracing = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: '50' };
+    receiver = await listeningReceiver(scope);
+    const tracing = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+      OTEL_RESOURCE_ATTRIBUTES: `deployment.environment.name=${environmentName}`,
+    };
     const db = await migratedDatabase(scope);
     const authEnv = testEnv(db, { LOG_LEVEL: 'silent', OTEL_SERVICE_NAME: 'auth', ...tracing });
     auth = await startService('auth', authEnv);
@@ -188,9 +228,29 @@ describe('OpenTelemetry tracing, on when OTEL_EXPORTER_OTLP_ENDPOINT is set', ()
     );
   });
 
+  it("when a user logs in, then auth's server span holds the bcrypt span and the Redis script's span as descendants", async () => {
+    const root = serverSpan('auth', '/auth/login')!;
+    const trace = traceOf(root.traceId);
+    assert.equal(root.parentSpanId, '', 'the server span is the root: the client sent no traceparent');
+    const bcrypt = trace.find((s) => s.name === 'bcrypt.compare');
+    assert.ok(bcrypt && descendsFrom(bcrypt, root, trace), 'bcrypt.compare under the server span');
+    const scripts = trace.filter(
+      (s) =>
+        dbSystem(s) === 'redis' && (s.attributes['db.operation.name'] ?? s.name).toString().includes('eval'),
+    );
+    assert.ok(
+      scripts.length > 0,
+      `a Redis script (EVAL) in the trace: ${trace.map((s) => s.name).join(', ')}`,
+    );
+    for (const script of scripts)
+      assert.ok(descendsFrom(script, root, trace), `${script.name} under the server span`);
+  });
+
   it('when a protected resource is called, then its trace is the resource alone: verification, never a call to auth', async () => {
+    const before = Date.now();
     const res = await http(`${resource.url}/api/protected`, { token });
     assert.equal(res.status, 200, JSON.stringify(res.body));
+    const after = Date.now();
     await eventually(async () => {
       const root = serverSpan('resource', '/api/protected');
       return root !== undefined && traceOf(root.traceId).some((s) => s.name === 'jwt.verify');
@@ -199,6 +259,119 @@ describe('OpenTelemetry tracing, on when OTEL_EXPORTER_OTLP_ENDPOINT is set', ()
     const verify = trace.find((s) => s.name === 'jwt.verify')!;
     assert.equal(verify.attributes['jwt.result'], 'valid');
     assert.deepEqual([...new Set(trace.map((s) => s.service))], ['resource']);
+    assert.deepEqual(
+      trace.filter((s) => s.kind === CLIENT && s.attributes['db.system.name'] === undefined),
+      [],
+      'no outgoing HTTP call',
+    );
     assert.ok(!JSON.stringify(trace).includes(token), 'no token in any span');
+    // Auth's spans of that moment have left it (its batch delay is 50 ms): none is a request it served.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(
+      receiver.spans
+        .filter(
+          (s) => s.service === 'auth' && s.kind === SERVER && s.start >= before - 1 && s.start <= after + 1,
+        )
+        .map((s) => s.name),
+      [],
+      'auth served no request while the resource verified the token',
+    );
+  });
+
+  it('when a request carries a traceparent, then the service continues that trace under the given parent', async () => {
+    const traceId = hex(16);
+    const parentId = hex(8);
+    const res = await http(`${resource.url}/api/protected`, {
+      token,
+      headers: { traceparent: `00-${traceId}-${parentId}-01` },
+    });
+    assert.equal(res.status, 200);
+    const root = await eventually(
+      () =>
+        receiver.spans.find((s) => s.service === 'resource' && s.kind === SERVER && s.traceId === traceId) ??
+        false,
+    );
+    assert.equal(root.parentSpanId, parentId);
+    // The request's own spans hang under its server span (a repeated token skips jwt.verify: verified-token cache).
+    await eventually(() => traceOf(traceId).some((s) => s.attributes['express.type'] !== undefined));
+    const trace = traceOf(traceId);
+    for (const span of trace.filter((s) => s !== root)) assert.ok(descendsFrom(span, root, trace), span.name);
+  });
+  it('when a service exports a span, then its resource carries the attributes OTEL_RESOURCE_ATTRIBUTES sets, and the OTLP body is JSON', () => {
+    for (const service of ['auth', 'resource']) {
+      const spans = receiver.spans.filter((s) => s.service === service);
+      assert.ok(spans.length > 0, service);
+      assert.deepEqual(
+        [...new Set(spans.map((s) => s.resource['deployment.environment.name']))],
+        [environmentName],
+        service,
+      );
+    }
+    assert.deepEqual([...receiver.contentTypes], ['application/json']);
+  });
+});
+
+describe('OpenTelemetry tracing: the SDK reads the sampler and the off switch; shutdown sends what is buffered', () => {
+  const scope = suiteScope();
+  let receiver: Awaited<ReturnType<typeof listeningReceiver>>;
+  let authUrl = '';
+
+  before(async () => {
+    receiver = await listeningReceiver(scope);
+    // An auth without tracing: the resources below fetch its JWKS.
+    const db = await migratedDatabase(scope);
+    const auth = await startService('auth', testEnv(db, { LOG_LEVEL: 'silent' }));
+    scope.defer(() => auth.stop());
+    authUrl = auth.url;
+  });
+
+  /** A resource exporting to the receiver as `name`; one unauthenticated call, then SIGTERM: the spans it exported. */
+  async function exportedOnStop(name: string, env: Record<string, string>) {
+    const resource = await startService('resource', {
+      LOG_LEVEL: 'silent',
+      JWT_ISSUER: 'https://localhost:8443',
+      JWKS_URI: `${authUrl}/.well-known/jwks.json`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_SERVICE_NAME: name,
+      ...env,
+    });
+    scope.defer(() => resource.stop());
+    assert.equal((await http(`${resource.url}/api/protected`)).status, 401);
+    const held = receiver.spans.filter((s) => s.service === name).length;
+    await resource.stop();
+    return { held, exported: receiver.spans.filter((s) => s.service === name) };
+  }
+
+  it('when the batch delay is long, then SIGTERM still exports the spans of the last requests before the process ends', async () => {
+    const { held, exported } = await exportedOnStop('resource-flushed', {
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+    });
+    assert.equal(held, 0, 'nothing sent before the stop (the batch waits ten minutes)');
+    assert.ok(
+      exported.some((s) => s.kind === SERVER && s.attributes['url.path'] === '/api/protected'),
+      `the request's server span is sent on SIGTERM: ${exported.map((s) => s.name).join(', ')}`,
+    );
+  });
+
+  it('when OTEL_TRACES_SAMPLER=always_off, then no span is exported', async () => {
+    const { exported } = await exportedOnStop('resource-sampled-off', {
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+      OTEL_TRACES_SAMPLER: 'always_off',
+    });
+    assert.deepEqual(
+      exported.map((s) => s.name),
+      [],
+    );
+  });
+
+  it('when OTEL_SDK_DISABLED=true, then no span is exported', async () => {
+    const { exported } = await exportedOnStop('resource-disabled', {
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+      OTEL_SDK_DISABLED: 'true',
+    });
+    assert.deepEqual(
+      exported.map((s) => s.name),
+      [],
+    );
   });
 });
