@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { migratedDatabase, STRONG_PASSWORD, testEnv, username } from '@authstack/auth/testing';
 import { eventually, http, suiteScope } from '@authstack/testing';
-import { freePort } from '../nginx/local-gateway.ts';
+import { startTestGateway, testCerts } from '../../e2e/support.ts';
+import { freePort, type Gateway } from '../nginx/local-gateway.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -98,6 +101,20 @@ function descendsFrom(span: Span, ancestor: Span, trace: Span[]): boolean {
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
+/** A trace as an indented outline, `service: span name`, children under their parent in start order. */
+function outline(trace: Span[]): string[] {
+  const ids = new Set(trace.map((s) => s.spanId));
+  const children = (parent: string | undefined) =>
+    trace
+      .filter((s) => (parent === undefined ? !ids.has(s.parentSpanId) : s.parentSpanId === parent))
+      .sort((a, b) => a.start - b.start);
+  const walk = (span: Span, depth: number): string[] => [
+    `#   ${'  '.repeat(depth)}${span.service}: ${span.name}`,
+    ...children(span.spanId).flatMap((child) => walk(child, depth + 1)),
+  ];
+  return children(undefined).flatMap((root) => walk(root, 0));
+}
+
 /** A service as its container runs it: `node --import @authstack/telemetry/tracing services/<name>/src/server.ts`. */
 async function startService(name: string, env: Record<string, string | undefined>) {
   const port = await freePort();
@@ -144,6 +161,8 @@ describe('OpenTelemetry tracing, on when OTEL_EXPORTER_OTLP_ENDPOINT is set', ()
   let receiver: Awaited<ReturnType<typeof listeningReceiver>>;
   let auth: Awaited<ReturnType<typeof startService>>;
   let resource: Awaited<ReturnType<typeof startService>>;
+  let gateway: Gateway;
+  let ca: Buffer;
   let token = '';
 
   before(async () => {
@@ -165,7 +184,43 @@ describe('OpenTelemetry tracing, on when OTEL_EXPORTER_OTLP_ENDPOINT is set', ()
       ...tracing,
     });
     scope.defer(() => resource.stop());
+    const certs = testCerts(scope);
+    ca = readFileSync(certs.ca);
+    gateway = await startTestGateway(scope, {
+      authUpstream: new URL(auth.url).host,
+      resourceUpstream: new URL(resource.url).host,
+      certs,
+    });
   });
+
+  /** A call through the gateway, marked by its user agent; its status and the access log's request id for it. */
+  async function throughGateway(method: string, path: string, body?: unknown, bearer?: string) {
+    const agent = `tracing-test-${hex(6)}`;
+    const headers: Record<string, string> = { 'user-agent': agent, 'content-type': 'application/json' };
+    if (bearer) headers.authorization = `Bearer ${bearer}`;
+    const answer = await new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+      const req = request(`${gateway.httpsUrl}${path}`, { method, headers, ca }, (res) => {
+        let text = '';
+        res.on('data', (chunk) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || '{}') }));
+      });
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+    const line = await eventually(
+      () =>
+        (existsSync(gateway.accessLog) &&
+          readFileSync(gateway.accessLog, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((text) => JSON.parse(text) as { request_id: string; user_agent: string })
+            .find((entry) => entry.user_agent === agent)) ??
+        false,
+    );
+    return { ...answer, requestId: line.request_id };
+  }
 
   const serverSpan = (service: string, path: string) =>
     receiver.spans.find(
@@ -297,6 +352,46 @@ describe('OpenTelemetry tracing, on when OTEL_EXPORTER_OTLP_ENDPOINT is set', ()
     const trace = traceOf(traceId);
     for (const span of trace.filter((s) => s !== root)) assert.ok(descendsFrom(span, root, trace), span.name);
   });
+  it("when a login and a protected call pass the gateway, then each service's trace id is the access log's request id, and the protected call's trace has no span of auth", async () => {
+    const name = username('otelgw');
+    assert.equal(
+      (await throughGateway('POST', '/auth/register', { username: name, password: STRONG_PASSWORD })).status,
+      201,
+    );
+    const login = await throughGateway('POST', '/auth/login', { username: name, password: STRONG_PASSWORD });
+    assert.equal(login.status, 200);
+    const call = await throughGateway('GET', '/api/protected', undefined, String(login.body.access_token));
+    assert.equal(call.status, 200);
+
+    // gateway -> auth: one trace, named by the gateway's request id, auth's server span under the parent nginx sent.
+    const loginRoot = await eventually(
+      () =>
+        receiver.spans.find(
+          (s) => s.traceId === login.requestId && s.kind === SERVER && s.service === 'auth',
+        ) ?? false,
+    );
+    assert.equal(loginRoot.parentSpanId, login.requestId.slice(16));
+    await eventually(() => traceOf(login.requestId).some((s) => s.name === 'bcrypt.compare'));
+    // gateway -> resource: verified there; auth has no span in that trace.
+    const callRoot = await eventually(
+      () =>
+        receiver.spans.find(
+          (s) => s.traceId === call.requestId && s.kind === SERVER && s.service === 'resource',
+        ) ?? false,
+    );
+    assert.equal(callRoot.parentSpanId, call.requestId.slice(16));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual([...new Set(traceOf(call.requestId).map((s) => s.service))], ['resource']);
+    // What Jaeger shows for the two, as the test's diagnostic output.
+    for (const [what, id] of [
+      ['login', login.requestId],
+      ['protected call', call.requestId],
+    ] as const)
+      console.log(
+        `# ${what}, trace ${id} (the access log's request_id):\n${outline(traceOf(id)).join('\n')}`,
+      );
+  });
+
   it('when a service exports a span, then its resource carries the attributes OTEL_RESOURCE_ATTRIBUTES sets, and the OTLP body is JSON', () => {
     for (const service of ['auth', 'resource']) {
       const spans = receiver.spans.filter((s) => s.service === service);
