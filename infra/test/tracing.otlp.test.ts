@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -468,5 +468,63 @@ describe('OpenTelemetry tracing: the SDK reads the sampler and the off switch; s
       exported.map((s) => s.name),
       [],
     );
+  });
+});
+
+describe('OpenTelemetry tracing: on only when asked, defaults only where unset', () => {
+  /** What `node --import @authstack/telemetry/tracing` set up under `env`: the API globals registered, and the env. */
+  function loadedWith(env: Record<string, string>) {
+    const probe = `console.log(JSON.stringify({
+      registered: Object.keys(globalThis[Symbol.for('opentelemetry.js.api.1')] ?? {}).filter((k) => k !== 'version'),
+      metrics: process.env.OTEL_METRICS_EXPORTER ?? null,
+      logs: process.env.OTEL_LOGS_EXPORTER ?? null,
+      protocol: process.env.OTEL_EXPORTER_OTLP_PROTOCOL ?? null,
+    }))`;
+    const run = spawnSync(
+      process.execPath,
+      ['--import', '@authstack/telemetry/tracing', '--input-type=module', '-e', probe],
+      { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    return JSON.parse(run.stdout) as {
+      registered: string[];
+      metrics: string;
+      logs: string;
+      protocol: string;
+    };
+  }
+  const ENDPOINT = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' };
+  const OFF = { registered: [], metrics: null, logs: null, protocol: null };
+
+  it('when no endpoint and no exporter is set, then nothing is registered and no variable is touched', () => {
+    assert.deepEqual(loadedWith({ OTEL_SERVICE_NAME: 'probe' }), OFF);
+  });
+
+  it('when an endpoint or an exporter is set, then the SDK registers context, propagation and a tracer provider, with the three defaults', () => {
+    for (const on of [
+      ENDPOINT as Record<string, string>,
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:9/v1/traces' },
+      { OTEL_TRACES_EXPORTER: 'console' },
+    ])
+      assert.deepEqual(loadedWith(on), {
+        registered: ['context', 'propagation', 'trace'],
+        metrics: 'none',
+        logs: 'none',
+        protocol: 'http/json',
+      });
+  });
+
+  it('when a default variable is set, then its value stays', () => {
+    const set = {
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    };
+    assert.equal(loadedWith({ ...ENDPOINT, ...set }).protocol, 'http/protobuf');
+  });
+
+  it('when OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none, then nothing is registered', () => {
+    assert.deepEqual(loadedWith({ ...ENDPOINT, OTEL_SDK_DISABLED: 'true' }), OFF);
+    assert.deepEqual(loadedWith({ ...ENDPOINT, OTEL_TRACES_EXPORTER: 'none' }), OFF);
   });
 });
