@@ -284,9 +284,9 @@ export const STACK_SETTINGS: Setting[] = [
   {
     name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
     readBy: ['auth', 'resource'],
-    unset: 'tracing off',
+    unset: 'tracing off; under `make observe`, http://jaeger:4318',
     description:
-      'OpenTelemetry tracing of auth and the resource (packages/telemetry/src/tracing.ts): with the observability profile up, http://jaeger:4318 (containers) or http://127.0.0.1:4318 (a local collector).',
+      "Where auth and both resources send their traces (OTLP/HTTP; packages/telemetry/src/tracing.ts). `make observe` points them at the profile's Jaeger by itself (docker-compose.observability.yml); set it for a collector of your own, or natively (http://127.0.0.1:4318). The OpenTelemetry Node SDK reads the other standard OTEL_* variables itself (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_PROPAGATORS, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG, OTEL_BSP_*; docs/operations.md).",
     section: 'observability (make observe; UIs on 127.0.0.1 only)',
   },
   {

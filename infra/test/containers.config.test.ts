@@ -340,6 +340,18 @@ describe('docker-compose.yml', () => {
     assert.match(makeEnv, /user default on >/);
   });
 
+  it('each traced service names itself in its spans: OTEL_SERVICE_NAME is its Compose name, in the ha profile too', () => {
+    const ha = parse(readFileSync(join(ROOT, 'docker-compose.ha.yml'), 'utf8'), { merge: true }) as Compose;
+    const traced = services.filter(
+      ([, service]) => service.environment?.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined,
+    );
+    assert.deepEqual(traced.map(([name]) => name).sort(), ['auth', 'resource', 'resource-session']);
+    for (const [name, service] of traced) {
+      const merged = { ...service.environment, ...ha.services[name]?.environment };
+      assert.equal(merged.OTEL_SERVICE_NAME, name, name);
+    }
+  });
+
   it('every image a build uses can take an extra CA as a build secret', () => {
     for (const [name, service] of services)
       if (service.build) assert.deepEqual(service.build.secrets, ['build_ca'], name);

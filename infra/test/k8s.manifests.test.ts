@@ -227,6 +227,26 @@ describe("each service's Redis login", () => {
   }
 });
 
+describe("each service's traces carry its own name", () => {
+  /** A container's value of `name`: its own env first, then the ConfigMaps it takes whole (envFrom). */
+  const setting = (list: K8sObject[], deployment: string, name: string) => {
+    const c = container(list, deployment);
+    const own = c.env?.find((e: { name: string }) => e.name === name);
+    if (own) return own.value;
+    for (const from of c.envFrom ?? []) {
+      const value = from.configMapRef && find(list, 'ConfigMap', from.configMapRef.name).data?.[name];
+      if (value !== undefined) return value;
+    }
+    return undefined;
+  };
+  for (const overlay of OVERLAYS)
+    it(`when the ${overlay} overlay is rendered, then OTEL_SERVICE_NAME is each Deployment's name (the session-mode resource's own)`, () => {
+      const list = objects(overlay);
+      for (const deployment of ['auth', 'resource', 'resource-session'])
+        assert.equal(setting(list, deployment, 'OTEL_SERVICE_NAME'), deployment, deployment);
+    });
+});
+
 describe('the overlays differ where they should', () => {
   it('when production is rendered, then the HPA scales auth within the database connections, the gateway is a load balancer keeping client addresses', () => {
     const list = objects('production');

@@ -9,7 +9,7 @@ import type { RequestListener, Server } from 'node:http';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { notFound, problemHandler } from '@authstack/http-problem';
-import { type Logger, type Metrics, requestId } from '@authstack/telemetry';
+import { type Logger, type Metrics, requestId, shutdownTracing } from '@authstack/telemetry';
 import express, { type Express } from 'express';
 
 export interface Stoppable {
@@ -139,9 +139,10 @@ export async function runMain<C>(
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       running.service.logger.info({ signal }, 'shutting down');
+      // The spans of the drained requests go out before the process ends (a no-op with tracing off).
       running.stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
+        () => shutdownTracing().then(() => process.exit(0)),
+        () => shutdownTracing().then(() => process.exit(1)),
       );
     });
   }

@@ -1,63 +1,58 @@
 /**
- * OpenTelemetry tracing, OFF unless OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set.
- * Loaded before the service so the instrumentations can wrap express, http, pg and ioredis as they are imported:
+ * OpenTelemetry tracing through the Node SDK's own start-up (`NodeSDK`), loaded before the service so the
+ * instrumentations can wrap express, http, pg and ioredis as they are imported:
  *
- *   node --import ./packages/telemetry/src/tracing.ts services/auth/src/server.ts
+ *   node --import @authstack/telemetry/tracing services/auth/src/server.ts
  *
- * (the images' commands and `make dev` do this). Without the variable this module does nothing: no loader hook,
- * no provider, and the manual spans (`withSpan`) run on the API's no-op tracer. With it: spans go by OTLP/HTTP
- * (JSON) to the endpoint, in batches (OTEL_BSP_SCHEDULE_DELAY, default 5 s), named after OTEL_SERVICE_NAME.
- * These are the SDK's standard variables, read here rather than in config.ts because they must act before any
- * service module loads.
+ * (the images' commands and `make dev` do this). OFF unless OTEL_EXPORTER_OTLP_ENDPOINT,
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_TRACES_EXPORTER is set (and OFF when OTEL_SDK_DISABLED=true or
+ * OTEL_TRACES_EXPORTER=none): then this module does nothing, no loader hook, no SDK, and the manual spans
+ * (`withSpan`) run on the API's no-op tracer.
+ *
+ * When on, the SDK reads every standard variable itself: OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES,
+ * OTEL_PROPAGATORS, OTEL_TRACES_SAMPLER(_ARG), OTEL_BSP_*, OTEL_EXPORTER_OTLP_*, OTEL_LOG_LEVEL, ... This module
+ * only fills three defaults, each when its variable is unset: OTEL_METRICS_EXPORTER=none (metrics are
+ * Prometheus's), OTEL_LOGS_EXPORTER=none (logs are pino's, on stdout) and OTEL_EXPORTER_OTLP_PROTOCOL=http/json.
  */
 import { register } from 'node:module';
 
-const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+/** Set the way the SDK reads it: a variable that is empty or blank counts as unset. */
+const isSet = (name: string) => (process.env[name] ?? '').trim() !== '';
 
-if (endpoint) {
+const wanted =
+  isSet('OTEL_EXPORTER_OTLP_ENDPOINT') ||
+  isSet('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ||
+  isSet('OTEL_TRACES_EXPORTER');
+const disabled =
+  process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' ||
+  process.env.OTEL_TRACES_EXPORTER?.trim() === 'none';
+
+if (wanted && !disabled) {
+  for (const [name, value] of [
+    ['OTEL_METRICS_EXPORTER', 'none'],
+    ['OTEL_LOGS_EXPORTER', 'none'],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http/json'],
+  ] as const)
+    if (!isSet(name)) process.env[name] = value;
+
   // ESM modules are wrapped through import-in-the-middle's loader hook; it must be registered first.
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   const [
-    { context, propagation, trace },
-    { AsyncLocalStorageContextManager },
-    { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator },
-    { BatchSpanProcessor, TracerProvider },
-    { OTLPTraceExporter },
-    { resourceFromAttributes },
-    { registerInstrumentations },
+    { flushTraces, shutdownTracing },
+    { NodeSDK },
     { HttpInstrumentation },
     { ExpressInstrumentation },
     { PgInstrumentation },
     { IORedisInstrumentation },
   ] = await Promise.all([
-    import('@opentelemetry/api'),
-    import('@opentelemetry/context-async-hooks'),
-    import('@opentelemetry/core'),
-    import('@opentelemetry/sdk-trace'),
-    import('@opentelemetry/exporter-trace-otlp-http'),
-    import('@opentelemetry/resources'),
-    import('@opentelemetry/instrumentation'),
+    import('./flush.ts'),
+    import('@opentelemetry/sdk-node'),
     import('@opentelemetry/instrumentation-http'),
     import('@opentelemetry/instrumentation-express'),
     import('@opentelemetry/instrumentation-pg'),
     import('@opentelemetry/instrumentation-ioredis'),
   ]);
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(
-    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
-  );
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': process.env.OTEL_SERVICE_NAME || 'authstack' }),
-    spanProcessors: [
-      new BatchSpanProcessor({
-        exporter: new OTLPTraceExporter(),
-        scheduledDelayMillis: Number(process.env.OTEL_BSP_SCHEDULE_DELAY) || 5_000,
-      }),
-    ],
-  });
-  trace.setGlobalTracerProvider(provider);
-  registerInstrumentations({
-    tracerProvider: provider,
+  new NodeSDK({
     instrumentations: [
       // Health and metrics probes would drown the traces that matter.
       new HttpInstrumentation({
@@ -69,9 +64,14 @@ if (endpoint) {
       // The command's name only: its arguments are keys and values, and a script's ARGV can hold a minted token.
       new IORedisInstrumentation({ dbStatementSerializer: (command: string) => command }),
     ],
+  }).start();
+
+  // Send what is buffered before the process ends. A service's own SIGTERM handler (@authstack/lifecycle) drains
+  // it, then awaits `shutdownTracing()` before it exits; here the spans buffered when the signal comes go out at
+  // once, and a process with no SIGTERM handler of its own still ends on the signal, after the last export.
+  process.once('SIGTERM', () => {
+    if (process.listenerCount('SIGTERM') > 0) void flushTraces();
+    else void shutdownTracing().then(() => process.kill(process.pid, 'SIGTERM'));
   });
-  // Send what is buffered before the process ends (the server's own SIGTERM handler closes it).
-  const flush = () => provider.forceFlush().catch(() => {});
-  process.once('SIGTERM', flush);
-  process.once('beforeExit', flush);
+  process.once('beforeExit', () => void shutdownTracing());
 }
