@@ -70,7 +70,7 @@ node --import tsx --test --test-reporter=spec --test-timeout=600000 infra/contai
   || die "the drills"
 
 say "3b. the observability profile: Prometheus and the nginx exporter (Grafana and Jaeger: checked statically)"
-COMPOSE_FILE=docker-compose.yml:docker-compose.observability.yml docker compose --profile observability up -d --wait prometheus nginx-exporter gateway-log || die "the observability profile"
+COMPOSE_FILE=docker-compose.yml:docker-compose.observability.yml docker compose --profile observability up -d --wait --no-deps gateway-log prometheus nginx-exporter gateway || die "the observability profile"
 node --import tsx --test --test-reporter=spec --test-timeout=300000 infra/container-test/observability.profile.test.ts \
   || die "the observability profile's checks"
 COMPOSE_FILE=docker-compose.yml:docker-compose.observability.yml node --import tsx --test --test-reporter=spec --test-timeout=300000 infra/container-test/gateway-log.profile.test.ts || die "the gateway's responses counted (gateway-log)"
