@@ -22,6 +22,7 @@ mapfile -t TAGS < <({
   grep -hoE '^\s*image:\s*(postgres|redis|nginx|prom/prometheus|prom/blackbox-exporter|nginx/nginx-prometheus-exporter|jaegertracing/jaeger):[^ ]+' \
     docker-compose.yml docker-compose.test.yml | awk '{print $2}'
   grep -hoE '^ARG NODE_IMAGE=\S+' services/*/Dockerfile infra/test-image/Dockerfile | cut -d= -f2
+  grep -hoE '^ARG DEBIAN_IMAGE=\S+' infra/observability/mtail/Dockerfile | cut -d= -f2
   grep -hoE "Container\('(postgres|redis):[^']+'\)" packages/testing/src/global-setup.ts | sed -E "s/.*\('([^']+)'\)/\1/"
 } | sort -u | awk '/^node:/ { print; next } { rest[++n] = $0 } END { for (i = 1; i <= n; i++) print rest[i] }')
 [ ${#TAGS[@]} -gt 0 ] || die "found no pinned image tags"

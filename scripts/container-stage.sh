@@ -71,7 +71,7 @@ node --import tsx --test --test-reporter=spec --test-timeout=600000 infra/contai
   || die "the drills"
 
 # The observability profile's services that run here (Grafana has no image: checked statically); add new ones here.
-OBSERVABILITY_SERVICES=(prometheus nginx-exporter blackbox-exporter jaeger)
+OBSERVABILITY_SERVICES=(prometheus nginx-exporter blackbox-exporter jaeger gateway-log)
 say "3b. the observability profile: ${OBSERVABILITY_SERVICES[*]}"
 docker compose --profile observability up -d --wait "${OBSERVABILITY_SERVICES[@]}" || die "the observability profile"
 node --import tsx --test --test-reporter=spec --test-timeout=300000 infra/container-test/observability.profile.test.ts \
@@ -85,6 +85,8 @@ observe up -d --wait "${OBSERVABILITY_SERVICES[@]}" auth resource resource-sessi
 observe up -d --wait --force-recreate --no-deps gateway nginx-exporter || die "the gateway after the services"
 node --import tsx --test --test-reporter=spec --test-timeout=300000 infra/container-test/traces.profile.test.ts \
   || die "the traces (test-results/container-stage/traces.txt)"
+COMPOSE_FILE=docker-compose.yml:docker-compose.observability.yml node --import tsx --test --test-reporter=spec \
+  --test-timeout=300000 infra/container-test/gateway-log.profile.test.ts || die "the gateway's responses counted (gateway-log)"
 
 say "3c. the ha profile (Redis with Sentinel) and the failover drill"
 docker compose --profile observability down --remove-orphans >/dev/null || die "down before the ha profile"

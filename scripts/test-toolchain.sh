@@ -18,6 +18,7 @@ fi
 for tool in nginx openssl wrk redis-server; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=("chromium (${CHROMIUM_PATH:-/usr/bin/chromium})")
 bash scripts/promtool.sh >/dev/null 2>&1 || missing+=("promtool (bash scripts/promtool.sh --install)")
+command -v mtail >/dev/null 2>&1 || missing+=("mtail") # the gateway-log sidecar's program is tested with Debian's mtail
 if [ ${#missing[@]} -gt 0 ]; then
   (IFS=','; echo "${missing[*]}" | sed 's/,/, /g')
   exit 1

@@ -42,6 +42,8 @@ export interface Gateway {
   httpUrl: string;
   /** nginx's access log: one JSON line per request (log_format gateway_json). */
   accessLog: string;
+  /** The status log (log_format gateway_status): written only when started with `statusLog: true`. */
+  statusLog: string;
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,8 @@ export async function startGateway(options: {
   registerRate?: string;
   registerBurst?: string;
   connLimit?: string;
+  /** GATEWAY_STATUS_LOG=on: the compact status log the observability profile counts (default off). */
+  statusLog?: boolean;
   /**
    * Tests only: nginx takes the client address from this request header when the connection comes from 127.0.0.1
    * (the realip module), so a test can stand in for clients the loopback cannot be (other IPv4 and IPv6 addresses).
@@ -98,6 +102,7 @@ async function startOnFreePorts(options: Parameters<typeof startGateway>[0]): Pr
     REGISTER_RATE: options.registerRate ?? '50r/s',
     REGISTER_BURST: options.registerBurst ?? '100',
     CONN_LIMIT: options.connLimit ?? '50',
+    GATEWAY_STATUS_LOG: options.statusLog ? 'on' : 'off',
   });
   if (options.clientAddressHeader) {
     const main = readFileSync(conf, 'utf8');
@@ -139,6 +144,7 @@ async function startOnFreePorts(options: Parameters<typeof startGateway>[0]): Pr
     httpsUrl: `https://localhost:${httpsPort}`,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     accessLog: join(dir, 'access.log'),
+    statusLog: join(dir, 'status.log'),
     async stop() {
       if (nginx.exitCode === null) nginx.kill('SIGTERM');
       await exited;

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { pathWithout, testScope, useTempDir } from '@authstack/testing';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TOOLCHAIN = ['node', 'npm', 'nginx', 'openssl', 'wrk', 'redis-server', 'promtool'];
+const TOOLCHAIN = ['node', 'npm', 'nginx', 'openssl', 'wrk', 'redis-server', 'promtool', 'mtail'];
 
 /** The targets whose recipe runs Node (node, npm, npx) through scripts/node24.sh, read from the Makefile. */
 function nodeTargets(): string[] {
@@ -60,6 +60,7 @@ const WHOLE_TOOLCHAIN = {
   'redis-server': 'exit 0',
   chromium: 'exit 0',
   promtool: 'exit 0',
+  mtail: 'exit 0',
 };
 
 function make(root: string, PATH: string, args: string[], chromium = join(PATH, 'chromium')) {
@@ -128,7 +129,7 @@ describe('make test chooses where the suite runs', () => {
     assert.equal(result.status, 0, result.stderr);
     assert.match(
       result.stdout,
-      /not on this host: Node 24, nginx, openssl, wrk, redis-server, chromium \(\/nonexistent\/chromium\), promtool \(bash scripts\/promtool\.sh --install\); running the suite in the test container/,
+      /not on this host: Node 24, nginx, openssl, wrk, redis-server, chromium \(\/nonexistent\/chromium\), promtool \(bash scripts\/promtool\.sh --install\), mtail; running the suite in the test container/,
     );
     assert.match(result.stdout, /bash scripts\/test-docker\.sh/);
     assert.doesNotMatch(result.stdout, /npm test/);
