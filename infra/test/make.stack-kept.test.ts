@@ -224,7 +224,11 @@ describe('make keeps the container stack it finds', () => {
       // network namespace) is recreated after them, in the same stack.
       const gateway = call(calls, 'up -d --wait --force-recreate');
       assert.match(gateway.command, /--no-deps gateway nginx-exporter$/, stack);
-      assert.deepEqual({ files: gateway.files, profiles: gateway.profiles }, stackOf(expected[stack].ha, true), stack);
+      assert.deepEqual(
+        { files: gateway.files, profiles: gateway.profiles },
+        stackOf(expected[stack].ha, true),
+        stack,
+      );
     }
   });
 
