@@ -104,16 +104,22 @@ RATE ?= 8
 # observability profile runs, recreating the gateway must recreate the exporter in its network namespace: the profile
 # is part of STACK_FILES.
 OBSERVING = $(shell docker compose ps --status running -q prometheus 2>/dev/null)
-LOAD_COMPOSE = $(COMPOSE) $(STACK_FILES) $(if $(findstring credential-stuffing,$(SCRIPT)),,-f docker-compose.load.yml)
+LOAD_FILES = $(STACK_FILES) $(if $(findstring credential-stuffing,$(SCRIPT)),,-f docker-compose.load.yml)
+LOAD_COMPOSE = $(COMPOSE) $(LOAD_FILES)
+# nginx resolves the services' addresses when it starts: after an `up` that recreated one of them and not the gateway,
+# the gateway (and the exporter in its network namespace) is recreated (scripts/gateway-refresh.sh).
+GATEWAY_REFRESH = bash scripts/gateway-refresh.sh
 
 up-load: ## the running container stack (plain or ha, observed or not) with the raised limits of docker-compose.load.yml (what make load runs k6 against); make up restores the human limits
 	$(COMPOSE) $(STACK_FILES) -f docker-compose.load.yml up -d --wait
+	$(GATEWAY_REFRESH) $(STACK_FILES) -f docker-compose.load.yml
 
 load: ## k6 on the container stack, load limits: SCRIPT=01-login PROFILE=average RATE=8 [K6_ARGS='-e MAX_RATE=80'] (make seed first)
 	@test -f $(USERS_FILE) || { echo "make load: no $(USERS_FILE); run make seed USERS=1000 first" >&2; exit 1; }
 	@test -f load-tests/$(SCRIPT).ts || { echo "make load: no load-tests/$(SCRIPT).ts" >&2; exit 1; }
 	@mkdir -p load-tests/results
 	$(LOAD_COMPOSE) up -d --wait
+	$(GATEWAY_REFRESH) $(LOAD_FILES)
 	report=$(SCRIPT)-$(PROFILE)-$$(date -u +%Y%m%dT%H%M%SZ); \
 	K6_USER=$$(id -u):$$(id -g) K6_PROFILE=$(PROFILE) K6_RATE=$(RATE) K6_DURATION=$${DURATION:-} K6_REPORT=$$report \
 	  $(LOAD_COMPOSE) --profile load run --rm k6 run --tag testid=$$report \
@@ -122,9 +128,7 @@ load: ## k6 on the container stack, load limits: SCRIPT=01-login PROFILE=average
 
 observe: ## the observability profile on the stack that runs (plain or ha): Prometheus :9090, Grafana :3000 (dashboards authstack and k6), Jaeger :16686, on 127.0.0.1
 	$(COMPOSE) $(shell bash scripts/stack-files.sh --observe) up -d --wait
-	@# nginx resolves auth's and the resources' addresses when it starts, and the override has just recreated them;
-	@# the exporter lives in the gateway's network namespace, so it is recreated with it.
-	$(COMPOSE) $(shell bash scripts/stack-files.sh --observe) up -d --wait --force-recreate --no-deps gateway nginx-exporter
+	$(GATEWAY_REFRESH) $(shell bash scripts/stack-files.sh --observe)
 	@echo "Grafana http://127.0.0.1:$${GRAFANA_PORT:-3000} (anonymous viewer; admin password in secrets/grafana_admin_password)"
 
 certs: ## a local CA and the gateway's server certificate in certs/ (git-ignored)
@@ -144,6 +148,7 @@ up: ## the plain container stack (and the observability profile when it runs): e
 	@bash infra/certs/make-certs.sh
 	$(COMPOSE) --profile tools build
 	$(COMPOSE) $(shell bash scripts/stack-files.sh plain) up -d --wait
+	$(GATEWAY_REFRESH) $(shell bash scripts/stack-files.sh plain)
 	$(COMPOSE) run --rm client scenarios
 
 COMPOSE_HA := $(COMPOSE) -f docker-compose.yml -f docker-compose.ha.yml
@@ -154,6 +159,7 @@ up-ha: ## the container stack with Redis Sentinel (primary, two replicas, three 
 	@bash infra/certs/make-certs.sh
 	$(COMPOSE) --profile tools build
 	$(COMPOSE) $(shell bash scripts/stack-files.sh ha) up -d --wait
+	$(GATEWAY_REFRESH) $(shell bash scripts/stack-files.sh ha)
 	$(COMPOSE_HA) run --rm client scenarios
 
 down: ## stop the container stack (also the ha profile's) and remove its containers (volumes are kept; add -v by hand to drop them)

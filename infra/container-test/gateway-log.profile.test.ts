@@ -47,7 +47,11 @@ describe("the gateway's responses, counted from its status log", { concurrency: 
         assert.equal(reply.body.code, 'service_unavailable');
       }
     } finally {
+      // Started again it may get another address on the backend network, and nginx resolves its upstreams when it
+      // starts: the gateway (and the exporter in its network namespace) is recreated once the resource is healthy.
       await compose('start', 'resource-session');
+      await compose('up', '-d', '--wait', 'resource-session');
+      await compose('up', '-d', '--wait', '--force-recreate', '--no-deps', 'gateway', 'nginx-exporter');
     }
     await eventually('the 503s counted', async () => (await responses(503, 'api_session')) >= before + 3, 90);
     const by = await fetch(

@@ -120,6 +120,14 @@ function composeCalls(out: string): ComposeCall[] {
       for (let i = 0; i < flags.length; i += 2) (flags[i] === '-f' ? files : profiles).push(flags[i + 1]!);
       calls.push({ files, profiles, command: match[2]!.trim().replace(/\s+/g, ' ') });
     }
+    // scripts/gateway-refresh.sh takes the stack's compose arguments: recorded as a call of its own
+    for (const match of line.matchAll(/scripts\/gateway-refresh\.sh ((?:(?:-f|--profile) \S+ *)*)/g)) {
+      const flags = match[1]!.trim().split(/\s+/).filter(Boolean);
+      const files: string[] = [];
+      const profiles: string[] = [];
+      for (let i = 0; i < flags.length; i += 2) (flags[i] === '-f' ? files : profiles).push(flags[i + 1]!);
+      calls.push({ files, profiles, command: 'gateway-refresh' });
+    }
   }
   return calls;
 }
@@ -220,16 +228,25 @@ describe('make keeps the container stack it finds', () => {
       const calls = makeN(where, ['observe'], stack);
       const up = call(calls, 'up -d --wait', true);
       assert.deepEqual({ files: up.files, profiles: up.profiles }, stackOf(expected[stack].ha, true), stack);
-      // nginx resolves the recreated services' addresses only when it starts: the gateway (and the exporter in its
-      // network namespace) is recreated after them, in the same stack.
-      const gateway = call(calls, 'up -d --wait --force-recreate');
-      assert.match(gateway.command, /--no-deps gateway nginx-exporter$/, stack);
-      assert.deepEqual(
-        { files: gateway.files, profiles: gateway.profiles },
-        stackOf(expected[stack].ha, true),
-        stack,
-      );
     }
+  });
+
+  it('when a target brings the stack up, then scripts/gateway-refresh.sh checks the gateway against the same stack', (t) => {
+    // nginx resolves the services' addresses only when it starts: a service recreated under a gateway that was not
+    // must be followed by the gateway (scripts/gateway-refresh.sh decides; gateway-refresh.test.ts tests it).
+    const where = checkout(t);
+    for (const stack of stacks)
+      for (const target of ['observe', 'up', 'up-ha', 'up-load', 'load']) {
+        const calls = makeN(where, [target], stack);
+        const up = call(calls, 'up -d --wait', true);
+        const refresh = call(calls, 'gateway-refresh', true);
+        assert.deepEqual(
+          { files: refresh.files, profiles: refresh.profiles },
+          { files: up.files, profiles: up.profiles },
+          `${target} on ${stack}`,
+        );
+        assert.ok(calls.indexOf(refresh) > calls.indexOf(up), `${target}: the refresh follows the up`);
+      }
   });
 
   it('when make up runs, then it is the plain stack, with the observability override and profile while they run', (t) => {
