@@ -7,11 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pathWithout, testScope, useTempDir } from '@authstack/testing';
+import { parse } from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PROJECT = 'h-kept';
@@ -377,5 +378,33 @@ describe('scripts/stack-files.sh', () => {
     const result = spawnSync('bash', [join(ROOT, 'scripts/stack-files.sh'), 'load'], { encoding: 'utf8' });
     assert.equal(result.status, 2);
     assert.match(result.stderr, /unknown argument 'load'/);
+  });
+});
+
+describe('the files make load stacks on the ha stack', () => {
+  // Compose merges environment maps key by key: the ha file's settings survive the load and observability files as
+  // long as neither sets one of the same keys for the same service.
+  const environments = (file: string) => {
+    const doc = parse(readFileSync(join(ROOT, file), 'utf8'), { merge: true }) as {
+      services: Record<string, { environment?: Record<string, string> }>;
+    };
+    return Object.fromEntries(
+      Object.entries(doc.services).map(([name, service]) => [name, Object.keys(service.environment ?? {})]),
+    );
+  };
+
+  it("when the load or observability file is added to the ha stack, then none of them sets a key of the ha file's Redis settings", () => {
+    const ha = environments(HA);
+    assert.ok(
+      ha.auth!.some((key) => key.startsWith('REDIS_SENTINEL')),
+      'the ha file gives auth its Sentinel settings',
+    );
+    for (const file of [LOAD, OBS]) {
+      const other = environments(file);
+      for (const [service, keys] of Object.entries(ha)) {
+        const overlap = keys.filter((key) => other[service]?.includes(key));
+        assert.deepEqual(overlap, [], `${file} sets ${service}'s ${overlap.join(', ')}`);
+      }
+    }
   });
 });
