@@ -116,9 +116,21 @@ async function startOnFreePorts(options: Parameters<typeof startGateway>[0]): Pr
   nginx.stderr?.on('data', (chunk) => {
     stderr += String(chunk);
   });
-  const exited = new Promise<void>((resolve) => nginx.once('exit', () => resolve()));
+  // A binary that cannot be started (no nginx on PATH) emits 'error' and never 'exit'.
+  let failedToStart: Error | undefined;
+  const exited = new Promise<void>((resolve) => {
+    nginx.once('exit', () => resolve());
+    nginx.once('error', (error) => {
+      failedToStart = error;
+      resolve();
+    });
+  });
   try {
     for (const deadline = Date.now() + 10_000; ; ) {
+      if (failedToStart)
+        throw new Error(
+          `nginx could not be started (is it installed and on PATH?): ${failedToStart.message}`,
+        );
       if (nginx.exitCode !== null) {
         if (/Address already in use/.test(stderr)) throw new PortTaken(stderr);
         throw new Error(`nginx exited: ${stderr}`);
