@@ -174,12 +174,12 @@ config-docs: $(NODE_MODULES) ## rewrite .env.example, README's configuration tab
 doc-figures: $(NODE_MODULES) ## rewrite the figures the docs quote (<!-- figure:... --> markers) from bench/results/latest.json (a test checks them)
 	$(NODE24) node scripts/doc-figures.ts
 
-logs: ## follow the container stack's logs
-	$(COMPOSE) logs -f --tail=100
+logs: ## follow the logs of the container stack that runs (plain or ha, with the observability profile while it runs)
+	$(COMPOSE) $(STACK_FILES) logs -f --tail=100
 
 logs-tail: ## the container stack's states and last 100 log lines of each service, without following (CI prints it on failure)
-	$(COMPOSE) ps -a
-	$(COMPOSE) logs --no-color --tail=100
+	$(COMPOSE) $(STACK_FILES) ps -a
+	$(COMPOSE) $(STACK_FILES) logs --no-color --tail=100
 
 scenarios: ## the client scenarios: in the client container when the stack is up (no Node needed), else with local Node
 	@if [ -n "$(STACK_RUNNING)" ]; then $(COMPOSE) run --rm client scenarios; else \
