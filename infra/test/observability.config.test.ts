@@ -81,6 +81,12 @@ const K6_METRICS = [
 const PROMETHEUS_METRICS = ['up'];
 /** What the blackbox exporter's HTTP prober gives per probe (the alerts read these). */
 const BLACKBOX_METRICS = ['probe_success', 'probe_ssl_earliest_cert_expiry', 'probe_http_status_code'];
+/** What the gateway-log sidecar's mtail program declares (a histogram as Prometheus's three series of it). */
+const GATEWAY_LOG_METRICS = [
+  ...readFileSync(join(OBS, 'mtail/gateway.mtail'), 'utf8').matchAll(/^(counter|gauge|histogram)\s+(\w+)/gm),
+].flatMap(([, kind, name]) =>
+  kind === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!],
+);
 
 /**
  * The compose services that serve Prometheus metrics, as host:port seen from Prometheus: every long-running service
@@ -264,7 +270,13 @@ describe('the observability profile, checked statically', () => {
   });
 
   it('every metric an alert queries is exposed by a service, an exporter or Prometheus, with the label values it matches', () => {
-    const known = new Set([...exposed, ...EXPORTER_METRICS, ...BLACKBOX_METRICS, ...PROMETHEUS_METRICS]);
+    const known = new Set([
+      ...exposed,
+      ...EXPORTER_METRICS,
+      ...BLACKBOX_METRICS,
+      ...GATEWAY_LOG_METRICS,
+      ...PROMETHEUS_METRICS,
+    ]);
     const rules = alertingRules();
     const queried = rules.flatMap((rule) =>
       metricNames(rule.expr).map((name) => ({ name, alert: rule.alert })),
