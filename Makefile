@@ -127,6 +127,7 @@ load: ## k6 on the container stack, load limits: SCRIPT=01-login PROFILE=average
 	@echo "reports in load-tests/results/ (observing: Grafana's k6 dashboard, Test run = the report's name); 'make up' (or 'make up-ha') restores the human limits"
 
 observe: ## the observability profile on the stack that runs (plain or ha): Prometheus :9090, Grafana :3000 (dashboards authstack and k6), Jaeger :16686, on 127.0.0.1
+	@bash scripts/k6-dashboard.sh
 	$(COMPOSE) $(shell bash scripts/stack-files.sh --observe) up -d --wait
 	$(GATEWAY_REFRESH) $(shell bash scripts/stack-files.sh --observe)
 	@echo "Grafana http://127.0.0.1:$${GRAFANA_PORT:-3000} (anonymous viewer; admin password in secrets/grafana_admin_password)"
