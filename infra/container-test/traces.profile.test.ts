@@ -103,7 +103,7 @@ class Tree {
         ? 'no parent'
         : ids.has(parent)
           ? `parent ${parent}`
-          : `parent ${parent} (the caller's)`;
+          : `parent ${parent} (the gateway's, not exported)`;
       lines.push(
         `${'  '.repeat(depth + 1)}${this.service(span)}  ${span.operationName}  ` +
           `${(span.duration / 1000).toFixed(2)} ms  [span ${span.spanID}, ${from}]`,
