@@ -222,6 +222,14 @@ export const STACK_SETTINGS: Setting[] = [
     section: 'gateway (nginx)',
   },
   {
+    name: 'GATEWAY_TRUST_TRACEPARENT',
+    readBy: ['compose', 'make dev'],
+    default: 'off',
+    description:
+      "on: a client's well-formed traceparent (and its tracestate) reaches the services; off: the gateway sends its own, built from the request id, sampled. Only for clients that are the deployment's own (another traced proxy).",
+    section: 'gateway (nginx)',
+  },
+  {
     name: 'AUTH_PORT',
     readBy: ['make dev'],
     default: '3001',

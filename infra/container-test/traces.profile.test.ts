@@ -1,9 +1,10 @@
 /**
  * Traces in the container stage: the stack runs with docker-compose.observability.yml on top (as `make observe`
  * starts it), so auth and both resources export their spans by OTLP/HTTP to the profile's Jaeger (a CI look-alike
- * where the upstream image cannot be pulled: infra/ci-lookalikes/jaeger). Through the gateway, with a `traceparent`
- * of our own on each request so each trace's id is known, a user logs in, calls the stateless protected route and the
- * session-checked one; then Jaeger's query API must show, as it received them:
+ * where the upstream image cannot be pulled: infra/ci-lookalikes/jaeger). Through the gateway, a user logs in, calls
+ * the stateless protected route and the session-checked one, each with a client traceparent that asks for no sampling
+ * (flags 00), which the gateway by default replaces by its own: each trace's id is the request id the gateway
+ * returns in X-Request-Id. Then Jaeger's query API must show, as it received them:
  *   - the login: auth's server span with a bcrypt span and a Redis command (the login script) below it;
  *   - the stateless call: the resource's spans (token verification) and no span of auth;
  *   - the session-checked call: resource-session's Redis command (the session lookup).
@@ -28,17 +29,14 @@ const PASSWORD = 'correct horse battery staple traces';
 /** The services' batch delay (OTEL_BSP_SCHEDULE_DELAY, 5 s by default) and some: a span that exists has been sent. */
 const FLUSHED_MS = 8_000;
 
-/** A W3C trace context of our own: the services continue this trace, so its id is known before Jaeger is asked. */
-function traceContext() {
-  const traceId = randomBytes(16).toString('hex');
-  return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
-}
+/**
+ * A client's own traceparent, not sampled (flags 00): the gateway replaces it by one built from its request id,
+ * sampled, so the client can neither hide its requests' spans nor choose their trace id.
+ */
+const unsampledTraceparent = () =>
+  `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`;
 
-async function call(
-  method: 'GET' | 'POST',
-  path: string,
-  options: { body?: unknown; token?: string; traceparent?: string } = {},
-) {
+async function call(method: 'GET' | 'POST', path: string, options: { body?: unknown; token?: string } = {}) {
   const res = await request(`${BASE}${path}`, {
     method,
     dispatcher,
@@ -47,13 +45,15 @@ async function call(
     headers: {
       ...(options.body ? { 'content-type': 'application/json' } : {}),
       ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+      traceparent: unsampledTraceparent(),
     },
     ...(options.body ? { body: JSON.stringify(options.body) } : {}),
   });
   const text = await res.body.text();
   const body: Record<string, unknown> = text.startsWith('{') ? JSON.parse(text) : { text };
-  return { status: res.statusCode, body };
+  // The gateway's request id: the trace id of the services' spans for this request.
+  const requestId = String(res.headers['x-request-id'] ?? '');
+  return { status: res.statusCode, body, requestId };
 }
 
 async function jaeger<T>(path: string): Promise<{ status: number; data: T }> {
@@ -89,7 +89,7 @@ class Tree {
   servers(service: string): JaegerSpan[] {
     return this.spans.filter((s) => this.service(s) === service && tag(s, 'span.kind') === 'server');
   }
-  /** Roots: spans whose parent is not in the trace (the caller's span from our traceparent, never received). */
+  /** Roots: spans whose parent is not in the trace (the gateway's, from the traceparent it sent, never exported). */
   roots(): JaegerSpan[] {
     const ids = new Set(this.spans.map((s) => s.spanID));
     return this.spans.filter((s) => !ids.has(this.parent(s) ?? ''));
@@ -103,7 +103,7 @@ class Tree {
         ? 'no parent'
         : ids.has(parent)
           ? `parent ${parent}`
-          : `parent ${parent} (the caller's)`;
+          : `parent ${parent} (the gateway's, not exported)`;
       lines.push(
         `${'  '.repeat(depth + 1)}${this.service(span)}  ${span.operationName}  ` +
           `${(span.duration / 1000).toFixed(2)} ms  [span ${span.spanID}, ${from}]`,
@@ -151,22 +151,27 @@ async function waitForTrace(
 }
 
 describe('traces of the container stack, as Jaeger received them', { concurrency: false }, () => {
-  const login = traceContext();
-  const stateless = traceContext();
-  const session = traceContext();
+  /** Each call's trace id: the X-Request-Id the gateway answered with. */
+  const login = { traceId: '' };
+  const stateless = { traceId: '' };
+  const session = { traceId: '' };
   let token = '';
   let lastCall = 0;
   const trees = new Map<string, Tree>();
-  const titles: [string, string][] = [
-    ['login (POST /auth/login)', login.traceId],
-    ['stateless protected call (GET /api/protected)', stateless.traceId],
-    ['session-checked protected call (GET /api-session/protected)', session.traceId],
+  const titles: [string, { traceId: string }][] = [
+    ['login (POST /auth/login)', login],
+    ['stateless protected call (GET /api/protected)', stateless],
+    ['session-checked protected call (GET /api-session/protected)', session],
   ];
 
   // What was received, also when a check failed: the trees, or what is missing.
   after(async () => {
     const parts: string[] = [];
-    for (const [title, traceId] of titles) {
+    for (const [title, { traceId }] of titles) {
+      if (!traceId) {
+        parts.push(`${title}: no request id (the call did not answer)`);
+        continue;
+      }
       const tree =
         trees.get(title) ??
         (await traceById(traceId)
@@ -180,24 +185,26 @@ describe('traces of the container stack, as Jaeger received them', { concurrency
     console.log(`# the traces Jaeger received (${TRACES_FILE}):\n${text}`);
   });
 
-  it('when a user logs in and calls the stateless and the session-checked protected routes with a traceparent, then the gateway answers each', async () => {
+  it("when a user logs in and calls the stateless and the session-checked protected routes with an unsampled traceparent of the client's, then the gateway answers each with its request id", async () => {
     const username = `traces${process.pid}x${Date.now().toString(36)}`;
     const registered = await call('POST', '/auth/register', { body: { username, password: PASSWORD } });
     assert.equal(registered.status, 201, JSON.stringify(registered.body));
-    const loggedIn = await call('POST', '/auth/login', {
-      body: { username, password: PASSWORD },
-      traceparent: login.traceparent,
-    });
+    const loggedIn = await call('POST', '/auth/login', { body: { username, password: PASSWORD } });
     assert.equal(loggedIn.status, 200, JSON.stringify(loggedIn.body));
     token = String(loggedIn.body.access_token);
-    const protectedCall = await call('GET', '/api/protected', { token, traceparent: stateless.traceparent });
+    const protectedCall = await call('GET', '/api/protected', { token });
     assert.equal(protectedCall.status, 200, JSON.stringify(protectedCall.body));
-    const sessionCall = await call('GET', '/api-session/protected', {
-      token,
-      traceparent: session.traceparent,
-    });
+    const sessionCall = await call('GET', '/api-session/protected', { token });
     assert.equal(sessionCall.status, 200, JSON.stringify(sessionCall.body));
     lastCall = Date.now();
+    for (const [answer, into] of [
+      [loggedIn, login],
+      [protectedCall, stateless],
+      [sessionCall, session],
+    ] as const) {
+      assert.match(answer.requestId, /^[0-9a-f]{32}$/, 'X-Request-Id');
+      into.traceId = answer.requestId;
+    }
   });
 
   it("when Jaeger is asked for the login's trace, then auth's server span has a bcrypt span and a Redis command below it", async () => {
@@ -209,6 +216,11 @@ describe('traces of the container stack, as Jaeger received them', { concurrency
     );
     trees.set(titles[0]![0], tree);
     const [server] = tree.servers('auth');
+    assert.equal(
+      tree.parent(server!),
+      login.traceId.slice(16),
+      "the parent is the gateway's, not the client's",
+    );
     assert.ok(
       tree.descendants(server!).some((s) => s.operationName === 'bcrypt.compare'),
       'bcrypt.compare below the server span',

@@ -62,6 +62,8 @@ export async function startGateway(options: {
   connLimit?: string;
   /** GATEWAY_STATUS_LOG=on: the compact status log the observability profile counts (default off). */
   statusLog?: boolean;
+  /** GATEWAY_TRUST_TRACEPARENT=on: a client's well-formed traceparent (and tracestate) is passed on (default off). */
+  trustTraceparent?: boolean;
   /**
    * Tests only: nginx takes the client address from this request header when the connection comes from 127.0.0.1
    * (the realip module), so a test can stand in for clients the loopback cannot be (other IPv4 and IPv6 addresses).
@@ -103,6 +105,7 @@ async function startOnFreePorts(options: Parameters<typeof startGateway>[0]): Pr
     REGISTER_BURST: options.registerBurst ?? '100',
     CONN_LIMIT: options.connLimit ?? '50',
     GATEWAY_STATUS_LOG: options.statusLog ? 'on' : 'off',
+    GATEWAY_TRUST_TRACEPARENT: options.trustTraceparent ? 'on' : 'off',
   });
   if (options.clientAddressHeader) {
     const main = readFileSync(conf, 'utf8');

@@ -33,6 +33,7 @@ export function renderGateway(outDir: string, variables: Variables): string {
   vars.NGINX_RUN_DIR ||= outDir;
   vars.GATEWAY_ACCESS_LOG ||= join(outDir, 'access.log');
   vars.GATEWAY_STATUS_LOG ||= 'off';
+  vars.GATEWAY_TRUST_TRACEPARENT ||= 'off';
   vars.GATEWAY_STATUS_LOG_PATH ||= join(outDir, 'status.log');
   for (const file of readdirSync(TEMPLATES).filter((f) => f.endsWith('.template'))) {
     const text = readFileSync(join(TEMPLATES, file), 'utf8');

@@ -1,8 +1,10 @@
 /**
- * The gateway passes W3C Trace Context to every upstream (auth, the stateless resource, the session-mode one and the
- * cookie exchange): a client's well-formed traceparent unchanged, with its tracestate; otherwise a traceparent whose
- * trace id is nginx's $request_id, the request id of the access log. The real nginx and templates; the upstreams are
- * recorders that keep the headers they receive.
+ * The gateway's W3C Trace Context for every upstream (auth, the stateless resource, the session-mode one and the
+ * cookie exchange). By default every upstream receives a traceparent built from nginx's $request_id (the request id
+ * of the access log), sampled, whatever the client sent, and never the client's tracestate or baggage. With
+ * GATEWAY_TRUST_TRACEPARENT=on a client's well-formed traceparent passes unchanged, with its tracestate; a missing or
+ * malformed one is replaced as by default. The real nginx and templates; the upstreams are recorders that keep the
+ * headers they receive.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -24,10 +26,12 @@ interface Received {
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 const GENERATED = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
 
-describe('the gateway passes trace context to every upstream', () => {
+describe("the gateway's trace context for every upstream: its own by default, the client's only when trusted", () => {
   const scope = suiteScope();
   const received: Received[] = [];
+  /** The default gateway (GATEWAY_TRUST_TRACEPARENT off) and one with GATEWAY_TRUST_TRACEPARENT=on. */
   let gateway: Gateway;
+  let trusting: Gateway;
   let ca: Buffer;
 
   /** An upstream that records each request and answers as the real one would, enough for nginx to pass it on. */
@@ -49,20 +53,22 @@ describe('the gateway passes trace context to every upstream', () => {
   before(async () => {
     const certs = testCerts(scope);
     ca = readFileSync(certs.ca);
-    gateway = await startTestGateway(scope, {
+    const upstreams = {
       authUpstream: await recorder('auth'),
       resourceUpstream: await recorder('resource'),
       resourceSessionUpstream: await recorder('resource-session'),
       certs,
-    });
+    };
+    gateway = await startTestGateway(scope, upstreams);
+    trusting = await startTestGateway(scope, { ...upstreams, trustTraceparent: true });
   });
 
-  /** One request through the gateway, marked by its user agent; what each upstream received, and its access line. */
-  async function through(method: string, path: string, headers: Record<string, string>) {
+  /** One request through `via`, marked by its user agent; what each upstream received, and its access line. */
+  async function through(via: Gateway, method: string, path: string, headers: Record<string, string>) {
     const agent = `trace-context-test-${hex(6)}`;
     const responseRequestId = await new Promise<string>((resolve, reject) => {
       const req = request(
-        `${gateway.httpsUrl}${path}`,
+        `${via.httpsUrl}${path}`,
         { method, headers: { ...headers, 'user-agent': agent }, ca },
         (res) => {
           res.resume();
@@ -78,8 +84,8 @@ describe('the gateway passes trace context to every upstream', () => {
     const seen = received.filter((r) => r.headers['x-request-id'] === responseRequestId);
     const line = await eventually(
       () =>
-        (existsSync(gateway.accessLog) &&
-          readFileSync(gateway.accessLog, 'utf8')
+        (existsSync(via.accessLog) &&
+          readFileSync(via.accessLog, 'utf8')
             .split('\n')
             .filter(Boolean)
             .map((text) => JSON.parse(text) as { request_id: string; user_agent: string })
@@ -121,37 +127,91 @@ describe('the gateway passes trace context to every upstream', () => {
     },
   ];
 
+  /** What every upstream must receive from the gateway's own trace context for `requestId`. */
+  function assertGatewayMade(seen: Received[], requestId: string) {
+    assert.match(requestId, /^[0-9a-f]{32}$/);
+    for (const r of seen) {
+      assert.equal(r.headers.traceparent, `00-${requestId}-${requestId.slice(16)}-01`, r.upstream);
+      assert.equal(r.headers.tracestate, undefined, r.upstream);
+      assert.equal(r.headers.baggage, undefined, r.upstream);
+    }
+  }
+
+  const BAGGAGE = 'userId=alice,isProduction=false';
   for (const route of ROUTES)
-    it(`when ${route.name} carries a well-formed traceparent and a tracestate, then every upstream receives both unchanged`, async () => {
-      const traceparent = `00-${hex(16)}-${hex(8)}-01`;
-      const tracestate = 'vendor=opaque-value,other=1';
-      const { seen } = await through(route.method, route.path, { ...route.headers, traceparent, tracestate });
-      assert.deepEqual(
-        seen.map((r) => r.upstream),
-        route.upstreams,
-      );
-      for (const r of seen) {
-        assert.equal(r.headers.traceparent, traceparent, r.upstream);
-        assert.equal(r.headers.tracestate, tracestate, r.upstream);
-      }
+    for (const [flags, what] of [
+      ['01', 'sampled'],
+      ['00', 'not sampled'],
+    ] as const)
+      it(`when ${route.name} carries a well-formed traceparent (${what}), a tracestate and baggage, then by default every upstream receives the gateway's own sampled traceparent instead, and neither tracestate nor baggage`, async () => {
+        const { seen, requestId, responseRequestId } = await through(gateway, route.method, route.path, {
+          ...route.headers,
+          traceparent: `00-${hex(16)}-${hex(8)}-${flags}`,
+          tracestate: 'vendor=opaque-value,other=1',
+          baggage: BAGGAGE,
+        });
+        assert.equal(responseRequestId, requestId);
+        assert.deepEqual(
+          seen.map((r) => r.upstream),
+          route.upstreams,
+        );
+        assertGatewayMade(seen, requestId);
+      });
+
+  it('when the headers are spelt in another case (TraceParent, TraceState, Baggage), then by default they are replaced or dropped all the same', async () => {
+    const { seen, requestId } = await through(gateway, 'GET', '/api/protected', {
+      authorization: 'Bearer a-token',
+      TraceParent: `00-${hex(16)}-${hex(8)}-00`,
+      TraceState: 'vendor=opaque-value',
+      Baggage: BAGGAGE,
     });
+    assert.equal(seen.length, 1);
+    assertGatewayMade(seen, requestId);
+  });
+
+  for (const [name, via] of [
+    ['by default', () => gateway],
+    ['with GATEWAY_TRUST_TRACEPARENT=on', () => trusting],
+  ] as const)
+    for (const route of ROUTES)
+      it(`when ${route.name} carries no traceparent, then ${name} every upstream receives one whose trace id is the access log's request id`, async () => {
+        const { seen, requestId, responseRequestId } = await through(via(), route.method, route.path, {
+          ...route.headers,
+        });
+        assert.equal(responseRequestId, requestId);
+        assert.deepEqual(
+          seen.map((r) => r.upstream),
+          route.upstreams,
+        );
+        for (const r of seen) {
+          const [, traceId, parentId] = GENERATED.exec(String(r.headers.traceparent)) ?? [];
+          assert.equal(traceId, requestId, `${r.upstream}: ${r.headers.traceparent}`);
+          assert.notEqual(parentId, '0'.repeat(16));
+        }
+        assertGatewayMade(seen, requestId);
+      });
 
   for (const route of ROUTES)
-    it(`when ${route.name} carries no traceparent, then every upstream receives one whose trace id is the access log's request id`, async () => {
-      const { seen, requestId, responseRequestId } = await through(route.method, route.path, route.headers);
-      assert.match(requestId, /^[0-9a-f]{32}$/);
-      assert.equal(responseRequestId, requestId);
-      assert.deepEqual(
-        seen.map((r) => r.upstream),
-        route.upstreams,
-      );
-      for (const r of seen) {
-        const [, traceId, parentId] = GENERATED.exec(String(r.headers.traceparent)) ?? [];
-        assert.equal(traceId, requestId, `${r.upstream}: ${r.headers.traceparent}`);
-        assert.notEqual(parentId, '0'.repeat(16));
-        assert.equal(r.headers.tracestate, undefined, r.upstream);
-      }
-    });
+    for (const flags of ['01', '00'])
+      it(`when ${route.name} carries a well-formed traceparent (flags ${flags}) and a tracestate, then with GATEWAY_TRUST_TRACEPARENT=on every upstream receives both unchanged, and never the baggage`, async () => {
+        const traceparent = `00-${hex(16)}-${hex(8)}-${flags}`;
+        const tracestate = 'vendor=opaque-value,other=1';
+        const { seen } = await through(trusting, route.method, route.path, {
+          ...route.headers,
+          traceparent,
+          tracestate,
+          baggage: BAGGAGE,
+        });
+        assert.deepEqual(
+          seen.map((r) => r.upstream),
+          route.upstreams,
+        );
+        for (const r of seen) {
+          assert.equal(r.headers.traceparent, traceparent, r.upstream);
+          assert.equal(r.headers.tracestate, tracestate, r.upstream);
+          assert.equal(r.headers.baggage, undefined, r.upstream);
+        }
+      });
 
   const MALFORMED: Record<string, string> = {
     'upper-case hex': `00-${hex(16).toUpperCase()}-${hex(8)}-01`,
@@ -161,17 +221,17 @@ describe('the gateway passes trace context to every upstream', () => {
     'a short trace id': `00-${hex(15)}-${hex(8)}-01`,
     'text after it': `00-${hex(16)}-${hex(8)}-01-extra`,
     'a second field after a space': `00-${hex(16)}-${hex(8)}-01 x`,
+    'a trust setting in it': `on:00-${hex(16)}-${hex(8)}-01`,
     'not one at all': 'hello',
   };
   for (const [what, traceparent] of Object.entries(MALFORMED))
-    it(`when a request's traceparent has ${what}, then the upstream receives a generated one instead, and no tracestate`, async () => {
-      const { seen, requestId } = await through('GET', '/api/protected', {
+    it(`when a request's traceparent has ${what}, then with GATEWAY_TRUST_TRACEPARENT=on the upstream receives a generated one instead, and no tracestate`, async () => {
+      const { seen, requestId } = await through(trusting, 'GET', '/api/protected', {
         authorization: 'Bearer a-token',
         traceparent,
         tracestate: 'vendor=opaque-value',
       });
       assert.equal(seen.length, 1);
-      assert.equal(seen[0]!.headers.traceparent, `00-${requestId}-${requestId.slice(16)}-01`);
-      assert.equal(seen[0]!.headers.tracestate, undefined);
+      assertGatewayMade(seen, requestId);
     });
 });

@@ -43,6 +43,8 @@ const attributes = (list: Attribute[] | undefined) =>
 /** An OTLP/HTTP (JSON) receiver: what a collector or Jaeger would get. */
 function otlpReceiver() {
   const spans: Span[] = [];
+  /** Every OTLP body as it came: names, attributes of every kind, events. */
+  const bodies: string[] = [];
   const contentTypes = new Set<string>();
   const server = createServer((req, res) => {
     let body = '';
@@ -52,6 +54,7 @@ function otlpReceiver() {
     req.on('end', () => {
       if (req.method === 'POST' && req.url === '/v1/traces') {
         contentTypes.add(String(req.headers['content-type']));
+        bodies.push(body);
         const payload = JSON.parse(body) as {
           resourceSpans: {
             resource: { attributes: Attribute[] };
@@ -88,7 +91,21 @@ function otlpReceiver() {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
-  return { spans, contentTypes, server };
+  return { spans, bodies, contentTypes, server };
+}
+
+/** A query string as a client might send one, with a secret in it: no exported span may hold any of it. */
+const QUERY = 'access_token=SECRETVALUE&username=x';
+/** No attribute of any span received (nor anything else in the OTLP bodies) holds the query's secret. */
+function assertNoQueryExported(receiver: { spans: Span[]; bodies: string[] }) {
+  assert.ok(receiver.spans.length > 0);
+  for (const span of receiver.spans) {
+    assert.ok(!span.name.includes('SECRETVALUE'), `${span.service}: span name ${span.name}`);
+    for (const [key, value] of Object.entries(span.attributes))
+      assert.ok(!String(value).includes('SECRETVALUE'), `${span.service} ${span.name}: ${key}=${value}`);
+  }
+  for (const body of receiver.bodies)
+    assert.ok(!body.includes('SECRETVALUE'), 'an OTLP body holds the secret');
 }
 
 /** Whether `span` lies under `ancestor` in `trace` (following parentSpanId). */
@@ -352,6 +369,73 @@ describe('OpenTelemetry tracing, on when OTEL_EXPORTER_OTLP_ENDPOINT is set', ()
     const trace = traceOf(traceId);
     for (const span of trace.filter((s) => s !== root)) assert.ok(descendsFrom(span, root, trace), span.name);
   });
+  it('when a request carries a query string, then no span holds it: a server span has the path alone, through the gateway too', async () => {
+    const traceId = hex(16);
+    await http(`${resource.url}/api/protected?${QUERY}`, {
+      token,
+      headers: { traceparent: `00-${traceId}-${hex(8)}-01` },
+    });
+    const viaGateway = await throughGateway('GET', `/api/protected?${QUERY}`, undefined, token);
+    for (const id of [traceId, viaGateway.requestId]) {
+      const root = await eventually(
+        () =>
+          receiver.spans.find((s) => s.service === 'resource' && s.kind === SERVER && s.traceId === id) ??
+          false,
+      );
+      assert.equal(root.attributes['url.path'], '/api/protected');
+      assert.equal(root.attributes['url.query'], undefined);
+      await eventually(() => traceOf(id).some((s) => s.attributes['express.type'] !== undefined));
+    }
+    assertNoQueryExported(receiver);
+  });
+
+  it('when a traced process makes an outgoing request with a query string, then neither its client span nor the server span holds it', async () => {
+    const probe = `import { createServer, get } from 'node:http';
+      const server = createServer((req, res) => res.end('ok'));
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address();
+      await new Promise((resolve, reject) =>
+        get('http://127.0.0.1:' + port + '/probe/path?' + process.env.PROBE_QUERY, (res) => res.resume().on('end', resolve)).on('error', reject));
+      server.close();
+      console.log(port);`;
+    const child = spawn(
+      process.execPath,
+      ['--import', '@authstack/telemetry/tracing', '--input-type=module', '-e', probe],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH,
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+          OTEL_SERVICE_NAME: 'query-probe',
+          OTEL_BSP_SCHEDULE_DELAY: '50',
+          // From the environment, not the script: the SDK's resource records the command line (process.command_args).
+          PROBE_QUERY: QUERY,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout?.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr?.on('data', (chunk) => {
+      output += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0, output);
+    const port = output.trim();
+    const probeSpans = await eventually(() => {
+      const spans = receiver.spans.filter((s) => s.service === 'query-probe');
+      return spans.some((s) => s.kind === CLIENT) && spans.some((s) => s.kind === SERVER) && spans;
+    });
+    const client = probeSpans.find((s) => s.kind === CLIENT)!;
+    assert.equal(client.attributes['url.full'], `http://127.0.0.1:${port}/probe/path`);
+    const server = probeSpans.find((s) => s.kind === SERVER)!;
+    assert.equal(server.attributes['url.path'], '/probe/path');
+    assert.equal(server.attributes['url.query'], undefined);
+    assertNoQueryExported(receiver);
+  });
+
   it("when a login and a protected call pass the gateway, then each service's trace id is the access log's request id, and the protected call's trace has no span of auth", async () => {
     const name = username('otelgw');
     assert.equal(

@@ -14,7 +14,23 @@
  * only fills three defaults, each when its variable is unset: OTEL_METRICS_EXPORTER=none (metrics are
  * Prometheus's), OTEL_LOGS_EXPORTER=none (logs are pino's, on stdout) and OTEL_EXPORTER_OTLP_PROTOCOL=http/json.
  */
+import type { OutgoingHttpHeaders, RequestOptions } from 'node:http';
 import { register } from 'node:module';
+
+/**
+ * An outgoing request's URL as the HTTP instrumentation writes url.full, but without its query string (or fragment)
+ * and without user info: scheme, host (with a port other than 80 and 443) and path.
+ */
+function urlWithoutQuery(options: RequestOptions): string {
+  const headers =
+    options.headers && !Array.isArray(options.headers) ? (options.headers as OutgoingHttpHeaders) : {};
+  const port = String(options.port ?? '');
+  let host =
+    options.host || options.hostname || (typeof headers.host === 'string' ? headers.host : '') || 'localhost';
+  if (!host.includes(':') && port && port !== '80' && port !== '443') host += `:${port}`;
+  const path = (options.path || '/').replace(/[?#].*$/s, '');
+  return `${options.protocol || 'http:'}//${host}${path}`;
+}
 
 /** Set the way the SDK reads it: a variable that is empty or blank counts as unset. */
 const isSet = (name: string) => (process.env[name] ?? '').trim() !== '';
@@ -57,6 +73,12 @@ if (wanted && !disabled) {
       // Health and metrics probes would drown the traces that matter.
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)$/.test(req.url ?? ''),
+        // No query string in any span, as in no log (nginx logs $uri, pino's serializer cuts at '?'): a query can
+        // hold a token or a username. The instrumentation's own redaction masks only a fixed list of names, so:
+        // a server span omits url.query (the SDK drops an attribute whose value is undefined; url.path is the path
+        // alone), and a client span's url.full is replaced by scheme, host and path, without the query.
+        startIncomingSpanHook: () => ({ 'url.query': undefined }),
+        startOutgoingSpanHook: (options) => ({ 'url.full': urlWithoutQuery(options) }),
       }),
       new ExpressInstrumentation(),
       // Statement text only, never the values (they hold usernames and hashes).
