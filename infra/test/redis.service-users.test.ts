@@ -304,9 +304,11 @@ describe("make env's Redis ACL file", () => {
         const client = new Redis(url.replace('@redis:6379', `@127.0.0.1:${port}`), {
           lazyConnect: true,
           maxRetriesPerRequest: 1,
+          // each try below connects again itself; a client reconnecting on its own as well can outlive disconnect()
+          retryStrategy: () => null,
         }).on('error', () => {});
         await eventually(async () => {
-          if (client.status !== 'ready') await client.connect();
+          if (client.status === 'wait' || client.status === 'end') await client.connect();
           return (await client.ping()) === 'PONG';
         });
         return client;

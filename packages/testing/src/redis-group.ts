@@ -65,10 +65,20 @@ export async function startRedisGroup(options: { replicas: number; sentinels: nu
   try {
     dataNode(primary, []);
     for (const port of replicas) dataNode(port, ['--replicaof', '127.0.0.1', String(primary)]);
-    const check = node(primary);
+    // The waiting clients never reconnect by themselves (retryStrategy null): each try connects again if it must.
+    // A client that also reconnects on its own can, when a try's connect() meets its pending reconnect, keep a
+    // reconnect loop that disconnect() does not end, and that keeps the test process alive for ever.
+    const check = new Redis({
+      port: primary,
+      host: '127.0.0.1',
+      password,
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+    }).on('error', () => {});
     try {
       await eventually(async () => {
-        if (check.status !== 'ready') await check.connect();
+        if (check.status === 'wait' || check.status === 'end') await check.connect();
         const info = await check.info('replication');
         return (
           info.includes(`connected_slaves:${replicas.length}`) && !/state=(wait_bgsave|send_bulk)/.test(info)
@@ -102,10 +112,12 @@ export async function startRedisGroup(options: { replicas: number; sentinels: nu
         host: '127.0.0.1',
         password: sentinelPassword,
         lazyConnect: true,
+        maxRetriesPerRequest: 1,
+        retryStrategy: () => null,
       }).on('error', () => {});
       try {
         await eventually(async () => {
-          if (sentinel.status !== 'ready') await sentinel.connect();
+          if (sentinel.status === 'wait' || sentinel.status === 'end') await sentinel.connect();
           const known = (await sentinel.call('SENTINEL', 'REPLICAS', master)) as unknown[];
           const peers = (await sentinel.call('SENTINEL', 'SENTINELS', master)) as unknown[];
           return known.length === replicas.length && peers.length === sentinels.length - 1;
