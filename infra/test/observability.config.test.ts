@@ -10,6 +10,7 @@ import { http } from '@authstack/testing';
 import { parse } from 'yaml';
 import { verifierEnv } from '../../e2e/support.ts';
 import { alertingRules, findPromtool } from './alert-rules.ts';
+import { promqlNames } from './promql.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OBS = join(ROOT, 'infra/observability');
@@ -119,37 +120,6 @@ function scrapedAddresses(job: ScrapeConfig): string[] {
     ...(job.dns_sd_configs ?? []).flatMap((sd) => sd.names.map((name) => `${name}:${sd.port}`)),
     ...(job.static_configs ?? []).flatMap((sc) => sc.targets),
   ];
-}
-
-const PROMQL_WORDS = new Set([
-  'by',
-  'without',
-  'on',
-  'ignoring',
-  'group_left',
-  'group_right',
-  'bool',
-  'and',
-  'or',
-  'unless',
-  'offset',
-]);
-
-/** The metric names a PromQL expression selects. */
-export function metricNames(expr: string): string[] {
-  const bare = expr
-    .replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, ' ') // grouping label lists
-    .replace(/\{[^}]*\}/g, ' ') // label matchers
-    .replace(/\[[^\]]*\]/g, ' ') // ranges
-    .replace(/"[^"]*"/g, ' ');
-  const names = new Set<string>();
-  for (const match of bare.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*/g)) {
-    const name = match[0];
-    const next = bare.slice((match.index ?? 0) + name.length).trimStart();
-    if (next.startsWith('(') || PROMQL_WORDS.has(name)) continue;
-    names.add(name);
-  }
-  return [...names];
 }
 
 describe('the observability profile, checked statically', () => {
@@ -279,7 +249,7 @@ describe('the observability profile, checked statically', () => {
     ]);
     const rules = alertingRules();
     const queried = rules.flatMap((rule) =>
-      metricNames(rule.expr).map((name) => ({ name, alert: rule.alert })),
+      promqlNames(rule.expr).metrics.map((name) => ({ name, alert: rule.alert })),
     );
     assert.deepEqual(
       queried.filter(({ name }) => !known.has(name)),
@@ -326,7 +296,7 @@ describe('the observability profile, checked statically', () => {
     const known = new Set([...exposed, ...EXPORTER_METRICS, ...K6_METRICS, ...PROMETHEUS_METRICS]);
     const queried = dashboard.panels.flatMap((panel) =>
       panel.targets.flatMap((target) =>
-        metricNames(target.expr).map((name) => ({ name, panel: panel.title })),
+        promqlNames(target.expr).metrics.map((name) => ({ name, panel: panel.title })),
       ),
     );
     assert.ok(queried.length > 20);
@@ -347,12 +317,12 @@ describe('the observability profile, checked statically', () => {
 
   it('the metric-name extraction reads PromQL as the dashboard writes it', () => {
     assert.deepEqual(
-      metricNames(
+      promqlNames(
         'histogram_quantile(0.95, sum by (le, op) (rate(auth_bcrypt_duration_seconds_bucket{op="compare"}[1m])))',
-      ),
+      ).metrics,
       ['auth_bcrypt_duration_seconds_bucket'],
     );
-    assert.deepEqual(metricNames('sum(a_total) / clamp_min(sum(b_total) + sum(c_total), 1)'), [
+    assert.deepEqual(promqlNames('sum(a_total) / clamp_min(sum(b_total) + sum(c_total), 1)').metrics, [
       'a_total',
       'b_total',
       'c_total',
