@@ -19,6 +19,7 @@ import {
   dispatcher,
   docker,
   eventually,
+  logsSince,
   nodeIn,
   PROJECT,
   ROOT,
@@ -386,6 +387,24 @@ describe('container stack drills', { concurrency: false }, () => {
     await eventually('auth is ready again', async () => (await ready()) === '200');
     const after = await api('POST', '/auth/login', { username: session.username, password: PASSWORD });
     assert.equal(after.status, 200);
+  });
+
+  it("when a health check's child outlives it, then tini reaps it and PostgreSQL keeps its connections", async () => {
+    // What a health check that runs out its time leaves behind: a child adopted by PID 1, here one that ends with
+    // pg_isready's "no response" status. PostgreSQL as PID 1 would take it for a crashed backend and drop every
+    // connection to recover (docs/operations.md, "Health checks and PID 1"); under tini (init: true) it is reaped.
+    const session = await userSession();
+    const [postgres] = await containers('postgres');
+    assert.match(await docker('exec', postgres!, 'cat', '/proc/1/comm'), /^(docker-init|tini)\s*$/);
+    const since = new Date().toISOString();
+    await docker('exec', postgres!, 'sh', '-c', '(sleep 1; exit 2) & exit 0');
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    assert.doesNotMatch(
+      await logsSince(postgres!, since),
+      /terminating any other active server processes|terminated by signal|exited with exit code/,
+    );
+    const login = await api('POST', '/auth/login', { username: session.username, password: PASSWORD });
+    assert.equal(login.status, 200);
   });
 
   it('when auth is stopped, then the resource keeps verifying tokens with its cached key set', async () => {

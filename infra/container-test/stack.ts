@@ -29,6 +29,14 @@ export async function compose(...args: string[]): Promise<string> {
 export const docker = async (...args: string[]) =>
   (await run('docker', args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
 
+/** A container's log since a time (RFC 3339), both streams: PostgreSQL and nginx write theirs to stderr. */
+export async function logsSince(container: string, since: string): Promise<string> {
+  const { stdout, stderr } = await run('docker', ['logs', '--since', since, container], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return `${stdout}${stderr}`;
+}
+
 /** The running containers of one service, by name. */
 export async function containers(service: string): Promise<string[]> {
   const out = await docker(

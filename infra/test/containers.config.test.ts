@@ -37,6 +37,7 @@ interface Service {
   build?: { secrets?: string[] };
   ports?: string[];
   healthcheck?: { test: unknown };
+  init?: boolean;
   depends_on?: Record<string, { condition?: string }> | string[];
   environment?: Record<string, string>;
   restart?: string;
@@ -477,6 +478,36 @@ describe('docker-compose.test.yml (make test-docker: the suite in the test conta
     assert.match(testImage, /^CMD \["make", "test-native"\]$/m);
     for (const tool of ['nginx', 'openssl', 'chromium', 'wrk', 'redis-server'])
       assert.match(testImage, new RegExp(`\\b${tool}\\b`), tool);
+  });
+});
+
+describe('health checks and PID 1 (docs/operations.md, "Health checks and PID 1")', () => {
+  const files = ['docker-compose.yml', 'docker-compose.ha.yml', 'docker-compose.test.yml'].map(
+    (file) => [file, parse(readFileSync(join(ROOT, file), 'utf8'), { merge: true }) as Compose] as const,
+  );
+
+  it('every service whose health check runs a shell runs under tini, which reaps what a timed-out check leaves behind', () => {
+    let shells = 0;
+    for (const [file, { services }] of files)
+      for (const [name, service] of Object.entries(services)) {
+        const test = service.healthcheck?.test;
+        if (!Array.isArray(test) || test[0] !== 'CMD-SHELL') continue;
+        shells++;
+        assert.equal(service.init, true, `${file}: ${name} runs a shell health check without init: true`);
+      }
+    assert.ok(shells > 0, 'the files have shell health checks (Redis): the check above looked at something');
+  });
+
+  it("PostgreSQL's health checks run pg_isready without a shell, under tini (compose files and testcontainers)", () => {
+    for (const [file, { services }] of files) {
+      const postgres = services.postgres;
+      if (!postgres?.healthcheck) continue;
+      assert.deepEqual((postgres.healthcheck.test as string[]).slice(0, 2), ['CMD', 'pg_isready'], file);
+      assert.equal(postgres.init, true, file);
+    }
+    const setup = readFileSync(join(ROOT, 'packages/testing/src/global-setup.ts'), 'utf8');
+    assert.match(setup, /this\.hostConfig\.Init = true;/);
+    assert.match(setup, /test: \['CMD', 'pg_isready',/);
   });
 });
 

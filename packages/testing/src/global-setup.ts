@@ -33,9 +33,26 @@ export async function globalSetup(): Promise<void> {
   // Labelled with the run (AUTHSTACK_TESTCONTAINERS_RUN) so the container stage can find them, print their logs and
   // states when the suite fails, and remove them.
   const labels = { 'org.authstack.testcontainers-run': process.env.AUTHSTACK_TESTCONTAINERS_RUN ?? 'local' };
+  // As the compose stack's PostgreSQL (docker-compose.yml): tini as PID 1 and a health check without a shell. The
+  // module's own check is a shell running pg_isready every 250 ms with a 1 s timeout; on a busy machine a check runs
+  // out its time, its shell is killed, and the orphaned pg_isready is adopted by PID 1. Were that PostgreSQL, its
+  // exit (status 2, or SIGPIPE on the closed output) would read as a crashed backend, and PostgreSQL would drop
+  // every connection of the run to recover (docs/operations.md, "Health checks and PID 1").
+  class PostgreSqlUnderInit extends PostgreSqlContainer {
+    constructor(image: string) {
+      super(image);
+      this.hostConfig.Init = true;
+      this.withHealthCheck({
+        test: ['CMD', 'pg_isready', '--host', '127.0.0.1', '--username', 'test', '--dbname', 'test'],
+        interval: 500,
+        timeout: 5_000,
+        retries: 240,
+      });
+    }
+  }
   const [postgres, redis] = await Promise.all([
     // The compose stack's PostgreSQL settings (docker-compose.yml): the same shared memory size.
-    new PostgreSqlContainer('postgres:16.6-alpine')
+    new PostgreSqlUnderInit('postgres:16.6-alpine')
       .withSharedMemorySize(POSTGRES_SHM_BYTES)
       .withLabels(labels)
       .start(),
