@@ -230,6 +230,14 @@ export const STACK_SETTINGS: Setting[] = [
     section: 'gateway (nginx)',
   },
   {
+    name: 'GATEWAY_COOKIE_EXCHANGE_CACHE',
+    readBy: ['compose', 'make dev'],
+    default: '1',
+    description:
+      "Seconds (0, 1, 2, 5 or 10; 0: off) the gateway reuses auth's answer to a cookie exchange: the cookie session's revocation window. A burst with one cookie costs auth one exchange per window; a logout or role change reaches the cookie path at most this late (docs/security-model.md).",
+    section: 'gateway (nginx)',
+  },
+  {
     name: 'AUTH_PORT',
     readBy: ['make dev'],
     default: '3001',

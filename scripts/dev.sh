@@ -79,6 +79,7 @@ up() {
     REGISTER_RATE="${GATEWAY_REGISTER_RATE:-5r/s}" REGISTER_BURST="${GATEWAY_REGISTER_BURST:-10}" \
     CONN_LIMIT="${GATEWAY_CONN_LIMIT:-50}" GATEWAY_ACCESS_LOG=/dev/stdout \
     GATEWAY_TRUST_TRACEPARENT="${GATEWAY_TRUST_TRACEPARENT:-off}" \
+    GATEWAY_COOKIE_EXCHANGE_CACHE="${GATEWAY_COOKIE_EXCHANGE_CACHE:-1}" \
     node infra/nginx/render.ts "$PWD/$DEV_DIR/nginx" >/dev/null
   nginx -t -q -c "$PWD/$DEV_DIR/nginx/nginx.conf" -p "$PWD/$DEV_DIR/nginx" 2>"$LOG_DIR/nginx-test.log" || {
     cat "$LOG_DIR/nginx-test.log" >&2; exit 1; }

@@ -1,6 +1,6 @@
 /** The real nginx with the project's templates, on free loopback ports, with a throwaway CA. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,8 @@ export async function startGateway(options: {
   statusLog?: boolean;
   /** GATEWAY_TRUST_TRACEPARENT=on: a client's well-formed traceparent (and tracestate) is passed on (default off). */
   trustTraceparent?: boolean;
+  /** GATEWAY_COOKIE_EXCHANGE_CACHE: seconds the gateway reuses auth's answer to a cookie exchange (default 1; 0: off). */
+  cookieExchangeCache?: number;
   /**
    * Tests only: nginx takes the client address from this request header when the connection comes from 127.0.0.1
    * (the realip module), so a test can stand in for clients the loopback cannot be (other IPv4 and IPv6 addresses).
@@ -87,6 +89,9 @@ class PortTaken extends Error {}
 async function startOnFreePorts(options: Parameters<typeof startGateway>[0]): Promise<Gateway> {
   const [httpsPort, httpPort, healthPort] = [await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'authstack-nginx-'));
+  // Started as root (CI, containers), nginx runs its workers as another user: they must be able to pass through
+  // this folder to the folders nginx makes for them in it (the cookie exchange cache, temp files). Not listable.
+  chmodSync(dir, 0o711);
   const conf = renderGateway(dir, {
     GATEWAY_HTTPS_LISTEN: `127.0.0.1:${httpsPort}`,
     GATEWAY_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
@@ -106,6 +111,7 @@ async function startOnFreePorts(options: Parameters<typeof startGateway>[0]): Pr
     CONN_LIMIT: options.connLimit ?? '50',
     GATEWAY_STATUS_LOG: options.statusLog ? 'on' : 'off',
     GATEWAY_TRUST_TRACEPARENT: options.trustTraceparent ? 'on' : 'off',
+    GATEWAY_COOKIE_EXCHANGE_CACHE: String(options.cookieExchangeCache ?? 1),
   });
   if (options.clientAddressHeader) {
     const main = readFileSync(conf, 'utf8');

@@ -15,6 +15,14 @@ const TEMPLATES = join(NGINX_DIR, 'templates');
 
 export type Variables = Record<string, string | undefined>;
 
+/**
+ * GATEWAY_COOKIE_EXCHANGE_CACHE: the seconds the gateway reuses auth's answer to a cookie exchange (0: off). The
+ * window is a slice of the clock, cut by the template's map on the decimal digits of the time (gateway.conf), so
+ * only divisors of 10 can be cut; the official image's renderer does not check, and there another value is off.
+ */
+export const COOKIE_EXCHANGE_CACHE_VALUES = ['0', '1', '2', '5', '10'];
+export const DEFAULT_COOKIE_EXCHANGE_CACHE = '1';
+
 export function renderTemplate(text: string, variables: Variables, name = 'template'): string {
   return text.replace(/\$\{([A-Z][A-Z0-9_]*)\}/g, (_match, variable: string) => {
     const value = variables[variable];
@@ -35,6 +43,12 @@ export function renderGateway(outDir: string, variables: Variables): string {
   vars.GATEWAY_STATUS_LOG ||= 'off';
   vars.GATEWAY_TRUST_TRACEPARENT ||= 'off';
   vars.GATEWAY_STATUS_LOG_PATH ||= join(outDir, 'status.log');
+  vars.GATEWAY_COOKIE_EXCHANGE_CACHE ||= DEFAULT_COOKIE_EXCHANGE_CACHE;
+  vars.GATEWAY_COOKIE_EXCHANGE_CACHE_PATH ||= join(outDir, 'cookie-exchange');
+  if (!COOKIE_EXCHANGE_CACHE_VALUES.includes(vars.GATEWAY_COOKIE_EXCHANGE_CACHE))
+    throw new Error(
+      `GATEWAY_COOKIE_EXCHANGE_CACHE must be one of ${COOKIE_EXCHANGE_CACHE_VALUES.join(', ')} (seconds; 0: off), not ${JSON.stringify(vars.GATEWAY_COOKIE_EXCHANGE_CACHE)}`,
+    );
   for (const file of readdirSync(TEMPLATES).filter((f) => f.endsWith('.template'))) {
     const text = readFileSync(join(TEMPLATES, file), 'utf8');
     writeFileSync(join(outDir, file.replace(/\.template$/, '')), renderTemplate(text, vars, file));

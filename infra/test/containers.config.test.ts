@@ -659,12 +659,24 @@ describe('gateway templates', () => {
         TLS_CERTIFICATE_KEY: join(certs, 'server.key'),
         NGINX_INCLUDE_DIR: '',
         GATEWAY_ACCESS_LOG: join(certs, 'access.log'), // /var/log/nginx in the image; a file of this test here
+        // A tmpfs in the container (/var/cache/nginx); a folder of this test here.
+        GATEWAY_COOKIE_EXCHANGE_CACHE_PATH: join(certs, 'cookie-exchange'),
       },
       '127.0.0.1 localhost\n127.0.0.2 auth\n127.0.0.3 resource\n127.0.0.4 resource-session\n',
     );
     assert.equal(result.status, 0, result.output);
     assert.match(result.output, /syntax is ok/);
     assert.equal(resolved.AUTH_UPSTREAM, 'auth:3001');
+  });
+
+  it('the cookie exchange cache lives on one of the gateway tmpfs mounts (cookie values and minted tokens in memory only)', () => {
+    const gateway = compose.services.gateway!;
+    const cachePath = String(gateway.environment!.GATEWAY_COOKIE_EXCHANGE_CACHE_PATH);
+    const tmpfs = (gateway as { tmpfs?: string[] }).tmpfs ?? [];
+    assert.ok(
+      tmpfs.some((mount) => cachePath.startsWith(`${mount}/`)),
+      `${cachePath} is not under a tmpfs (${tmpfs.join(', ')})`,
+    );
   });
 
   it('nginx -t passes with the native values', () => {

@@ -66,6 +66,9 @@ describe("the gateway's trace context for every upstream: its own by default, th
   /** One request through `via`, marked by its user agent; what each upstream received, and its access line. */
   async function through(via: Gateway, method: string, path: string, headers: Record<string, string>) {
     const agent = `trace-context-test-${hex(6)}`;
+    // Each cookie call with a session value of its own: the gateway's cookie exchange cache answers a value it
+    // has just exchanged without asking auth again (infra/test/gateway-cookie-exchange.cache.test.ts).
+    if (headers.cookie) headers = { ...headers, cookie: `${headers.cookie}-${hex(6)}` };
     const responseRequestId = await new Promise<string>((resolve, reject) => {
       const req = request(
         `${via.httpsUrl}${path}`,

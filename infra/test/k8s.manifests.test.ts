@@ -314,6 +314,21 @@ describe('the gateway configuration and the renderer', () => {
     }
   });
 
+  it('when deployed on Kubernetes, then the cookie exchange cache lives in memory (cookie values and minted tokens never on the node disk)', () => {
+    for (const overlay of OVERLAYS) {
+      const list = objects(overlay);
+      const cachePath = find(list, 'ConfigMap', 'gateway-settings').data?.GATEWAY_COOKIE_EXCHANGE_CACHE_PATH;
+      assert.ok(cachePath, `${overlay}: GATEWAY_COOKIE_EXCHANGE_CACHE_PATH is set`);
+      const pod = find(list, 'Deployment', 'gateway').spec.template.spec;
+      const mount = pod.containers[0].volumeMounts.find(
+        (m: { mountPath: string }) => m.mountPath === cachePath,
+      );
+      assert.ok(mount, `${overlay}: a volume is mounted at ${cachePath}`);
+      const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name);
+      assert.equal(volume?.emptyDir?.medium, 'Memory', `${overlay}: ${mount.name} is memory-backed`);
+    }
+  });
+
   it('when a source template changes or goes, then the generator names the copies to write and to remove', (t) => {
     const dir = useTempDir(testScope(t), 'k8s-templates');
     mkdirSync(path.join(dir, TEMPLATES_SOURCE), { recursive: true });
