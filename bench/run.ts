@@ -7,8 +7,10 @@
  *   - the protected path against the unauthenticated endpoint of the same service;
  *   - stateless against session-checked verification, and with the verified-token cache off;
  *   - through the HTTPS gateway against direct;
- *   - the cookie path through the gateway (the cookie exchange, an auth_request per request) next to the bearer path, with
- *     the minted-token cache on (COOKIE_TOKEN_CACHE_TTL=30) and off (0);
+ *   - the cookie path through the gateway (the cookie exchange, an auth_request whose answer the gateway keeps for
+ *     GATEWAY_COOKIE_EXCHANGE_CACHE=1 s) next to the bearer path, and with that cache off: the minted-token cache on
+ *     (COOKIE_TOKEN_CACHE_TTL=30) and off (0); then the cookie session's revocation window (logout's answer to the
+ *     first 401 with the old cookie), a few times;
  *   - login under overload, with and without admission control (bench/overload.ts).
  * Then the sections of bench/sections.ts: verifier peers, gateway vs direct by generator, login against the
  * ceiling at several bcrypt costs, capacity. Throughput rows use wrk (median of rounds).
@@ -36,6 +38,7 @@ import { startResource } from '@authstack/resource/server';
 import { createTestDatabase, infraUrls, redisNamespace } from '@authstack/testing';
 import bcrypt from 'bcrypt';
 import { makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
+import { cookieRevocationWindow } from '../infra/nginx/revocation-window.ts';
 import { parseOptions } from './options.ts';
 import { type OverloadReport, overloadRows, overloadTable } from './overload.ts';
 import { formatDocs, runSections } from './sections.ts';
@@ -95,13 +98,24 @@ async function measure(
   return row;
 }
 
+/** The cookie session's revocation window through the gateway with its default exchange cache, measured. */
+export interface CookieRevocationWindow {
+  exchange_cache_s: number;
+  poll_ms: number;
+  samples_ms: number[];
+  median_ms: number;
+  max_ms: number;
+  /** Requests with the old cookie answered other than 401 after the first 401 (0: none). */
+  accepted_after: number;
+}
+
 async function pathRows(ctx: {
   dbUrl: string;
   redisUrl: string;
   redisPrefix: string;
   certs: ReturnType<typeof makeCerts>;
   stops: (() => Promise<void>)[];
-}): Promise<Row[]> {
+}): Promise<{ rows: Row[]; revocation: CookieRevocationWindow }> {
   const { redisUrl, certs, stops } = ctx;
   const authEnv = {
     DATABASE_URL: ctx.dbUrl,
@@ -147,10 +161,20 @@ async function pathRows(ctx: {
     loginBurst: '100000',
   });
   stops.push(gateway.stop);
+  // The gateway's cookie exchange cache off (GATEWAY_COOKIE_EXCHANGE_CACHE=0): an exchange per request, with auth's
+  // minted-token cache on and off.
+  const gatewayNoExchangeCache = await startGateway({
+    authUpstream: new URL(auth.url).host,
+    resourceUpstream: new URL(stateless.url).host,
+    certs,
+    cookieExchangeCache: 0,
+  });
+  stops.push(gatewayNoExchangeCache.stop);
   const gatewayNoTokenCache = await startGateway({
     authUpstream: new URL(authNoTokenCache.url).host,
     resourceUpstream: new URL(stateless.url).host,
     certs,
+    cookieExchangeCache: 0,
   });
   stops.push(gatewayNoTokenCache.stop);
 
@@ -179,7 +203,8 @@ async function pathRows(ctx: {
   const token = tokens.accessToken;
   const bearer = { authorization: `Bearer ${token}` };
   const bodies = users.map((u) => JSON.stringify(u));
-  // A cookie session (one browser): the gateway exchanges the cookie for a token on every request.
+  // A cookie session (one browser): the gateway exchanges the cookie for a token once a window (by default), or on
+  // every request with its exchange cache off.
   const browser = new AuthClient({ baseUrl: gateway.httpsUrl, ca: readFileSync(certs.ca), mode: 'cookie' });
   await browser.login(browserUser.username, browserUser.password);
   const cookie = { cookie: `__Host-session=${browser.cookies['__Host-session']}` };
@@ -227,20 +252,56 @@ async function pathRows(ctx: {
   );
   rows.push(
     await measure(
-      'protected, cookie session, through the gateway, minted-token cache on',
+      'protected, cookie session, through the gateway, exchange cache 1 s',
       `${gateway.httpsUrl}/api/protected`,
       { connections: 32, headers: cookie },
     ),
   );
   rows.push(
     await measure(
-      'protected, cookie session, through the gateway, minted-token cache off',
+      'protected, cookie session, through the gateway, exchange cache off, minted-token cache on',
+      `${gatewayNoExchangeCache.httpsUrl}/api/protected`,
+      { connections: 32, headers: cookie },
+    ),
+  );
+  rows.push(
+    await measure(
+      'protected, cookie session, through the gateway, exchange cache off, minted-token cache off',
       `${gatewayNoTokenCache.httpsUrl}/api/protected`,
       { connections: 32, headers: cookie },
     ),
   );
 
-  return rows;
+  // The price of the exchange cache: a logout reaches the cookie path up to a window later. Each sample logs a
+  // session in, uses it, logs it out and polls with the old cookie (at whatever moment of the clock it falls).
+  const pollMs = 10;
+  const samples: number[] = [];
+  let acceptedAfter = 0;
+  for (let n = 0; n < (OPTIONS.smoke ? 3 : 7); n++) {
+    const measured = await cookieRevocationWindow({
+      baseUrl: gateway.httpsUrl,
+      ca: readFileSync(certs.ca),
+      username: browserUser.username,
+      password: browserUser.password,
+      pollMs,
+      confirmMs: 300,
+    });
+    samples.push(measured.windowMs);
+    acceptedAfter += measured.acceptedAfter;
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  const revocation: CookieRevocationWindow = {
+    exchange_cache_s: 1,
+    poll_ms: pollMs,
+    samples_ms: samples,
+    median_ms: sorted[Math.floor(sorted.length / 2)]!,
+    max_ms: sorted.at(-1)!,
+    accepted_after: acceptedAfter,
+  };
+  console.log(
+    `bench: cookie session revocation window (exchange cache 1 s): median ${revocation.median_ms} ms, max ${revocation.max_ms} ms of ${samples.length}`,
+  );
+  return { rows, revocation };
 }
 
 async function main(): Promise<void> {
@@ -274,9 +335,10 @@ async function main(): Promise<void> {
       `bench: bcrypt cost ${COST}: ${bcryptMs.toFixed(1)} ms (median of 8); ceiling ${ceiling.toFixed(1)} logins/s on ${CORES} cores`,
     );
 
-    const rows = GROUPS.has('paths')
+    const paths = GROUPS.has('paths')
       ? await pathRows({ dbUrl: db.url, redisUrl, redisPrefix: redis.prefix, certs, stops })
-      : [];
+      : undefined;
+    const rows = paths?.rows ?? [];
     // The overload rows start auth processes with keys of their own: a database and key prefix of their own, so
     // the paths group's signing key (under another key-encryption key) is not in their way.
     const overloadDb = GROUPS.has('overload') ? await createTestDatabase() : undefined;
@@ -322,6 +384,7 @@ async function main(): Promise<void> {
         ceiling_logins_per_s: Math.round(ceiling * 10) / 10,
       },
       rows,
+      ...(paths ? { cookie_revocation_window: paths.revocation } : {}),
       ...(overload ? { overload } : {}),
     };
     if (OPTIONS.dryRun) {
@@ -358,8 +421,10 @@ function writeDocs(report: {
   seconds_per_row: number;
   bcrypt: { cost: number; median_ms: number; ceiling_logins_per_s: number };
   rows: Row[];
+  cookie_revocation_window?: CookieRevocationWindow;
 }): void {
   const path = `${ROOT}docs/benchmarks.md`;
+  const window = report.cookie_revocation_window;
   const text = readFileSync(path, 'utf8');
   const table = [
     ...(OPTIONS.smoke
@@ -375,6 +440,12 @@ function writeDocs(report: {
       (r) =>
         `| ${r.name} | \`${r.path}\` | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx + r.errors} |`,
     ),
+    ...(window
+      ? [
+          '',
+          `Revocation window of a cookie session through the gateway (exchange cache ${window.exchange_cache_s} s; logout's 200 to the first 401 with the old cookie, polled every ${window.poll_ms} ms, ${window.samples_ms.length} logouts): median **${window.median_ms} ms**, max **${window.max_ms} ms**${window.accepted_after ? `; **${window.accepted_after} answers other than 401 after the first 401**` : ''}.`,
+        ]
+      : []),
   ].join('\n');
   const begin = '<!-- bench:begin -->';
   const end = '<!-- bench:end -->';

@@ -13,12 +13,16 @@ import { fileURLToPath } from 'node:url';
 import { PEERS } from '../peer-server.ts';
 import { ATTACKS, CANNOT } from '../peers.ts';
 import type { ExtraReport } from '../report.ts';
+import type { CookieRevocationWindow } from '../run.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('make bench --smoke', () => {
   let dir: string;
-  let report: Required<ExtraReport> & { rows: Record<string, unknown>[] };
+  let report: Required<ExtraReport> & {
+    rows: Record<string, unknown>[];
+    cookie_revocation_window: CookieRevocationWindow;
+  };
   const figures = (row: object) => row as Record<string, unknown>;
   let stdout = '';
 
@@ -75,6 +79,9 @@ describe('make bench --smoke', () => {
       'protected, session-checked, direct',
       'public (no auth), through the gateway',
       'protected, stateless, through the gateway',
+      'protected, cookie session, through the gateway, exchange cache 1 s',
+      'protected, cookie session, through the gateway, exchange cache off, minted-token cache on',
+      'protected, cookie session, through the gateway, exchange cache off, minted-token cache off',
     ]) {
       assert.ok(names.includes(name), `missing row ${name}`);
     }
@@ -87,6 +94,19 @@ describe('make bench --smoke', () => {
       assert.equal(row.non2xx, 0, `${row.name}: non-2xx answers`);
       assert.equal(row.errors, 0, `${row.name}: socket errors`);
     }
+  });
+
+  it("when the paths run, then the cookie session's revocation window through the gateway is measured: each logout's old cookie refused, never accepted after", () => {
+    const window = report.cookie_revocation_window;
+    assert.equal(window.exchange_cache_s, 1);
+    assert.equal(window.samples_ms.length, 3);
+    for (const sample of window.samples_ms)
+      assert.ok(Number.isInteger(sample) && sample >= 0, String(sample));
+    assert.equal(window.max_ms, Math.max(...window.samples_ms));
+    assert.ok(window.median_ms <= window.max_ms);
+    assert.equal(window.accepted_after, 0, 'no 200 with the old cookie after its first 401');
+    // The bound itself is e2e/cookie-session.window.test.ts's; here only that the figure is of that order.
+    assert.ok(window.max_ms < 5000, `max ${window.max_ms} ms`);
   });
 
   it('when the verifier peers run, then each has a row and refuses every forged token it can check', () => {

@@ -88,4 +88,10 @@ describe("the gateway's own answers", () => {
     const looksFor = /if \(\$http_cookie !~ "\(\^\|;\)\\s\*([^"=]+)="\)/.exec(TEMPLATE);
     assert.equal(looksFor?.[1], SESSION_COOKIE);
   });
+
+  it('when the gateway keys its exchange cache by the session cookie, then it reads the value of the name auth sets, and only when the name is there once', () => {
+    const map = /map \$http_cookie \$exchange_cookie \{([^}]*)\}/.exec(TEMPLATE)?.[1] ?? '';
+    assert.ok(map.includes(`"~${SESSION_COOKIE}.*${SESSION_COOKIE}"`), 'a second name is not cached');
+    assert.ok(map.includes(`\\s*${SESSION_COOKIE}=(?<exchange_cookie_value>`), 'the value after the name');
+  });
 });

@@ -136,7 +136,7 @@ function tick() {
     say(
       'window',
       left > 0
-        ? `logged out; a stateless resource still accepts this token for ${left} s more (plus the verifier's leeway), a session-checked one refuses it now`
+        ? `logged out; a stateless resource still accepts this token for ${left} s more (plus the verifier's leeway), a session-checked one refuses it now (a cookie session through the gateway: within the window of its exchange cache, 1 s by default)`
         : 'closed: the token has expired, every resource refuses it',
     );
   }
