@@ -44,8 +44,9 @@ export const CANNOT: Partial<Record<Peer, Attack[]>> = { 'passport-jwt': ['wrong
 
 const PACKAGES: Record<Peer, string[]> = {
   limit: ['express'],
-  'verifier-cache': ['jsonwebtoken', 'lru-cache'],
-  'verifier-no-cache': ['jsonwebtoken'],
+  // The verifier checks signatures with node:crypto alone; the cache is lru-cache.
+  'verifier-cache': ['lru-cache'],
+  'verifier-no-cache': [],
   jose: ['jose'],
   'express-oauth2-jwt-bearer': ['express-oauth2-jwt-bearer'],
   'passport-jwt': ['passport-jwt', 'jwks-rsa', 'passport'],
@@ -198,7 +199,7 @@ export async function runPeers(options: BenchOptions): Promise<PeersResult> {
         rows.push({
           peer,
           label: PEER_LABELS[peer],
-          versions: PACKAGES[peer].map((pkg) => `${pkg} ${version(pkg)}`).join(', '),
+          versions: PACKAGES[peer].map((pkg) => `${pkg} ${version(pkg)}`).join(', ') || 'node:crypto only',
           connections,
           rps: result.rps,
           p50: result.p50,
@@ -239,7 +240,7 @@ export async function runPeers(options: BenchOptions): Promise<PeersResult> {
       for (const peer of targets) {
         const server: NodeServer = await startNodeServer(
           'bench/peer-server.ts',
-          { ...peerEnv, BENCH_PEER: peer },
+          { ...peerEnv(auth), BENCH_PEER: peer },
           { cpuProf: true },
         );
         let path: string | undefined;

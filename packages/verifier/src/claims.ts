@@ -95,7 +95,7 @@ export function checkTime(claims: ClaimSet, nowSec: number, toleranceSec: number
   if (iat > nowSec + toleranceSec) refuse('token_not_yet_valid', 'iat', 'check_failed');
 }
 
-/** The verified payload must be a JSON object: jsonwebtoken hands back a string when it is not. */
+/** The verified payload must be a JSON object: `decodePayload` hands back the text when it is not JSON. */
 export function claimSet(payload: unknown): ClaimSet {
   if (!payload || typeof payload !== 'object' || Array.isArray(payload)) {
     throw new VerifyError('token_malformed');

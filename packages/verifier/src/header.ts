@@ -15,24 +15,54 @@ const ACCEPTED_TYPES = new Set(['at+jwt', 'application/at+jwt']);
 const MAX_KID_LENGTH = 256;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
-/** Three base64url parts whose first is a JSON object: the header, not yet trusted. */
-export function decodeHeader(token: string): JoseHeader {
+/** A compact JWS split once: its header decoded (not yet trusted), the rest kept as the token spelled it. */
+export interface DecodedToken {
+  header: JoseHeader;
+  /** `BASE64URL(header) || '.' || BASE64URL(payload)`: what the signature covers. */
+  signingInput: string;
+  /** The second part, base64url: decoded only once the signature holds (`decodePayload`). */
+  payload: string;
+  /** The third part, base64url (empty when stripped). */
+  signature: string;
+}
+
+/** Three base64url parts (no padding, nothing else) whose first is a JSON object: the header, not yet trusted. */
+export function decodeToken(token: string): DecodedToken {
   const parts = token.split('.');
   if (parts.length !== 3 || parts.some((part) => !BASE64URL.test(part)) || !parts[0] || !parts[1]) {
     throw new VerifyError('token_malformed');
   }
+  const [encodedHeader, payload, signature] = parts as [string, string, string];
   let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+    header = JSON.parse(Buffer.from(encodedHeader, 'base64url').toString('utf8'));
   } catch (cause) {
     throw new VerifyError('token_malformed', { cause });
   }
   if (!header || typeof header !== 'object' || Array.isArray(header))
     throw new VerifyError('token_malformed');
   // `crit` in any form (even empty, which RFC 7515 forbids): e.g. `b64: false` (RFC 7797) would change what the
-  // signature covers, and jsonwebtoken ignores it.
+  // signature covers, and the verifier understands no extension.
   if (Object.hasOwn(header, 'crit')) throw new VerifyError('token_malformed');
-  return header as JoseHeader;
+  return {
+    header: header as JoseHeader,
+    signingInput: token.slice(0, encodedHeader.length + 1 + payload.length),
+    payload,
+    signature,
+  };
+}
+
+/**
+ * The payload of a token whose signature holds: JSON when it parses, else the text itself, which `claimSet`
+ * refuses as it refuses any payload that is not a JSON object (`token_malformed` at the claims-set step).
+ */
+export function decodePayload(payload: string): unknown {
+  const text = Buffer.from(payload, 'base64url').toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 /** `alg` must be in the verifier's pinned list: `none` and `HS*` can never be. */

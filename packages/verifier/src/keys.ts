@@ -8,7 +8,7 @@
  *
  * Keys come only from here: a token's `jku`, `x5u`, `jwk` or `x5c` header is never followed.
  */
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { type AsymmetricKeyDetails, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { KeySetUnavailableError, VerifyError } from './errors.ts';
 
 /**
@@ -36,14 +36,29 @@ export interface KeySource {
   ready(): boolean;
 }
 
+const DETAILS = new WeakMap<KeyObject, AsymmetricKeyDetails>();
+
+/**
+ * A key's `asymmetricKeyDetails` (modulus length, curve, RSA-PSS parameters), read once per key: node builds a
+ * new object from the native key on every read of the getter (about 1 µs), and a key never changes.
+ */
+export function keyDetails(key: KeyObject): AsymmetricKeyDetails {
+  let details = DETAILS.get(key);
+  if (!details) {
+    details = Object.freeze({ ...key.asymmetricKeyDetails });
+    DETAILS.set(key, details);
+  }
+  return details;
+}
+
 /** Does this key fit this algorithm? (RFC 7518 section 3.1; RSA keys of at least 2048 bits, section 3.3) */
 export function keyFitsAlgorithm(key: KeyObject, alg: Algorithm): boolean {
   const type = key.asymmetricKeyType;
   if (alg.startsWith('RS') || alg.startsWith('PS')) {
     const rsa = type === 'rsa' || (alg.startsWith('PS') && type === 'rsa-pss');
-    return rsa && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048;
+    return rsa && (keyDetails(key).modulusLength ?? 0) >= 2048;
   }
-  const curve = key.asymmetricKeyDetails?.namedCurve;
+  const curve = keyDetails(key).namedCurve;
   if (alg === 'ES256') return type === 'ec' && curve === 'prime256v1';
   return alg === 'ES384' && type === 'ec' && curve === 'secp384r1';
 }
