@@ -91,6 +91,47 @@ describe('session mode: the per-request session check', () => {
     );
   });
 
+  it('when requests are verified and checked, then /metrics and /api/stats count each one, across several reads', async () => {
+    const live = await session(true);
+    const gone = await session(false);
+    const expired = mint(key, { nowSec: Math.floor(Date.now() / 1000) - 3_600 });
+    const read = async () => {
+      const metrics = await (await fetch(`${resource.url}/metrics`)).text();
+      const stats = (await http(`${resource.url}/api/stats`)).body as {
+        verifications: Record<string, number>;
+        session_checks: Record<string, number>;
+      };
+      const series = (name: string, result: string) =>
+        Number(
+          new RegExp(`^${name}\\{result="${result}",service="resource"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ??
+            0,
+        );
+      return {
+        valid: series('resource_token_verifications_total', 'valid'),
+        expired: series('resource_token_verifications_total', 'token_expired'),
+        alive: series('resource_session_checks_total', 'alive'),
+        revoked: series('resource_session_checks_total', 'revoked'),
+        stats,
+      };
+    };
+    const before = await read();
+    for (let n = 0; n < 3; n++) await get(resource.url, live.token); // one verification, then two cache hits
+    await get(resource.url, gone.token);
+    await get(resource.url, expired);
+    const first = await read();
+    assert.equal(first.valid - before.valid, 4);
+    assert.equal(first.expired - before.expired, 1);
+    assert.equal(first.alive - before.alive, 3);
+    assert.equal(first.revoked - before.revoked, 1);
+    for (let n = 0; n < 2; n++) await get(resource.url, live.token);
+    const second = await read();
+    assert.equal(second.valid - first.valid, 2, 'a second read adds only what came since the first');
+    assert.equal(second.alive - first.alive, 2);
+    assert.equal(second.revoked, first.revoked);
+    assert.equal(second.stats.verifications.valid, second.valid, '/api/stats and /metrics agree');
+    assert.equal(second.stats.session_checks.alive, second.alive);
+  });
+
   it('when Redis is cut, then a cached token answers 503 service_unavailable, not 401 and not 200', async (t) => {
     const local = testScope(t);
     const proxy = await createRedisProxy();
