@@ -107,9 +107,11 @@ export function createRedisCluster(
   url: string,
   nodes: readonly ClusterNode[],
   natMap?: Record<string, ClusterNode>,
+  options: { enableAutoPipelining?: boolean } = {},
 ): Cluster {
   const cluster = new Cluster([...nodes], {
     ...(natMap ? { natMap } : {}),
+    enableAutoPipelining: options.enableAutoPipelining === true,
     lazyConnect: true,
     enableOfflineQueue: false,
     clusterRetryStrategy: (attempt) => Math.min(attempt * 200, 2_000),

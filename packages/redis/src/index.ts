@@ -37,10 +37,21 @@ export interface RedisTarget {
   natMap?: Record<string, ClusterNode> | undefined;
 }
 
-export function createRedis(target: string | RedisTarget): RedisClient {
+export interface ClientOptions {
+  /**
+   * ioredis auto-pipelining: the commands issued while the event loop runs one turn go out as one pipeline (one
+   * write, one read); commands issued while it is in flight wait for it. Each command keeps its own reply and
+   * error. For a client whose every request sends a command (the session-mode resource's EXISTS).
+   */
+  autoPipelining?: boolean;
+}
+
+export function createRedis(target: string | RedisTarget, clientOptions: ClientOptions = {}): RedisClient {
   const { url, sentinel, clusterNodes, natMap } = typeof target === 'string' ? { url: target } : target;
-  if (clusterNodes?.length) return createRedisCluster(url, clusterNodes, natMap);
+  const enableAutoPipelining = clientOptions.autoPipelining === true;
+  if (clusterNodes?.length) return createRedisCluster(url, clusterNodes, natMap, { enableAutoPipelining });
   const options: RedisOptions = {
+    enableAutoPipelining,
     lazyConnect: true,
     // Fail fast while disconnected instead of queueing: a login must not hang, it must answer 503.
     enableOfflineQueue: false,

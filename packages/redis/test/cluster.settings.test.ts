@@ -52,6 +52,24 @@ describe('Redis Cluster settings', () => {
     );
   });
 
+  it('when a client asks for auto-pipelining, then a single Redis and a Cluster get it; by default neither does', () => {
+    const nodes = [{ host: '127.0.0.1', port: 1 }];
+    const clients = [
+      createRedis('redis://127.0.0.1:6379/0', { autoPipelining: true }),
+      createRedis({ url: 'redis://127.0.0.1:6379/0', clusterNodes: nodes }, { autoPipelining: true }),
+      createRedis('redis://127.0.0.1:6379/0'),
+      createRedis({ url: 'redis://127.0.0.1:6379/0', clusterNodes: nodes }),
+    ];
+    try {
+      assert.deepEqual(
+        clients.map((client) => client.options.enableAutoPipelining),
+        [true, true, false, false],
+      );
+    } finally {
+      for (const client of clients) client.disconnect();
+    }
+  });
+
   it('when a value is made a hash tag, then braces and % are encoded so the tag is exactly the value', () => {
     assert.equal(hashTag('3f0c-uuid'), '{3f0c-uuid}');
     assert.equal(hashTag('}eve{'), '{%7Deve%7B}');

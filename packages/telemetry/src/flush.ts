@@ -14,6 +14,9 @@ function sdkProvider(): SdkTracerProvider | undefined {
     : undefined;
 }
 
+/** Is tracing on (packages/telemetry/src/tracing.ts started the SDK)? */
+export const tracingOn = (): boolean => sdkProvider() !== undefined;
+
 /** `work`, but never longer than `timeoutMs` and never failing: a collector that is down must not hold a process. */
 async function bounded(work: Promise<void>, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -18,7 +18,7 @@ import { serializeError } from './errors.ts';
 
 export type { Logger } from 'pino';
 export { serializeError } from './errors.ts';
-export { shutdownTracing } from './flush.ts';
+export { shutdownTracing, tracingOn } from './flush.ts';
 
 export const REDACT_PATHS = [
   'req.headers.authorization',

@@ -49,25 +49,43 @@ export function requireAuth(verifier: Verifier, options: RequireAuthOptions = {}
     }
     next(error);
   };
+  const { check } = options;
   const verifyAndCheck = async (token: string, req: Request, res: Response, next: NextFunction) => {
     try {
       const claims = await verifier.verify(token);
-      if (options.check) await options.check(claims, req);
+      if (check) await check(claims, req);
       res.locals.auth = claims;
       next();
     } catch (error) {
       fail(res, next, error);
     }
   };
-  const peek = options.check ? undefined : verifier.peek?.bind(verifier);
+  // A cached token's claims still go through the extra check, which may refuse them (a revoked session).
+  const checkCached =
+    check &&
+    (async (claims: AccessTokenClaims, req: Request, res: Response, next: NextFunction) => {
+      try {
+        await check(claims, req);
+        res.locals.auth = claims;
+        next();
+      } catch (error) {
+        fail(res, next, error);
+      }
+    });
+  const peek = verifier.peek?.bind(verifier);
   return (req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization;
-    // A token verified before and not yet expired, with no extra check to await: answered synchronously. Only
+    // A token verified before and not yet expired: its claims at once, without the verification's promise. Only
     // the exact `Bearer <token>` form is looked up: a cached token passed every syntax check when it was
-    // verified, so the header needs no parsing; any other spelling takes the full path below.
+    // verified, so the header needs no parsing; any other spelling takes the full path below. With no extra
+    // check the request goes on synchronously; with one (the session check), only that check is awaited.
     if (peek && header?.startsWith('Bearer ')) {
       const cached = peek(header.slice(7));
       if (cached) {
+        if (checkCached) {
+          void checkCached(cached, req, res, next);
+          return;
+        }
         res.locals.auth = cached;
         next();
         return;

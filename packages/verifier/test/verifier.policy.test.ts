@@ -105,6 +105,20 @@ describe('createVerifier policy', () => {
     assert.equal(verifier({ cacheSize: 0 }).peek?.(token), undefined, 'no cache, nothing to peek at');
   });
 
+  it('when a token differs from a cached one but ends the same (its signature reused), then the cache never answers for it', async () => {
+    const v = verifier();
+    const token = mint(rsa, { claims: { roles: ['user'] } });
+    await v.verify(token);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, roles: ['user', 'admin'] })).toString('base64url')}.${signature}`;
+    assert.equal(forged.slice(-64), token.slice(-64), 'the same end');
+    assert.equal(v.peek?.(forged), undefined, 'peek: not the cached token');
+    assert.equal(await codeOf(v.verify(forged)), 'signature_invalid');
+    assert.deepEqual((await v.verify(token)).roles, ['user'], 'the genuine token is still answered');
+    assert.deepEqual(v.peek?.(token)?.roles, ['user']);
+  });
+
   it('when the cache is full, then it stays bounded', async () => {
     const v = verifier({ cacheSize: 5 });
     for (let i = 0; i < 20; i++) await v.verify(mint(rsa));

@@ -8,7 +8,7 @@ import { resourceDocument } from '@authstack/contract/openapi';
 import { type BuildInfo, errorRoutes, internalApp, operationalRoutes } from '@authstack/lifecycle';
 import { httpLogger, type Logger, type Metrics } from '@authstack/telemetry';
 import { type AccessTokenClaims, requireAuth, requireRole, type Verifier } from '@authstack/verifier';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type Response } from 'express';
 import { studyRoutes } from './routes/study.ts';
 
 export interface AppDeps {
@@ -32,9 +32,10 @@ export interface AppDeps {
   };
 }
 
-const privateResponse: RequestHandler = (_req, res, next) => {
-  res.set('Cache-Control', 'no-store');
-  next();
+/** A response for this token's holder only: `Cache-Control: no-store`, set by the handler (no extra middleware). */
+const sendPrivate = (res: Response, body: object) => {
+  res.setHeader('Cache-Control', 'no-store');
+  res.json(body);
 };
 
 export function buildApp(deps: AppDeps): Express {
@@ -65,9 +66,9 @@ export function buildApp(deps: AppDeps): Express {
     res.json({ status: 'success', message: 'This content is public.' });
   });
 
-  app.get('/api/protected', authenticated, privateResponse, (_req, res) => {
+  app.get('/api/protected', authenticated, (_req, res) => {
     const { username, roles } = claimsOf(res.locals);
-    res.json({
+    sendPrivate(res, {
       status: 'success',
       message: `You are viewing protected content, ${username}!`,
       username,
@@ -75,13 +76,13 @@ export function buildApp(deps: AppDeps): Express {
     });
   });
 
-  app.get('/api/admin', authenticated, requireRole('admin'), privateResponse, (_req, res) => {
+  app.get('/api/admin', authenticated, requireRole('admin'), (_req, res) => {
     const { username } = claimsOf(res.locals);
-    res.json({ status: 'success', message: `Welcome to the admin panel, ${username}!` });
+    sendPrivate(res, { status: 'success', message: `Welcome to the admin panel, ${username}!` });
   });
 
-  app.get('/api/whoami', authenticated, privateResponse, (_req, res) => {
-    res.json({ status: 'success', claims: claimsOf(res.locals) });
+  app.get('/api/whoami', authenticated, (_req, res) => {
+    sendPrivate(res, { status: 'success', claims: claimsOf(res.locals) });
   });
 
   studyRoutes(app, { verifier: deps.verifier, ...deps.study });

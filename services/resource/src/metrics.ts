@@ -25,11 +25,27 @@ export interface ResourceMetrics extends Metrics {
 export function createResourceMetrics(): ResourceMetrics {
   const metrics = createMetrics('resource');
   const registers = [metrics.registry];
-  const verifications = new Counter({
+  // Verifications and session checks are counted per request (the hot path): a plain tally each, which the
+  // counters take up when Prometheus reads them (`collect`), instead of a labelled `inc` per request.
+  const results: Record<string, number> = {};
+  const sessionResults: Record<string, number> = {};
+  /** `collect` for a counter of tallies: adds what each label gained since the last read. */
+  const fromTallies = (tallies: Record<string, number>, label: string) => {
+    const reported: Record<string, number> = {};
+    return function (this: Counter<string>) {
+      for (const [value, total] of Object.entries(tallies)) {
+        const gained = total - (reported[value] ?? 0);
+        if (gained > 0) this.inc({ [label]: value }, gained);
+        reported[value] = total;
+      }
+    };
+  };
+  new Counter({
     name: 'resource_token_verifications_total',
     help: 'Access-token verifications by result (valid or the error code)',
     labelNames: ['result'] as const,
     registers,
+    collect: fromTallies(results, 'result'),
   });
   const jwksFetches = new Counter({
     name: 'resource_jwks_fetches_total',
@@ -39,11 +55,12 @@ export function createResourceMetrics(): ResourceMetrics {
   });
   // Both outcomes from zero, so a rate sees the first failure (the JWKS alert compares them).
   for (const outcome of ['ok', 'error']) jwksFetches.inc({ outcome }, 0);
-  const sessionChecks = new Counter({
+  new Counter({
     name: 'resource_session_checks_total',
     help: 'Session-mode checks of a verified token by result (alive or revoked)',
     labelNames: ['result'] as const,
     registers,
+    collect: fromTallies(sessionResults, 'result'),
   });
   const dependencies = new Gauge({
     name: 'dependency_ready',
@@ -51,18 +68,14 @@ export function createResourceMetrics(): ResourceMetrics {
     labelNames: ['dependency'] as const,
     registers,
   });
-  const results: Record<string, number> = {};
-  const sessionResults: Record<string, number> = {};
 
   return {
     ...metrics,
     verification(result) {
-      verifications.inc({ result });
       results[result] = (results[result] ?? 0) + 1;
     },
     jwksFetch: (ok) => jwksFetches.inc({ outcome: ok ? 'ok' : 'error' }),
     sessionCheck(result) {
-      sessionChecks.inc({ result });
       sessionResults[result] = (sessionResults[result] ?? 0) + 1;
     },
     results: () => ({ ...results }),

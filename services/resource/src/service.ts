@@ -1,8 +1,8 @@
 /** Wires the resource service: remote key set, verifier (with metrics), optional session check, app. */
 
 import { type BuildInfo, buildInfo } from '@authstack/lifecycle';
-import { createRedis, type RedisClient, sessionKeyOf, withRedis } from '@authstack/redis';
-import { createLogger, type Logger, withSpan } from '@authstack/telemetry';
+import { createRedis, type RedisClient, redisFailure, sessionKeyOf } from '@authstack/redis';
+import { createLogger, type Logger, tracingOn, withSpan } from '@authstack/telemetry';
 import {
   type AccessTokenClaims,
   createVerifier,
@@ -11,6 +11,7 @@ import {
   VerifyError,
 } from '@authstack/verifier';
 import type { Express } from 'express';
+import { Command } from 'ioredis';
 import { buildApp, buildInternalApp } from './app.ts';
 import type { ResourceConfig } from './config.ts';
 import { createResourceMetrics } from './metrics.ts';
@@ -94,18 +95,36 @@ export async function createResourceService(
   let redis: RedisClient | undefined;
   let sessionCheck: ((claims: AccessTokenClaims) => Promise<void>) | undefined;
   if (config.verifyMode === 'session') {
-    const client = createRedis(config.redis);
+    // Auto-pipelined: the session checks of concurrent requests share one write and one read (one round trip)
+    // instead of one each. Each request still sends its own EXISTS, after its request arrived, so a session
+    // deleted before that (a logout) is refused at once. Not with tracing on: a pipeline is sent from the first
+    // command's context, and the others' `exists` spans would land in that request's trace.
+    const client = createRedis(config.redis, { autoPipelining: !tracingOn() });
     await client
       .connect()
       .catch((error: unknown) => logger.warn({ err: error }, 'redis not reachable at start-up'));
     redis = client;
-    sessionCheck = async (claims) => {
-      const alive = await withRedis(() =>
-        client.exists(sessionKeyOf(config.redisKeyPrefix, claims.sub, claims.sid)),
-      );
-      metrics.sessionCheck(alive === 1 ? 'alive' : 'revoked');
-      if (alive !== 1) throw new VerifyError('session_revoked');
+    // While the client is not ready the command goes out as it would without pipelining, and an unreachable Redis
+    // is refused at once (503): an auto-pipelined command on a cluster without its slot map would first wait for
+    // the next connection attempt.
+    const exists = (key: string): Promise<number> => {
+      if (client.status === 'ready') return client.exists(key);
+      const command = new Command('exists', [key]);
+      void client.sendCommand(command);
+      return command.promise as Promise<number>;
     };
+    // One promise per check: the reply, counted, then refused or passed on; a failure classified as `withRedis`
+    // does (unreachable: 503, anything else passes through).
+    sessionCheck = (claims) =>
+      exists(sessionKeyOf(config.redisKeyPrefix, claims.sub, claims.sid)).then(
+        (alive) => {
+          metrics.sessionCheck(alive === 1 ? 'alive' : 'revoked');
+          if (alive !== 1) throw new VerifyError('session_revoked');
+        },
+        (error: unknown) => {
+          throw redisFailure(error);
+        },
+      );
   }
 
   const firstFetch = await keys.start();

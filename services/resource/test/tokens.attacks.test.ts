@@ -229,6 +229,7 @@ describe('GET /api/protected refuses every malformed, forged or misdirected toke
     );
     assert.equal(admin.status, 200);
     assert.equal(admin.body.message, 'Welcome to the admin panel, root!');
+    assert.equal(admin.headers.get('cache-control'), 'no-store', "the holder's own answer: never stored");
   });
 
   it('the public route needs no token and whoami returns the verified claims', async () => {
@@ -237,5 +238,6 @@ describe('GET /api/protected refuses every malformed, forged or misdirected toke
     const whoami = await get(`Bearer ${token}`, '/api/whoami');
     assert.equal(whoami.status, 200);
     assert.equal((whoami.body.claims as { jti: string }).jti, decodePart(token, 1).jti);
+    assert.equal(whoami.headers.get('cache-control'), 'no-store');
   });
 });
