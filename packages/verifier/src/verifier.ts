@@ -90,6 +90,20 @@ export interface Verifier {
 
 const MAX_TOKEN_LENGTH = 8192;
 
+/**
+ * The verified-token cache is keyed by a token's last characters (its signature's end), not by the whole token:
+ * a map lookup hashes its key, and hashing a whole token (about a kilobyte, a new string on every request) costs
+ * more than the rest of a cache hit. An entry keeps the whole token, and a hit needs it to be the same string, so a
+ * different token with the same end is a miss (it then replaces the entry once verified), never an answer.
+ */
+const CACHE_KEY_LENGTH = 32;
+const cacheKey = (token: string) => token.slice(-CACHE_KEY_LENGTH);
+
+interface CacheEntry {
+  token: string;
+  claims: AccessTokenClaims;
+}
+
 /** How the pipeline runs a step: `verify` just calls it; `explain` records what it saw. */
 type Run = <T>(step: StepName, check: () => T | Promise<T>, detail: (value: T) => string) => T | Promise<T>;
 
@@ -115,7 +129,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
   const now = options.now ?? Date.now;
   const cacheSize = options.cacheSize ?? 10_000;
-  const cache = cacheSize > 0 ? new LRUCache<string, AccessTokenClaims>({ max: cacheSize }) : undefined;
+  const cache = cacheSize > 0 ? new LRUCache<string, CacheEntry>({ max: cacheSize }) : undefined;
+  /** This token's claims in the cache (the same token, not only the same key), refreshing its recency. */
+  const lookup = (token: string): AccessTokenClaims | undefined => {
+    const entry = cache?.get(cacheKey(token));
+    return entry && entry.token === token ? entry.claims : undefined;
+  };
   const basePolicy: ClaimsPolicy = {
     issuer: options.issuer,
     audience: options.audience,
@@ -195,7 +214,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
 
   function cached(token: string, nowSec: number): AccessTokenClaims | undefined {
-    const entry = cache?.peek(token);
+    const found = cache?.peek(cacheKey(token));
+    const entry = found && found.token === token ? found.claims : undefined;
     // The cache never outlives `exp`: an expired entry is not an answer.
     return entry && nowSec < entry.exp + tolerance ? entry : undefined;
   }
@@ -203,7 +223,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   return {
     peek(token) {
       if (!cache || token.length > MAX_TOKEN_LENGTH) return undefined;
-      const cached = cache.get(token);
+      const cached = lookup(token);
       // Never an answer after `exp` plus leeway: `verify()` then drops the entry and refuses the token.
       if (!cached || Math.floor(now() / 1000) >= cached.exp + tolerance) return undefined;
       hits += 1;
@@ -216,15 +236,16 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const hit = cached(token, nowSec);
       if (hit) {
         hits += 1;
-        cache?.get(token); // recency
+        lookup(token); // recency
         return hit;
       }
-      cache?.delete(token);
+      // This token's own expired entry goes; another token's entry with the same end stays until this one is verified.
+      if (cache?.peek(cacheKey(token))?.token === token) cache.delete(cacheKey(token));
       misses += 1;
       const claims = await judge(token, nowSec, basePolicy, direct);
       if (cache) {
         const ttlMs = (claims.exp + tolerance - nowSec) * 1000;
-        if (ttlMs > 0) cache.set(token, claims, { ttl: ttlMs });
+        if (ttlMs > 0) cache.set(cacheKey(token), { token, claims }, { ttl: ttlMs });
       }
       return claims;
     },
