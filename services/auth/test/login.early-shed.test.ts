@@ -22,7 +22,11 @@ describe('login under overload: shed before the body is read', () => {
   const post = (path: string, ip: string, body: unknown, headers: Record<string, string> = {}) =>
     http(`${auth.url}${path}`, { body, headers: { 'x-forwarded-for': ip, ...headers } });
   /** Logins held at the gate, each from its own address (or those given) for its own (unknown) account. */
-  const fill = async (count: number, ips = Array.from({ length: count }, newIp), name = () => username('f')) => {
+  const fill = async (
+    count: number,
+    ips = Array.from({ length: count }, newIp),
+    name = () => username('f'),
+  ) => {
     const before = gate.waiting();
     const pending = ips.map((ip) => post('/auth/login', ip, { username: name(), password: STRONG_PASSWORD }));
     await eventually(async () => gate.waiting() === before + count, 10_000, 10);
