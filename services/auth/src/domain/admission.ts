@@ -103,10 +103,6 @@ export function createAdmission(plan: AdmissionPlan, observe: AdmissionObserver 
     queueDepth: () => Math.max(0, inFlight - plan.workers),
 
     /**
-     * Take a slot for `op` by the client at `address` on `account` (normalised username), or throw 503 `overloaded`.
-     * The cheapest check of the request path after input validation: memory only.
-     */
-    /**
      * Before the account is known: would `admit` shed a request of the client at `address` whatever its account
      * (its client's share or the budget is full)? Then it is counted as shed here and the reason returned; else
      * undefined, and `admit` decides once the account is known. Takes no slot.
@@ -122,6 +118,10 @@ export function createAdmission(plan: AdmissionPlan, observe: AdmissionObserver 
       return reason;
     },
 
+    /**
+     * Take a slot for `op` by the client at `address` on `account` (normalised username), or throw 503 `overloaded`.
+     * The cheapest check of the request path after input validation: memory only.
+     */
     admit(op: AdmissionOp, address: string, account: string): AdmissionTicket {
       const client = clientBucket(address);
       const reason: ShedReason | undefined =
