@@ -1,8 +1,9 @@
 /**
  * The overload rows of `make bench`: login under overload, with and without admission control, each against an auth
- * process of its own on 127.0.0.1 with the client address in `X-Forwarded-For`. (a) 2x and 5x the ceiling, (b) a
- * flood from one address beside 8 honest clients, (c) the cost of a refusal (400, 429, 503); (a) and (b) once with
- * admission off and once on. Run alone: `node --import tsx bench/run.ts --only overload --seconds 5 [--dry-run]`.
+ * process of its own on 127.0.0.1 with the client address in `X-Forwarded-For`. (a) 2x and 5x the ceiling, (a') a
+ * retry storm (a closed loop: each connection's next login as soon as the last is answered), (b) a flood from one
+ * address beside 8 honest clients, (c) the cost of a refusal (400, 429, 503); (a), (a') and (b) once with admission
+ * off and once on. Run alone: `node --import tsx bench/run.ts --only overload --seconds 5 [--dry-run]`.
  * What each row does and how to read it: docs/benchmarks.md, "Overload".
  */
 import { spawn } from 'node:child_process';
@@ -51,6 +52,21 @@ export interface RateRow {
   budget_ms: number;
 }
 
+/** The retry storm: a closed loop, every connection sends its next login as soon as the last is answered. */
+export interface StormRow {
+  admission: 'off' | 'on';
+  connections: number;
+  logins_per_s: number;
+  of_ceiling: number;
+  admitted: Latency;
+  shed: Latency;
+  shed_per_s: number;
+  other: number;
+  unanswered: number;
+  /** The load generator's CPU (this process: autocannon), in cores. */
+  generator_cpu: number;
+}
+
 export interface FloodRow {
   admission: 'off' | 'on';
   clients_logins_per_s: number;
@@ -80,6 +96,7 @@ export interface OverloadReport {
   connections: { rate: number; flood: number; clients: number; refusal: number };
   admission_on: { capacity: number; budget_ms: number; max_per_client: number; max_per_account: number };
   rates: RateRow[];
+  storm: StormRow[];
   flood: FloodRow[];
   refusals: RefusalRow[];
 }
@@ -500,6 +517,44 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
       }
     }
 
+    // (a') A retry storm: 64 connections, a closed loop (each sends its next login as soon as the last is answered,
+    // a 503's Retry-After not waited out), 64 addresses and accounts, right passwords.
+    const storm: StormRow[] = [];
+    for (const { admission, auth } of instances) {
+      const many = users.get(admission)!.many;
+      await drainAll();
+      const cpuBefore = process.cpuUsage();
+      const started = performance.now();
+      const tally = await drive({
+        url: `${auth.url}/auth/login`,
+        connections: RATE_CONNECTIONS,
+        seconds: env.seconds,
+        next: (n) => ({
+          body: JSON.stringify({ username: many[n % many.length], password: PASSWORD }),
+          ip: `10.4.0.${n % RATE_CONNECTIONS}`,
+        }),
+      });
+      const cpu = process.cpuUsage(cpuBefore);
+      const wall = (performance.now() - started) / 1000;
+      const ok = tally.count(200);
+      const row: StormRow = {
+        admission,
+        connections: RATE_CONNECTIONS,
+        logins_per_s: round(ok / tally.seconds),
+        of_ceiling: round(ok / tally.seconds / env.ceiling, 2),
+        admitted: latency(tally.byStatus.get(200) ?? []),
+        shed: latency(tally.byStatus.get(503) ?? []),
+        shed_per_s: round(tally.count(503) / tally.seconds),
+        other: tally.total() - ok - tally.count(503),
+        unanswered: tally.unanswered(),
+        generator_cpu: round((cpu.user + cpu.system) / 1e6 / wall, 2),
+      };
+      storm.push(row);
+      log(
+        `bench: retry storm, admission ${admission.padEnd(3)}: ${row.logins_per_s} logins/s (${row.of_ceiling} of ceiling), admitted p50 ${row.admitted.p50} p99 ${row.admitted.p99} ms, shed ${row.shed.count} (${row.shed_per_s}/s, p99 ${row.shed.p99} ms), other ${row.other}, unanswered ${row.unanswered}, generator cpu ${row.generator_cpu}`,
+      );
+    }
+
     // (b) one address floods wrong passwords while 8 clients log in correctly.
     const FLOOD_CONNECTIONS = 48;
     const flood: FloodRow[] = [];
@@ -558,8 +613,9 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
         PORT: '0',
       }),
       // A fixed plan, whatever the cost: 2 workers, a hash time of 200 ms, capacity floor(1200 x 2 / 200) - 4 = 8
-      // slots to hold full (at a low cost the derived capacity would be hundreds of held requests).
-      { bcrypt: gate.engine, hashMs: 200 },
+      // slots to hold full (at a low cost the derived capacity would be hundreds of held requests). No shed delay:
+      // the shed row measures what a refusal costs, not how long it is held back.
+      { bcrypt: gate.engine, hashMs: 200, shedDelayMs: 0 },
     );
     stops.push(refusing.stop);
     // At most the capacity: an over-the-limit refusal holds an admission slot for its Redis round trip.
@@ -649,6 +705,7 @@ export async function overloadRows(env: OverloadEnv, log: (line: string) => void
         max_per_account: plan.maxPerAccount,
       },
       rates,
+      storm,
       flood,
       refusals,
     };
@@ -682,6 +739,15 @@ export function overloadTable(
     ...r.rates.map(
       (x) =>
         `| ${x.factor}x (${x.offered_per_s}/s) | ${x.arrivals} | ${x.admission} | ${x.logins_per_s} | ${x.of_ceiling} | ${x.admitted.p50} | ${x.admitted.p99} | ${x.shed.count} | ${x.shed.p50} | ${x.shed.p99} | ${x.other} | ${x.unanswered} |`,
+    ),
+    '',
+    `(a') A retry storm: ${r.connections.rate} connections, ${r.connections.rate} addresses and accounts, right passwords, a closed loop (each connection sends its next login as soon as the last is answered; a 503's \`Retry-After\` is not waited out); generator CPU in cores (autocannon, in the bench's process):`,
+    '',
+    '| admission | logins/s | of ceiling | admitted p50 ms | admitted p99 ms | shed | shed/s | shed p50 ms | shed p99 ms | other | unanswered | generator CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.storm.map(
+      (x) =>
+        `| ${x.admission} | ${x.logins_per_s} | ${x.of_ceiling} | ${x.admitted.p50} | ${x.admitted.p99} | ${x.shed.count} | ${x.shed_per_s} | ${x.shed.p50} | ${x.shed.p99} | ${x.other} | ${x.unanswered} | ${x.generator_cpu} |`,
     ),
     '',
     `(b) ${r.connections.flood} connections from one address sending wrong passwords while ${r.connections.clients} clients log in correctly:`,

@@ -10,6 +10,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { OverloadReport } from '../overload.ts';
 import { PEERS } from '../peer-server.ts';
 import { ATTACKS, CANNOT } from '../peers.ts';
 import type { ExtraReport } from '../report.ts';
@@ -141,6 +142,29 @@ describe('make bench --smoke', () => {
       }
       assert.equal(row.non2xx, 0, `cost ${row.cost}: logins refused`);
     }
+  });
+
+  it('when the overload section runs, then the retry storm has a row with admission off and on, with its figures', () => {
+    const { overload } = report as unknown as { overload: OverloadReport };
+    assert.deepEqual(
+      overload.storm.map((r) => r.admission),
+      ['off', 'on'],
+    );
+    for (const row of overload.storm) {
+      assert.equal(row.connections, 64);
+      for (const key of [
+        'logins_per_s',
+        'of_ceiling',
+        'shed_per_s',
+        'other',
+        'unanswered',
+        'generator_cpu',
+      ]) {
+        assert.ok(Number.isFinite(figures(row)[key]), `storm ${row.admission} ${key}`);
+      }
+      assert.ok(row.admitted.count + row.shed.count > 0, `storm ${row.admission}: nothing answered`);
+    }
+    assert.match(stdout, /bench: retry storm, admission on /);
   });
 
   it('when the generator section runs, then wrk and autocannon (apart and in the service process) each measure direct and the gateway', () => {

@@ -14,6 +14,7 @@ import type { Keyring } from './keys/keyring.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { cookieExchangeRoute } from './routes/cookie-exchange.ts';
+import { earlyShed } from './routes/early-shed.ts';
 import { bearerOrCookie } from './routes/session-cookie.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
 import type { SessionStore } from './store/sessions.ts';
@@ -43,8 +44,12 @@ export function buildApp(deps: AppDeps): Express {
 
   operationalRoutes(app, deps, { metrics: !deps.internalMetrics });
 
-  app.use(httpLogger(deps.logger));
   app.use(deps.metrics.middleware);
+  // Under overload, login and register are shed here, before the request log and the body parser (counted by the
+  // metrics middleware above, logged in aggregate): a refusal then takes as little as it can from the hashing.
+  app.post('/auth/login', earlyShed('login', { ...deps.useCases, logger: deps.logger }));
+  app.post('/auth/register', earlyShed('register', { ...deps.useCases, logger: deps.logger }));
+  app.use(httpLogger(deps.logger));
   // The gateway's cookie exchange (nginx auth_request; a GET without a body). A session cookie's Max-Age
   // is the session's absolute lifetime; the idle one is enforced in Redis.
   app.use(cookieExchangeRoute(deps.useCases, deps.config.refreshAbsoluteTtl));

@@ -47,6 +47,8 @@ export interface ServiceOptions {
   bcrypt?: Bcrypt;
   /** The hash time admission control plans with, in ms; measured at start-up (one hash at BCRYPT_COST) when unset. */
   hashMs?: number;
+  /** How long an early shed waits for its 503, in ms; derived from the hash time when unset (`admission.ts`). */
+  shedDelayMs?: number;
   /** How often queued session revocations are retried, in ms (default 5 s). */
   revocationRetryMs?: number;
 }

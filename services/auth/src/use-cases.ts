@@ -25,6 +25,8 @@ export interface UseCaseOptions {
   bcrypt?: Bcrypt | undefined;
   /** The hash time admission control plans with, in ms; measured now (one hash at BCRYPT_COST) when unset. */
   hashMs?: number | undefined;
+  /** How long an early shed waits for its 503, in ms; derived from the hash time when unset (`admission.ts`). */
+  shedDelayMs?: number | undefined;
 }
 
 export async function createUseCases(
@@ -51,7 +53,7 @@ export async function createUseCases(
   await passwords.warm();
   const hashMs = options.hashMs ?? (await passwords.measureHash());
   const admission = createAdmission(
-    planAdmission(config.admission, hashMs, os.availableParallelism()),
+    planAdmission(config.admission, hashMs, os.availableParallelism(), { shedDelayMs: options.shedDelayMs }),
     metrics.admission,
   );
   const { plan } = admission;
@@ -64,6 +66,7 @@ export async function createUseCases(
       capacity: plan.capacity,
       max_per_client: plan.maxPerClient,
       max_per_account: plan.maxPerAccount,
+      shed_delay_ms: plan.shedDelayMs,
     },
     'bcrypt admission control',
   );

@@ -8,6 +8,8 @@
  *
  * A client is counted as every per-address limit counts it (`clientBucket`: an IPv6 /64, an IPv4 address).
  * Otherwise it is shed before any other work: 503 `overloaded` with `Retry-After`, not an attempt for the limits.
+ * `shedEarly` is the part of the decision that needs no account: login and register ask it before their body is read
+ * (`routes/early-shed.ts`), so that a refusal under overload costs the main thread as little as it can.
  * Why the budget, the rounds kept back and the shares are what they are: docs/security-model.md, "Admission control".
  */
 import { clientBucket } from '@authstack/config';
@@ -40,13 +42,25 @@ export interface AdmissionPlan {
   maxPerAccount: number;
   /** What a shed request is told to wait (the budget, rounded up to a second). */
   retryAfterSec: number;
+  /**
+   * How long a request shed before its body is read waits for its 503: the mean time until a slot frees
+   * (hash time / workers), at most the Retry-After. A client that comes back at once then comes back no faster than
+   * slots free, instead of spinning the main thread (and its own) with refusals.
+   */
+  shedDelayMs: number;
 }
 
-export function planAdmission(settings: AdmissionSettings, hashMs: number, cores: number): AdmissionPlan {
+export function planAdmission(
+  settings: AdmissionSettings,
+  hashMs: number,
+  cores: number,
+  overrides: { shedDelayMs?: number | undefined } = {},
+): AdmissionPlan {
   const workers = Math.max(1, Math.min(settings.poolSize, cores));
   const perHash = Math.max(hashMs, 0.001);
   const budgetMs = settings.budgetMs ?? Math.ceil((2 * settings.poolSize * perHash) / workers / 1000) * 1000;
   const capacity = Math.max(workers, Math.floor((budgetMs * workers) / perHash) - 2 * workers);
+  const retryAfterSec = Math.max(1, Math.ceil(budgetMs / 1000));
   return {
     poolSize: settings.poolSize,
     workers,
@@ -55,7 +69,8 @@ export function planAdmission(settings: AdmissionSettings, hashMs: number, cores
     capacity,
     maxPerClient: Math.min(capacity, settings.maxPerClient ?? Math.max(1, Math.floor(capacity / 4))),
     maxPerAccount: Math.min(capacity, settings.maxPerAccount),
-    retryAfterSec: Math.max(1, Math.ceil(budgetMs / 1000)),
+    retryAfterSec,
+    shedDelayMs: overrides.shedDelayMs ?? Math.min(retryAfterSec * 1000, Math.round(hashMs / workers)),
   };
 }
 
@@ -86,6 +101,22 @@ export function createAdmission(plan: AdmissionPlan, observe: AdmissionObserver 
     inFlight: () => inFlight,
     /** Of those, the ones waiting for a thread. */
     queueDepth: () => Math.max(0, inFlight - plan.workers),
+
+    /**
+     * Before the account is known: would `admit` shed a request of the client at `address` whatever its account
+     * (its client's share or the budget is full)? Then it is counted as shed here and the reason returned; else
+     * undefined, and `admit` decides once the account is known. Takes no slot.
+     */
+    shedEarly(op: AdmissionOp, address: string): ShedReason | undefined {
+      const reason: ShedReason | undefined =
+        (perClient.get(clientBucket(address)) ?? 0) >= plan.maxPerClient
+          ? 'client'
+          : inFlight >= plan.capacity
+            ? 'budget'
+            : undefined;
+      if (reason) observe.shed?.(op, reason);
+      return reason;
+    },
 
     /**
      * Take a slot for `op` by the client at `address` on `account` (normalised username), or throw 503 `overloaded`.
