@@ -39,6 +39,7 @@ import { createTestDatabase, infraUrls, redisNamespace } from '@authstack/testin
 import bcrypt from 'bcrypt';
 import { makeCerts, startGateway } from '../infra/nginx/local-gateway.ts';
 import { cookieRevocationWindow } from '../infra/nginx/revocation-window.ts';
+import { writeSecondRoundGoals } from './goals-second-round.ts';
 import { parseOptions } from './options.ts';
 import { type OverloadReport, overloadRows, overloadTable } from './overload.ts';
 import { formatDocs, runSections } from './sections.ts';
@@ -403,6 +404,9 @@ async function main(): Promise<void> {
     writeFileSync(resultsPath, `${JSON.stringify(merged, null, 2)}\n`);
     if (OPTIONS.docs && GROUPS.has('paths')) writeDocs(report);
     if (OPTIONS.docs && overload) writeOverloadDocs(report, overload);
+    // The second round's goals, from every figure latest.json now holds (this run's and the kept ones).
+    for (const g of writeSecondRoundGoals(resultsPath, OPTIONS.docs ? join(ROOT, 'docs/benchmarks.md') : undefined))
+      console.log(`bench: goal ${g.met ? 'met   ' : 'MISSED'} ${g.goal}: ${g.figure}`);
     formatDocs(OPTIONS);
     console.log(`bench: wrote ${resultsPath}${OPTIONS.docs ? ' and docs/benchmarks.md' : ''}`);
   } finally {

@@ -136,7 +136,7 @@ export const configSchema = z
       .default(50)
       .describe("Live sessions per account (1..1000); a login beyond it ends that account's oldest session."),
     COOKIE_TOKEN_CACHE_TTL: seconds(0, 3600, 30).describe(
-      "Seconds the gateway's cookie-to-token exchange serves a session's minted access token again instead of signing a new one (0: sign every time; below ACCESS_TOKEN_TTL). The session is checked in Redis on every request either way (docs/security-model.md).",
+      "Seconds the gateway's cookie-to-token exchange serves a session's minted access token again instead of signing a new one (0: sign every time; below ACCESS_TOKEN_TTL). The session is checked in Redis on every exchange either way; through the gateway, an exchange's answer is reused for at most GATEWAY_COOKIE_EXCHANGE_CACHE seconds (docs/security-model.md).",
     ),
     JWKS_MAX_AGE: seconds(0, 86400, 300).describe("The JWKS response's Cache-Control max-age, in seconds."),
     KEY_ACTIVATION_DELAY: seconds(0, 7 * 86400, 600).describe(

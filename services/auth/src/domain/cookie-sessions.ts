@@ -119,9 +119,11 @@ export async function exchangeSessionCookie(
   );
   const cacheMs = Math.min(deps.cookieTokenCache, deps.tokens.ttl) * 1000;
   if (cacheMs > 0) {
-    // iat is whole seconds: the token expires at floor(now) + ttl; stop serving it a second before that.
+    // iat is whole seconds: the token expires at floor(now) + ttl. Stop serving it early enough that the gateway's
+    // exchange cache, which may reuse this answer for up to its longest window (10 s, GATEWAY_COOKIE_EXCHANGE_CACHE),
+    // never hands the resource an expired token: a second plus that window before expiry.
     const expiresAt = (Math.floor(now / 1000) + deps.tokens.ttl) * 1000;
-    const until = Math.min(now + cacheMs, expiresAt - 1000);
+    const until = Math.min(now + cacheMs, expiresAt - 11_000);
     if (until > now)
       await deps.sessions.cacheToken(session.userId, session.sid, session.cookieHash, token, until);
   }

@@ -10,7 +10,8 @@ import { checkSameSiteRequest, readSessionCookie, sessionCookieHeader } from './
  * site (the original method comes in X-Original-Method; without it the request counts as state-changing);
  * 401 `invalid_session`; else 200 with `X-Session-Authorization: Bearer <access token>` for the gateway to
  * forward upstream, and `X-Session-Set-Cookie` when the cookie was rotated (the gateway adds it to the answer).
- * Never cached; the token is never sent to the browser.
+ * Never cached, except by the gateway's exchange cache (a 200 without rotation, for one window of
+ * GATEWAY_COOKIE_EXCHANGE_CACHE seconds); the token is never sent to the browser.
  */
 export function cookieExchangeRoute(deps: ExchangeDeps, maxAge: number): Router {
   const router = Router();

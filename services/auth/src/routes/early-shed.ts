@@ -6,7 +6,7 @@
  * from a body prepared once. It is counted as every shed is (`auth_bcrypt_shed_total`, `auth_login_total` for a
  * login, `http_request_duration_seconds`: the metrics middleware runs before this), and logged in aggregate: one line
  * per window with the number shed and why, not a line per refusal. The answer waits `plan.shedDelayMs` (batched
- * under one timer), so a client that sends again as soon as it is answered comes back no faster than slots free.
+ * by one timer, each its full delay), so a client that sends again as soon as it is answered comes back no faster than slots free.
  * Why: docs/security-model.md, "Admission control".
  */
 import { createHash } from 'node:crypto';
@@ -41,12 +41,24 @@ export function earlyShed(
   const retryAfter = String(plan.retryAfterSec);
   const contentType = `${PROBLEM_CONTENT_TYPE}; charset=utf-8`;
 
-  // Answers waiting out the shed delay, sent together when it ends.
-  let waiting: [ServerResponse, Buffer][] = [];
+  // Answers waiting out the shed delay, in the order they are due (each its full delay), sent by one timer: when it
+  // fires it ends every answer that is due and is set again for the next one.
+  const waiting: { due: number; res: ServerResponse; body: Buffer }[] = [];
+  let armed = false;
   const flush = () => {
-    const batch = waiting;
-    waiting = [];
-    for (const [res, body] of batch) if (!res.destroyed) res.end(body);
+    armed = false;
+    const now = Date.now();
+    let done = 0;
+    while (done < waiting.length && waiting[done]!.due <= now) {
+      const { res, body } = waiting[done]!;
+      if (!res.destroyed) res.end(body);
+      done++;
+    }
+    waiting.splice(0, done);
+    if (waiting.length > 0) {
+      armed = true;
+      setTimeout(flush, Math.max(1, waiting[0]!.due - now));
+    }
   };
 
   // The aggregate log line: sheds per reason in the current window.
@@ -91,7 +103,10 @@ export function earlyShed(
       res.end(body);
       return;
     }
-    if (waiting.length === 0) setTimeout(flush, plan.shedDelayMs);
-    waiting.push([res, body]);
+    waiting.push({ due: Date.now() + plan.shedDelayMs, res, body });
+    if (!armed) {
+      armed = true;
+      setTimeout(flush, plan.shedDelayMs);
+    }
   };
 }
