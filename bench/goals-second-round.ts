@@ -37,7 +37,13 @@ const r2 = (n: number) => Math.round(n * 100) / 100;
 export function secondRoundGoals(latest: Latest): SecondRoundGoal[] {
   const goals: SecondRoundGoal[] = [];
   const row = (prefix: string) => latest.rows?.find((r) => r.name.startsWith(prefix))?.rps;
-  const ratio = (goal: string, target: number, a: number | undefined, b: number | undefined, what: string) => {
+  const ratio = (
+    goal: string,
+    target: number,
+    a: number | undefined,
+    b: number | undefined,
+    what: string,
+  ) => {
     const value = a !== undefined && b ? a / b : undefined;
     goals.push({
       goal,
@@ -145,6 +151,9 @@ export function writeSecondRoundGoals(resultsPath: string, docsPath: string | un
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = fileURLToPath(new URL('../', import.meta.url));
-  const goals = writeSecondRoundGoals(join(root, 'bench/results/latest.json'), join(root, 'docs/benchmarks.md'));
+  const goals = writeSecondRoundGoals(
+    join(root, 'bench/results/latest.json'),
+    join(root, 'docs/benchmarks.md'),
+  );
   for (const g of goals) console.log(`bench: goal ${g.met ? 'met   ' : 'MISSED'} ${g.goal}: ${g.figure}`);
 }

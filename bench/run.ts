@@ -405,7 +405,10 @@ async function main(): Promise<void> {
     if (OPTIONS.docs && GROUPS.has('paths')) writeDocs(report);
     if (OPTIONS.docs && overload) writeOverloadDocs(report, overload);
     // The second round's goals, from every figure latest.json now holds (this run's and the kept ones).
-    for (const g of writeSecondRoundGoals(resultsPath, OPTIONS.docs ? join(ROOT, 'docs/benchmarks.md') : undefined))
+    for (const g of writeSecondRoundGoals(
+      resultsPath,
+      OPTIONS.docs ? join(ROOT, 'docs/benchmarks.md') : undefined,
+    ))
       console.log(`bench: goal ${g.met ? 'met   ' : 'MISSED'} ${g.goal}: ${g.figure}`);
     formatDocs(OPTIONS);
     console.log(`bench: wrote ${resultsPath}${OPTIONS.docs ? ' and docs/benchmarks.md' : ''}`);
